@@ -1,0 +1,84 @@
+/**
+ * Request guards for /mcp: DNS-rebinding protection (Host and Origin) and
+ * bearer-token authentication. Pure functions over a Request.
+ */
+import { timingSafeEqual } from "node:crypto";
+
+const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+export function isLoopbackHost(host: string): boolean {
+	return LOOPBACK_NAMES.has(host.toLowerCase()) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function hostnameOf(hostHeader: string): string {
+	try {
+		return new URL(`http://${hostHeader}`).hostname.toLowerCase();
+	} catch {
+		return "";
+	}
+}
+
+export interface GuardOptions {
+	/** True when the server listens on a loopback address only. */
+	loopbackOnly: boolean;
+	/** Extra allowed origins, exact `scheme://host[:port]` strings. */
+	allowedOrigins: string[];
+	/** Extra allowed Host header names (a reverse proxy's public name). */
+	allowedHosts: string[];
+	authToken?: string;
+}
+
+export type GuardFailure = { status: 401 | 403; message: string };
+
+/**
+ * A browser page on another site may reach a loopback server through DNS
+ * rebinding; such requests carry a foreign Host or Origin. Clients that are
+ * not browsers send no Origin at all, which is fine.
+ */
+export function checkRebinding(req: Request, options: GuardOptions): GuardFailure | null {
+	const origin = req.headers.get("origin");
+	if (origin && origin !== "null") {
+		let originHost = "";
+		try {
+			originHost = new URL(origin).hostname;
+		} catch {
+			return { status: 403, message: "Forbidden: malformed Origin header." };
+		}
+		const allowed = isLoopbackHost(originHost) || options.allowedOrigins.includes(origin.replace(/\/$/, ""));
+		if (!allowed) {
+			return {
+				status: 403,
+				message: `Forbidden: Origin ${origin} is not allowed. Add it to MCP_ALLOWED_ORIGINS if it is yours.`,
+			};
+		}
+	} else if (origin === "null") {
+		return { status: 403, message: "Forbidden: opaque Origin." };
+	}
+	if (options.loopbackOnly) {
+		const host = hostnameOf(req.headers.get("host") ?? "");
+		if (!isLoopbackHost(host) && !options.allowedHosts.includes(host)) {
+			return { status: 403, message: `Forbidden: Host ${host || "(none)"} is not a loopback name.` };
+		}
+	}
+	return null;
+}
+
+export function checkBearer(req: Request, token: string | undefined): GuardFailure | null {
+	if (!token) return null;
+	const header = req.headers.get("authorization") ?? "";
+	const match = /^Bearer\s+(.+)$/i.exec(header);
+	if (match && constantTimeEqual(match[1]?.trim() ?? "", token)) return null;
+	return { status: 401, message: "Unauthorized: send Authorization: Bearer <MCP_AUTH_TOKEN>." };
+}
+
+export function constantTimeEqual(a: string, b: string): boolean {
+	const ab = Buffer.from(a);
+	const bb = Buffer.from(b);
+	// Compare equal-length buffers so the time does not reveal the length match.
+	const len = Math.max(ab.length, bb.length, 1);
+	const pa = Buffer.alloc(len);
+	const pb = Buffer.alloc(len);
+	ab.copy(pa);
+	bb.copy(pb);
+	return timingSafeEqual(pa, pb) && ab.length === bb.length;
+}

@@ -1,0 +1,30 @@
+/**
+ * One McpServer per MCP session, with every tool registered on it.
+ */
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { ProviderRegistry } from "../providers/registry.ts";
+import { VERSION } from "../version.ts";
+import { registerGetScreenshot } from "./tools/get-screenshot.ts";
+import { registerListServers } from "./tools/list-servers.ts";
+
+export interface ToolDeps {
+	registry: ProviderRegistry;
+	/** Deadline of a whole tool call. */
+	toolTimeoutMs: number;
+	/** Added to every tool result, e.g. to announce demo mode. */
+	notice?: string;
+}
+
+export function createMcpServer(deps: ToolDeps): McpServer {
+	const server = new McpServer(
+		{ name: "ikvm-mcp", version: VERSION },
+		{
+			capabilities: { tools: {} },
+			instructions:
+				"Console access to bare-metal servers. Call list_servers, then get_screenshot with a serverId to see its screen.",
+		},
+	);
+	registerListServers(server, deps);
+	registerGetScreenshot(server, deps);
+	return server;
+}

@@ -1,0 +1,43 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { NOT_CONFIGURED_HELP } from "../../providers/registry.ts";
+import { createCallContext } from "../context.ts";
+import { textBlock, toolError } from "../results.ts";
+import type { ToolDeps } from "../server.ts";
+
+const serverSchema = z.object({
+	id: z.string(),
+	name: z.string(),
+	provider: z.string(),
+	datacenter: z.string().nullable(),
+	ip: z.string().nullable(),
+});
+
+export function registerListServers(server: McpServer, deps: ToolDeps): void {
+	server.registerTool(
+		"list_servers",
+		{
+			title: "List servers",
+			description:
+				"List every bare-metal server or VM whose console this server can show (OVH dedicated servers, " +
+				"configured VNC and AMI BMC targets). Returns a JSON array of {id, name, provider, datacenter, ip}; " +
+				"pass an id to get_screenshot. Cheap: no console is opened.",
+			inputSchema: {},
+			outputSchema: { servers: z.array(serverSchema) },
+			annotations: { readOnlyHint: true, openWorldHint: true, idempotentHint: true },
+		},
+		async (_args, extra) => {
+			try {
+				const ctx = createCallContext(extra, deps.toolTimeoutMs);
+				const { servers, errors } = await deps.registry.listServers(ctx);
+				const content = [textBlock(JSON.stringify(servers, null, 2))];
+				if (deps.registry.isEmpty) content.push(textBlock(NOT_CONFIGURED_HELP));
+				for (const e of errors) content.push(textBlock(`Provider ${e.provider} failed: ${e.message}`));
+				if (deps.notice) content.push(textBlock(deps.notice));
+				return { content, structuredContent: { servers } };
+			} catch (error) {
+				return toolError(error, "list_servers");
+			}
+		},
+	);
+}

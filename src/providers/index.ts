@@ -1,0 +1,9 @@
+/**
+ * Builds the providers the configuration enables.
+ */
+import type { AppConfig } from "../config.ts";
+import type { Provider } from "./types.ts";
+
+export async function buildProviders(_config: AppConfig): Promise<Provider[]> {
+	return [];
+}

@@ -1,0 +1,98 @@
+/**
+ * Routes serverIds to providers and merges their server lists.
+ */
+import { IkvmError, toIkvmError } from "../errors.ts";
+import type { Frame } from "../image/frame.ts";
+import { log } from "../log.ts";
+import type { CallContext, Provider, ServerInfo } from "./types.ts";
+
+/** What to tell a user who has configured nothing. */
+export const NOT_CONFIGURED_HELP =
+	"No console provider is configured. For OVH dedicated servers set OVH_ENDPOINT (eu, ca, us), " +
+	"OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and OVH_CONSUMER_KEY. For VNC or AMI BMC targets " +
+	"put them in a JSON file and set IKVM_CONFIG (or pass --config). To try it without hardware run `bun run demo`.";
+
+export interface ListResult {
+	servers: ServerInfo[];
+	/** Providers that failed; their servers are missing from the list. */
+	errors: Array<{ provider: string; message: string }>;
+}
+
+export class ProviderRegistry {
+	private readonly providers: Provider[];
+	/** serverId → provider, learned from the last listing. */
+	private readonly owners = new Map<string, Provider>();
+
+	constructor(providers: Provider[]) {
+		this.providers = [...providers];
+	}
+
+	get isEmpty(): boolean {
+		return this.providers.length === 0;
+	}
+
+	get providerNames(): string[] {
+		return this.providers.map((p) => p.name);
+	}
+
+	async listServers(ctx: CallContext): Promise<ListResult> {
+		if (this.isEmpty) return { servers: [], errors: [] };
+		const results = await Promise.allSettled(this.providers.map((p) => p.listServers(ctx)));
+		const servers: ServerInfo[] = [];
+		const errors: ListResult["errors"] = [];
+		results.forEach((result, i) => {
+			const provider = this.providers[i] as Provider;
+			if (result.status === "fulfilled") {
+				for (const server of result.value) {
+					const owner = this.owners.get(server.id);
+					if (owner && owner !== provider) {
+						log.warn("server id is claimed by two providers; keeping the first", {
+							id: server.id,
+							first: owner.name,
+							second: provider.name,
+						});
+						continue;
+					}
+					this.owners.set(server.id, provider);
+					servers.push(server);
+				}
+			} else {
+				errors.push({ provider: provider.name, message: toIkvmError(result.reason).toUserMessage() });
+			}
+		});
+		// A single provider's failure is the whole answer: surface it as the error it is.
+		if (servers.length === 0 && errors.length === this.providers.length) {
+			const first = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+			throw toIkvmError(first.reason, "list-servers");
+		}
+		return { servers, errors };
+	}
+
+	/** Finds the provider that owns `serverId`, listing again when it is not known yet. */
+	async resolve(serverId: string, ctx: CallContext): Promise<Provider> {
+		if (this.isEmpty) {
+			throw new IkvmError("NOT_CONFIGURED", `Unknown server "${serverId}": nothing is configured.`, {
+				hint: NOT_CONFIGURED_HELP,
+			});
+		}
+		const known = this.owners.get(serverId);
+		if (known) return known;
+		const { servers } = await this.listServers(ctx);
+		const found = this.owners.get(serverId);
+		if (found) return found;
+		const ids = servers.map((s) => s.id);
+		const shown = ids.slice(0, 20).join(", ") + (ids.length > 20 ? `, … (${ids.length} in all)` : "");
+		throw new IkvmError("UNKNOWN_SERVER", `Unknown server "${serverId}".`, {
+			hint: ids.length > 0 ? `Known servers: ${shown}. Call list_servers for details.` : "No servers are listed.",
+		});
+	}
+
+	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
+		const provider = await this.resolve(serverId, ctx);
+		return provider.getScreenshot(serverId, ctx);
+	}
+
+	async close(): Promise<void> {
+		await Promise.allSettled(this.providers.map((p) => p.close?.()));
+	}
+}

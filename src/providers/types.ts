@@ -1,0 +1,45 @@
+/**
+ * The provider contract: where servers come from and how to reach their console.
+ * Each provider (OVH, configured VNC/AMI targets, demo) implements it and the
+ * registry routes a serverId to the provider that owns it.
+ */
+import type { Stage } from "../errors.ts";
+import type { Frame } from "../image/frame.ts";
+
+/** One entry of `list_servers`. */
+export interface ServerInfo {
+	/** Unique across all providers; what tools take as `serverId`. */
+	readonly id: string;
+	readonly name: string;
+	/** Provider name, e.g. "ovh", "vnc", "ami". */
+	readonly provider: string;
+	readonly datacenter: string | null;
+	readonly ip: string | null;
+}
+
+/** Reports progress of a long capture (OVH task, BMC login, ...). */
+export type ProgressReporter = (stage: Stage, message: string) => void;
+
+/** Carried through every provider call: cancellation, deadline, progress. */
+export interface CallContext {
+	readonly signal: AbortSignal;
+	readonly progress: ProgressReporter;
+}
+
+export interface Provider {
+	/** Short provider name shown in `list_servers`. */
+	readonly name: string;
+	/** Every server this provider can reach with the configured credentials. */
+	listServers(ctx: CallContext): Promise<ServerInfo[]>;
+	/** Captures the current console picture of one of this provider's servers. */
+	getScreenshot(serverId: string, ctx: CallContext): Promise<Frame>;
+	/** Releases consoles, sessions and timers. */
+	close?(): Promise<void>;
+}
+
+export function noProgress(): void {}
+
+/** A context for callers outside MCP (CLI, tests). */
+export function standaloneContext(signal: AbortSignal = new AbortController().signal): CallContext {
+	return { signal, progress: noProgress };
+}

@@ -1,0 +1,103 @@
+/**
+ * Runs the MCP server over HTTP or stdio until a signal stops it.
+ */
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { type App, type AppOptions, createApp } from "./app.ts";
+import { type AppConfig, type ConfigOverrides, loadConfig } from "./config.ts";
+import { IkvmError } from "./errors.ts";
+import { isLoopbackHost } from "./http/guards.ts";
+import { type RunningHttpServer, startHttpServer } from "./http/server.ts";
+import { configureLogging, log } from "./log.ts";
+import { createMcpServer } from "./mcp/server.ts";
+
+export interface Running {
+	readonly app: App;
+	readonly http?: RunningHttpServer;
+	stop(): Promise<void>;
+}
+
+/** Refuses configurations that would expose consoles to the network unauthenticated. */
+function checkExposure(config: AppConfig): void {
+	if (config.transport !== "http" || isLoopbackHost(config.host)) return;
+	log.warn(`Listening on ${config.host}, which is reachable from other machines.`);
+	if (!config.authToken) {
+		throw new IkvmError("CONFIG_INVALID", `Refusing to listen on ${config.host} without MCP_AUTH_TOKEN.`, {
+			hint: "Set MCP_AUTH_TOKEN to a long random value (clients send it as a Bearer token), or use HOST=127.0.0.1.",
+		});
+	}
+}
+
+export async function startServing(config: AppConfig, options: AppOptions = {}): Promise<Running> {
+	configureLogging({ level: config.logLevel });
+	checkExposure(config);
+	const app = await createApp(config, options);
+
+	if (config.transport === "stdio") {
+		const server = createMcpServer(app.toolDeps);
+		await server.connect(new StdioServerTransport());
+		log.info("ikvm-mcp serving MCP over stdio", { providers: app.registry.providerNames });
+		return {
+			app,
+			async stop() {
+				await server.close().catch(() => {});
+				await app.close();
+			},
+		};
+	}
+
+	const http = startHttpServer({
+		host: config.host,
+		port: config.port,
+		loopbackOnly: isLoopbackHost(config.host),
+		allowedOrigins: config.allowedOrigins,
+		allowedHosts: config.allowedHosts,
+		authToken: config.authToken,
+		maxBodyBytes: config.maxBodyBytes,
+		maxSessions: 100,
+		sessionIdleMs: 30 * 60_000,
+		createMcpServer: () => createMcpServer(app.toolDeps),
+		health: () => ({ providers: app.registry.providerNames }),
+	});
+	const providers = app.registry.providerNames;
+	log.info(`ikvm-mcp listening on ${http.url}`, {
+		providers: providers.length > 0 ? providers : "none configured",
+	});
+	return {
+		app,
+		http,
+		async stop() {
+			await http.stop();
+			await app.close();
+		},
+	};
+}
+
+/** Entry used by `bun start`, `bun run src/index.ts` and `ikvm-mcp serve`. */
+export async function serveFromEnvironment(overrides: ConfigOverrides, options: AppOptions = {}): Promise<void> {
+	const config = loadConfig(process.env, overrides);
+	const running = await startServing(config, options);
+	installShutdown(running);
+}
+
+const SHUTDOWN_DEADLINE_MS = 5000;
+
+function installShutdown(running: Running): void {
+	let stopping = false;
+	const shutdown = (signal: string) => {
+		if (stopping) return;
+		stopping = true;
+		log.info(`${signal} received, closing consoles and exiting`);
+		const force = setTimeout(() => {
+			log.warn("shutdown took too long; exiting anyway");
+			process.exit(1);
+		}, SHUTDOWN_DEADLINE_MS);
+		force.unref?.();
+		running.stop().then(
+			() => process.exit(0),
+			() => process.exit(1),
+		);
+	};
+	process.on("SIGINT", () => shutdown("SIGINT"));
+	process.on("SIGTERM", () => shutdown("SIGTERM"));
+	if (running.app.config.transport === "stdio") process.stdin.on("end", () => shutdown("stdin closed"));
+}

@@ -1,0 +1,47 @@
+import { IkvmError } from "../../src/errors.ts";
+import { createFrame, type Frame } from "../../src/image/frame.ts";
+import type { CallContext, Provider, ServerInfo } from "../../src/providers/types.ts";
+
+/** A known picture: a gradient with a white box, so decoded pixels can be checked. */
+export function testFrame(width = 64, height = 48): Frame {
+	const rgba = new Uint8Array(width * height * 4);
+	for (let y = 0; y < height; y++) {
+		for (let x = 0; x < width; x++) {
+			const i = (y * width + x) * 4;
+			const box = x >= 8 && x < 24 && y >= 8 && y < 16;
+			rgba[i] = box ? 255 : (x * 4) & 255;
+			rgba[i + 1] = box ? 255 : (y * 5) & 255;
+			rgba[i + 2] = box ? 255 : 40;
+			rgba[i + 3] = 255;
+		}
+	}
+	return createFrame(width, height, rgba, new Date("2026-01-02T03:04:05Z"));
+}
+
+/** An in-test provider: fixed servers, a known frame, optional failure. */
+export class FakeProvider implements Provider {
+	readonly name: string;
+	calls = 0;
+	constructor(
+		readonly servers: ServerInfo[] = [
+			{ id: "srv-1", name: "Test server 1", provider: "fake", datacenter: "lab1", ip: "192.0.2.1" },
+		],
+		readonly frame: Frame = testFrame(),
+		name = "fake",
+	) {
+		this.name = name;
+	}
+
+	async listServers(_ctx: CallContext): Promise<ServerInfo[]> {
+		return this.servers;
+	}
+
+	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
+		this.calls++;
+		ctx.progress("connect", `Connecting to ${serverId}`);
+		if (!this.servers.some((s) => s.id === serverId)) {
+			throw new IkvmError("UNKNOWN_SERVER", `not mine: ${serverId}`);
+		}
+		return this.frame;
+	}
+}
