@@ -3,6 +3,9 @@
  * Transports (HTTP, stdio) and the CLI all start from here.
  */
 import type { AppConfig } from "./config.ts";
+import { openConsole } from "./console/open.ts";
+import { ConsolePool } from "./console/pool.ts";
+import type { ConsoleOpener } from "./console/types.ts";
 import type { ToolDeps } from "./mcp/server.ts";
 import { buildProviders } from "./providers/index.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
@@ -12,26 +15,44 @@ import { registerSecret } from "./redact.ts";
 export interface App {
 	readonly config: AppConfig;
 	readonly registry: ProviderRegistry;
+	/** Warm console sessions shared by every provider. */
+	readonly consoles: ConsolePool;
 	readonly toolDeps: ToolDeps;
 	close(): Promise<void>;
 }
 
 export interface AppOptions {
 	/** Providers to use instead of those the configuration enables (tests, demo). */
-	providers?: Provider[];
+	providers?: Provider[] | ((consoles: ConsolePool) => Provider[] | Promise<Provider[]>);
+	/** Replaces the real protocol dispatcher (tests). */
+	opener?: ConsoleOpener;
 	notice?: string;
 }
 
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<App> {
 	registerConfigSecrets(config);
-	const providers = options.providers ?? (await buildProviders(config));
+	const consoles = new ConsolePool({
+		opener: options.opener ?? openConsole,
+		limits: { maxWidth: config.maxFramebuffer.width, maxHeight: config.maxFramebuffer.height },
+		idleMs: config.consoleIdleMs,
+		maxConcurrent: config.maxConcurrentConsoles,
+		queueTimeoutMs: config.toolTimeoutMs,
+	});
+	const providers =
+		typeof options.providers === "function"
+			? await options.providers(consoles)
+			: (options.providers ?? (await buildProviders(config, consoles)));
 	const registry = new ProviderRegistry(providers);
 	const toolDeps: ToolDeps = { registry, toolTimeoutMs: config.toolTimeoutMs, notice: options.notice };
 	return {
 		config,
 		registry,
+		consoles,
 		toolDeps,
-		close: () => registry.close(),
+		async close() {
+			await registry.close();
+			await consoles.closeAll();
+		},
 	};
 }
 

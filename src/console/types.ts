@@ -1,0 +1,63 @@
+/**
+ * The console layer: a live connection to one machine's screen (VNC/RFB or an
+ * AMI BMC's IVTP KVM) that yields frames. Providers describe *where* a console
+ * is (a ConsoleTarget); the console layer knows *how* to talk to it.
+ */
+import type { Frame } from "../image/frame.ts";
+import type { CallContext } from "../providers/types.ts";
+
+export interface ConsoleSession {
+	/** Label for logs and errors, without secrets, e.g. "vnc ws://127.0.0.1:5701/". */
+	readonly description: string;
+	/** True once the peer closed or an error made the session unusable. */
+	readonly closed: boolean;
+	/** A complete, current picture. On a warm session this costs one frame round trip. */
+	capture(ctx: CallContext): Promise<Frame>;
+	/** Closes cleanly (BMCs allow few KVM sessions; a leaked one locks the owner out). Never throws. */
+	close(): Promise<void>;
+}
+
+/** Allocation bounds every console path enforces before allocating a framebuffer. */
+export interface ConsoleLimits {
+	maxWidth: number;
+	maxHeight: number;
+}
+
+export interface TlsOptions {
+	/** Accept a self-signed certificate for this host only (the norm for BMCs). */
+	insecure?: boolean;
+}
+
+/** A VNC server: WebSocket (`url`, ws:// or wss://) or plain TCP (`host` + `port`). */
+export interface VncTarget {
+	kind: "vnc";
+	url?: string;
+	host?: string;
+	port?: number;
+	password?: string;
+	/** Extra WebSocket handshake headers, e.g. cookies of a web console. */
+	headers?: Record<string, string>;
+	tls?: TlsOptions;
+}
+
+/** An AMI/ASRockRack HTML5 KVM reached through a viewer URL (`https://<bmc>/...?token=...`, as OVH hands out). */
+export interface AmiViewerTarget {
+	kind: "ami-viewer";
+	viewerUrl: string;
+	tls?: TlsOptions;
+}
+
+/** An AMI MegaRAC BMC logged into directly with a username and password. */
+export interface AmiLoginTarget {
+	kind: "ami-login";
+	/** Base URL of the BMC, e.g. https://10.0.0.20 */
+	url: string;
+	username: string;
+	password: string;
+	tls?: TlsOptions;
+}
+
+export type ConsoleTarget = VncTarget | AmiViewerTarget | AmiLoginTarget;
+
+/** Opens a session to a target: connects, authenticates, and is ready to capture. */
+export type ConsoleOpener = (target: ConsoleTarget, ctx: CallContext, limits: ConsoleLimits) => Promise<ConsoleSession>;
