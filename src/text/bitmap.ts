@@ -1,0 +1,431 @@
+/**
+ * Method 1: exact reading of text-mode and framebuffer consoles. Finds the cell grid and the font
+ * that draw the screen, then names every cell by its nearest glyph (Hamming distance of the
+ * binarised cell), with a margin to the runner-up as the cell's confidence.
+ */
+import type { Frame, Region } from "../image/frame.ts";
+import { type CellRead, invertBits, type Planes, preparePlanes, readCell } from "./cells.ts";
+import { FONTS } from "./fonts/index.ts";
+import type { FontTable } from "./fonts/types.ts";
+import {
+	exactMatch,
+	type GlyphSet,
+	glyphSet,
+	hashBits,
+	type Match,
+	nearest,
+	nearestCandidates,
+	popcount,
+	shapeDistance,
+	widen,
+} from "./glyphs.ts";
+import { type Geometry, type Grid, geometries, gridFor, type Profiles, strokeProfiles } from "./grid.ts";
+
+export type { Grid } from "./grid.ts";
+
+export interface BitmapText {
+	/** One string per cell row (trailing blanks trimmed; trailing empty rows dropped). */
+	lines: string[];
+	/** 0–1: how unambiguously the cells matched glyphs. */
+	confidence: number;
+	/** Font id (e.g. "vga16"); absent on a blank screen. */
+	font?: string;
+	grid: Grid;
+	/** Cells with content (not flat colour). */
+	inkedCells: number;
+}
+
+export interface BitmapOptions {
+	fonts?: readonly FontTable[];
+	/** Only cells whose centre lies in this rectangle are returned (the grid is found on the whole frame). */
+	region?: Region;
+}
+
+/** Cells sampled to choose the grid and font. */
+const SAMPLE_CELLS = 96;
+/** A candidate this good (on enough cells) ends the search. */
+const GOOD_ENOUGH = 0.9;
+
+interface CellMatch {
+	glyph: number;
+	score: number;
+}
+
+/** Reusable buffers for one recognition (cells up to 16x32). */
+class Scratch {
+	readonly bits = new Uint32Array(16);
+	readonly inverse = new Uint32Array(16);
+	readonly mask = new Uint32Array(16);
+	readonly rows = new Uint32Array(32);
+	readonly shiftedRows = new Uint32Array(32);
+	readonly shiftedBits = new Uint32Array(16);
+	readonly widenedRows = new Uint32Array(32);
+	readonly candidates = { glyph: new Int32Array(CANDIDATES), distance: new Int32Array(CANDIDATES) };
+	readonly memo: Memo = new Map();
+}
+
+export function recognizeBitmap(frame: Frame, options: BitmapOptions = {}): BitmapText {
+	const planes = preparePlanes(frame);
+	const profiles = strokeProfiles(planes);
+	const fonts = options.fonts ?? FONTS;
+	const scratch = new Scratch();
+	const choice = chooseGridAndFont(planes, profiles, geometries(fonts), scratch);
+	return readScreen(planes, choice.grid, choice.geometry, choice.font, options.region, scratch);
+}
+
+interface Choice {
+	grid: Grid;
+	geometry: Geometry;
+	font: FontTable;
+	score: number;
+	samples: number;
+}
+
+function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geometry[], scratch: Scratch): Choice {
+	const usable = candidates
+		.map((geometry, order) => ({ geometry, order, grid: gridFor(planes, profiles, geometry) }))
+		.filter(({ grid }) => grid.cols >= 4 && grid.rows >= 1);
+	// Screens whose size is a whole number of cells (80x25 of 9x16 = 720x400, 128x48 of 8x16 = 1024x768)
+	// first, then the more common fonts.
+	const fit = (g: Grid) =>
+		(planes.width - g.offsetX - g.cols * g.cellWidth) / g.cellWidth +
+		(planes.height - g.offsetY - g.rows * g.cellHeight) / g.cellHeight;
+	usable.sort((a, b) => fit(a.grid) - fit(b.grid) || a.order - b.order);
+
+	let best: Choice | undefined;
+	for (const { geometry, grid } of usable) {
+		const sets = geometry.fonts.map(glyphSet);
+		const totals = new Float64Array(sets.length);
+		let samples = 0;
+		for (const [col, row] of sampleCells(grid, SAMPLE_CELLS * 4)) {
+			const read = readAt(planes, grid, geometry, col, row, scratch);
+			if (!read.inked) continue;
+			samples++;
+			let top = 0;
+			for (let i = 0; i < sets.length; i++) {
+				totals[i] = (totals[i] as number) + quickScore(sets[i] as GlyphSet, read, scratch);
+				top = Math.max(top, totals[i] as number);
+			}
+			if (samples >= SAMPLE_CELLS) break;
+			// A size that reads as noise after a few dozen cells will not win.
+			if (samples === 32 && best && top / samples < best.score * 0.6) break;
+		}
+		for (let i = 0; i < sets.length; i++) {
+			const score = samples > 0 ? (totals[i] as number) / samples : 0;
+			if (!best || score > best.score + 1e-9) {
+				best = { grid, geometry, font: geometry.fonts[i] as FontTable, score, samples };
+			}
+		}
+		if (best && best.score >= GOOD_ENOUGH && best.samples >= Math.min(SAMPLE_CELLS, 24)) break;
+	}
+	if (best) return best;
+	// Nothing fits (a frame smaller than a few cells): read it as VGA 8x16 at the origin.
+	const fallback = geometries([FONTS[0] as FontTable])[0] as Geometry;
+	return {
+		grid: { cellWidth: 8, cellHeight: 16, offsetX: 0, offsetY: 0, cols: 0, rows: 0 },
+		geometry: fallback,
+		font: FONTS[0] as FontTable,
+		score: 0,
+		samples: 0,
+	};
+}
+
+/** Cell coordinates spread evenly over the grid (a stride through the cells, row-major). */
+function* sampleCells(grid: Grid, limit: number): Generator<[number, number]> {
+	const total = grid.cols * grid.rows;
+	if (total === 0) return;
+	const stride = Math.max(1, Math.floor(total / limit));
+	// An odd stride relative to the column count avoids sampling one column only.
+	const step = stride > 1 && grid.cols % stride === 0 ? stride + 1 : stride;
+	for (let i = 0; i < total; i += step) yield [i % grid.cols, Math.floor(i / grid.cols)];
+}
+
+function readAt(planes: Planes, grid: Grid, geometry: Geometry, col: number, row: number, scratch: Scratch): CellRead {
+	return readCell(
+		planes,
+		grid.offsetX + col * grid.cellWidth,
+		grid.offsetY + row * grid.cellHeight,
+		grid.cellWidth,
+		grid.cellHeight,
+		geometry.bitWidth,
+		scratch.bits,
+	);
+}
+
+function readScreen(
+	planes: Planes,
+	grid: Grid,
+	geometry: Geometry,
+	font: FontTable,
+	region: Region | undefined,
+	scratch: Scratch,
+): BitmapText {
+	const set = glyphSet(font);
+	const inRange = (start: number, size: number, from: number, length: number) => {
+		const centre = start + size / 2;
+		return centre >= from && centre < from + length;
+	};
+	const lines: string[] = [];
+	let inked = 0;
+	let scoreSum = 0;
+	for (let row = 0; row < grid.rows; row++) {
+		if (region && !inRange(grid.offsetY + row * grid.cellHeight, grid.cellHeight, region.y, region.height)) continue;
+		let line = "";
+		for (let col = 0; col < grid.cols; col++) {
+			if (region && !inRange(grid.offsetX + col * grid.cellWidth, grid.cellWidth, region.x, region.width)) continue;
+			const read = readAt(planes, grid, geometry, col, row, scratch);
+			if (!read.inked) {
+				line += " ";
+				continue;
+			}
+			const match = matchCell(set, read, scratch, scratch.memo);
+			inked++;
+			scoreSum += match.score;
+			line += set.chars[match.glyph] ?? " ";
+		}
+		lines.push(line.trimEnd());
+	}
+	while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+	return {
+		lines,
+		confidence: inked === 0 ? 1 : scoreSum / inked,
+		font: inked === 0 ? undefined : font.id,
+		grid,
+		inkedCells: inked,
+	};
+}
+
+/**
+ * A cheap score for choosing the grid and font: 1 for an exact glyph, falling with the Hamming
+ * distance to the nearest glyph, 0 from a fifth of the cell on.
+ */
+function quickScore(set: GlyphSet, read: CellRead, scratch: Scratch): number {
+	const { bits, inverse } = scratch;
+	const total = set.width * set.height;
+	if (exactMatch(set, bits) >= 0) return 1;
+	invertBits(bits, total, inverse);
+	if (exactMatch(set, inverse) >= 0) return 1;
+	const cap = total / 5;
+	const cell = read.brightIsBackground ? inverse : bits;
+	const ink = read.brightIsBackground ? total - read.brightInk : read.brightInk;
+	const m = nearest(set, cell, ink, cap);
+	return Math.max(0, 1 - m.distance / cap);
+}
+
+/** Matches memoised per font and per distinct cell bitmap: screens repeat characters. */
+type Memo = Map<GlyphSet, Map<number, CellMatch>>;
+
+/**
+ * Names one read cell. Either colour may be the glyph's (inverse video, highlighted menu items), so
+ * both polarities are tried; the background's polarity wins ties (▀ vs ▄).
+ */
+function matchCell(set: GlyphSet, read: CellRead, scratch: Scratch, memo: Memo): CellMatch {
+	if (!read.inked) return { glyph: set.space, score: 1 };
+	const words = set.words;
+	const h1 = hashBits(scratch.bits, 0, words);
+	const h2 = hashBits(scratch.bits, 0, words, 0x3b9aca07);
+	const key = ((h1 * 0x100000 + (h2 & 0xfffff)) * 2 + (read.brightIsBackground ? 1 : 0)) as number;
+	let cache = memo.get(set);
+	if (!cache) {
+		cache = new Map();
+		memo.set(set, cache);
+	}
+	const known = cache.get(key);
+	if (known) return known;
+	const match = matchUncached(set, read, scratch);
+	cache.set(key, match);
+	return match;
+}
+
+function matchUncached(set: GlyphSet, read: CellRead, scratch: Scratch): CellMatch {
+	const { bits, inverse } = scratch;
+	const total = set.width * set.height;
+	invertBits(bits, total, inverse);
+	const darkGlyph = read.brightIsBackground;
+	const preferred = darkGlyph ? inverse : bits;
+	const other = darkGlyph ? bits : inverse;
+	const preferredInk = darkGlyph ? total - read.brightInk : read.brightInk;
+
+	const exactPreferred = exactMatch(set, preferred);
+	if (exactPreferred >= 0) return { glyph: exactPreferred, score: 1 };
+	const exactOther = exactMatch(set, other);
+	if (exactOther >= 0) return { glyph: exactOther, score: 1 };
+
+	const cursor = underCursor(set, preferred, scratch);
+	if (cursor) return cursor;
+
+	const a = bestByShape(set, preferred, preferredInk, scratch);
+	const b = bestByShape(set, other, total - preferredInk, scratch);
+	const m = b.distance < a.distance ? b : a;
+	const limit = total / 4;
+	if (m.distance > limit) return { glyph: m.glyph, score: 0 };
+	return { glyph: m.glyph, score: Math.max(0, (m.second - m.distance) / (m.second + m.distance)) };
+}
+
+const CANDIDATES = 10;
+
+/** Cost of reading a glyph one pixel off its place (fonts of one family place some glyphs differently). */
+const SHIFT_COST = 3;
+/** A best shape distance this small needs no shifted tries. */
+const CLOSE_ENOUGH = 4;
+const SHIFTS: ReadonlyArray<readonly [number, number]> = [
+	[-1, 0],
+	[1, 0],
+	[0, -1],
+	[0, 1],
+];
+
+/**
+ * The nearest glyphs by Hamming distance, re-ranked by shape distance (see shapeDistance); when
+ * nothing is close, the cell shifted by one pixel each way is tried too.
+ */
+function bestByShape(set: GlyphSet, cell: Uint32Array, ink: number, scratch: Scratch): Match {
+	const { width, height } = set;
+	const found = new Map<number, number>();
+	const rows = scratch.rows.subarray(0, height);
+	bitsToRows(cell, width, height, rows);
+	considerVariant(set, cell, rows, ink, 0, found, scratch);
+	if (bestOf(found).distance > CLOSE_ENOUGH) {
+		const shifted = scratch.shiftedRows.subarray(0, height);
+		for (const [dx, dy] of SHIFTS) {
+			if (!shiftRows(rows, width, dx, dy, shifted)) continue;
+			rowsToBits(shifted, width, scratch.shiftedBits);
+			considerVariant(set, scratch.shiftedBits, shifted, ink, SHIFT_COST, found, scratch);
+		}
+	}
+	return bestOf(found);
+}
+
+function considerVariant(
+	set: GlyphSet,
+	bits: Uint32Array,
+	rows: Uint32Array,
+	ink: number,
+	cost: number,
+	found: Map<number, number>,
+	scratch: Scratch,
+): void {
+	const keep = (g: number, d: number) => {
+		const prev = found.get(g);
+		if (prev === undefined || d < prev) found.set(g, d);
+	};
+	const exact = exactMatch(set, bits);
+	if (exact >= 0) {
+		keep(exact, cost);
+		return;
+	}
+	const count = nearestCandidates(set, bits, ink, CANDIDATES, scratch.candidates);
+	const widened = widen(rows, set.width, scratch.widenedRows);
+	for (let i = 0; i < count; i++) {
+		const g = scratch.candidates.glyph[i] as number;
+		keep(g, shapeDistance(set, g, rows, widened) + cost);
+	}
+}
+
+function bestOf(found: Map<number, number>): Match {
+	let best = -1;
+	let bestD = Number.MAX_SAFE_INTEGER;
+	let secondD = Number.MAX_SAFE_INTEGER;
+	for (const [g, d] of found) {
+		if (d < bestD) {
+			secondD = bestD;
+			bestD = d;
+			best = g;
+		} else if (d < secondD) secondD = d;
+	}
+	return { glyph: best, distance: bestD, second: secondD };
+}
+
+/** Moves the rows by (dx, dy); false when that would push ink out of the cell. */
+function shiftRows(rows: Uint32Array, width: number, dx: number, dy: number, out: Uint32Array): boolean {
+	const height = rows.length;
+	const full = (1 << width) - 1;
+	if (dy > 0 && rows[height - 1] !== 0) return false;
+	if (dy < 0 && rows[0] !== 0) return false;
+	for (let y = 0; y < height; y++) {
+		const r = rows[y] as number;
+		if (dx > 0 && r & (1 << (width - 1))) return false;
+		if (dx < 0 && r & 1) return false;
+		const moved = dx > 0 ? (r << 1) & full : dx < 0 ? r >>> 1 : r;
+		const ty = y + dy;
+		if (ty >= 0 && ty < height) out[ty] = moved >>> 0;
+	}
+	if (dy > 0) out[0] = 0;
+	if (dy < 0) out[height - 1] = 0;
+	return true;
+}
+
+function rowsToBits(rows: Uint32Array, width: number, out: Uint32Array): void {
+	out.fill(0);
+	for (let y = 0; y < rows.length; y++) {
+		const r = rows[y] as number;
+		if (r === 0) continue;
+		for (let x = 0; x < width; x++) {
+			if ((r >>> x) & 1) {
+				const i = y * width + x;
+				out[i >>> 5] = ((out[i >>> 5] as number) | (1 << (i & 31))) >>> 0;
+			}
+		}
+	}
+}
+
+function bitsToRows(bits: Uint32Array, width: number, height: number, out: Uint32Array): void {
+	out.fill(0, 0, height);
+	for (let i = 0; i < width * height; i++) {
+		if (((bits[i >>> 5] as number) >>> (i & 31)) & 1) {
+			const y = Math.floor(i / width);
+			out[y] = ((out[y] as number) | (1 << (i % width))) >>> 0;
+		}
+	}
+}
+
+/**
+ * A text cursor is a bar of full rows at the bottom of its cell (VGA text mode: scan lines 13–14 or
+ * 14–15; fbcon: the last 1–2 rows). If such rows are set, match the rest of the cell only.
+ */
+function underCursor(set: GlyphSet, cell: Uint32Array, scratch: Scratch): CellMatch | undefined {
+	const { width, height, words } = set;
+	const fullRow = (y: number) => {
+		for (let x = 0; x < width; x++) {
+			const i = y * width + x;
+			if ((((cell[i >>> 5] as number) >>> (i & 31)) & 1) === 0) return false;
+		}
+		return true;
+	};
+	const from = height - Math.max(2, Math.ceil(height / 4));
+	const { mask } = scratch;
+	mask.fill(0xffffffff, 0, words);
+	const totalBits = width * height;
+	if (totalBits & 31) mask[words - 1] = (1 << (totalBits & 31)) - 1;
+	let covered = 0;
+	for (let y = from; y < height; y++) {
+		if (!fullRow(y)) continue;
+		covered++;
+		for (let x = 0; x < width; x++) {
+			const i = y * width + x;
+			mask[i >>> 5] = ((mask[i >>> 5] as number) & ~(1 << (i & 31))) >>> 0;
+		}
+	}
+	if (covered === 0) return undefined;
+	// Of the glyphs that match outside the bar, the cursor most likely hides the one with no ink under it
+	// (a blank rather than "_").
+	let best = -1;
+	let bestHidden = Number.MAX_SAFE_INTEGER;
+	for (let g = 0; g < set.count; g++) {
+		let differs = false;
+		let hidden = 0;
+		for (let i = 0; i < words; i++) {
+			const glyphWord = set.bits[g * words + i] as number;
+			if (((glyphWord ^ (cell[i] as number)) & (mask[i] as number)) >>> 0) {
+				differs = true;
+				break;
+			}
+			hidden += popcount((glyphWord & ~(mask[i] as number)) >>> 0);
+		}
+		if (!differs && hidden < bestHidden) {
+			best = g;
+			bestHidden = hidden;
+		}
+	}
+	return best < 0 ? undefined : { glyph: best, score: 1 };
+}

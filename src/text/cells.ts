@@ -1,0 +1,215 @@
+/**
+ * Reading one character cell: pick the channel that separates its two colours, split the pixels
+ * at the threshold between the two colour clusters (so every cell is judged against its own
+ * background and foreground, whatever its attribute), and pack the "bright" pixels as bits.
+ */
+import type { Frame } from "../image/frame.ts";
+
+/** Below this spread (0–255) in every channel a cell is one flat colour: a blank. */
+export const MIN_CONTRAST = 40;
+
+/** A frame prepared once for many cell reads. */
+export interface Planes {
+	readonly width: number;
+	readonly height: number;
+	readonly rgba: Uint8Array;
+	/** Rec. 601 luma, one byte per pixel. */
+	readonly luma: Uint8Array;
+	/** Most frequent luma: the screen's background, used to break polarity ties. */
+	readonly backgroundLuma: number;
+}
+
+export function preparePlanes(frame: Frame): Planes {
+	const { width, height, rgba } = frame;
+	const n = width * height;
+	const luma = new Uint8Array(n);
+	const histogram = new Uint32Array(256);
+	for (let i = 0, p = 0; i < n; i++, p += 4) {
+		const v = ((rgba[p] as number) * 77 + (rgba[p + 1] as number) * 150 + (rgba[p + 2] as number) * 29) >> 8;
+		luma[i] = v;
+		if ((i & 3) === 0) histogram[v] = (histogram[v] as number) + 1;
+	}
+	let backgroundLuma = 0;
+	for (let v = 1; v < 256; v++)
+		if ((histogram[v] as number) > (histogram[backgroundLuma] as number)) backgroundLuma = v;
+	return { width, height, rgba, luma, backgroundLuma };
+}
+
+export interface CellRead {
+	/** False for a flat cell (no second colour). */
+	inked: boolean;
+	/** Number of bright pixels packed. */
+	brightInk: number;
+	/** Pixels packed (bit width × height). */
+	total: number;
+	/** Fraction of pixels far from both colour clusters: high for anti-aliased or photographic content. */
+	mixed: number;
+	/** Whether the bright cluster is the screen background (then the dark pixels are the glyph). */
+	brightIsBackground: boolean;
+}
+
+/**
+ * Reads the cell at (x0, y0) of `cellWidth`×`cellHeight` pixels; packs its first `bitWidth` columns
+ * into `out` (bright = 1). Pixels outside the frame count as the cell's background.
+ */
+export function readCell(
+	planes: Planes,
+	x0: number,
+	y0: number,
+	cellWidth: number,
+	cellHeight: number,
+	bitWidth: number,
+	out: Uint32Array,
+): CellRead {
+	const { width, height, luma, rgba } = planes;
+	const words = Math.ceil((bitWidth * cellHeight) / 32);
+	out.fill(0, 0, words);
+	const x1 = Math.min(x0 + cellWidth, width);
+	const y1 = Math.min(y0 + cellHeight, height);
+	const bx1 = Math.min(x0 + bitWidth, width);
+	const total = bitWidth * cellHeight;
+	if (x0 < 0 || y0 < 0 || x1 <= x0 || y1 <= y0) return blank(total);
+
+	let min = 255;
+	let max = 0;
+	for (let y = y0; y < y1; y++) {
+		const row = y * width;
+		for (let x = x0; x < x1; x++) {
+			const v = luma[row + x] as number;
+			if (v < min) min = v;
+			if (v > max) max = v;
+		}
+	}
+	// Luma separates almost every console colour pair; fall back to the widest RGB channel
+	// for pairs of equal brightness (dark blue on black, red on green).
+	let src: Uint8Array = luma;
+	let stride = 1;
+	let channel = 0;
+	if (max - min < MIN_CONTRAST) {
+		let bestRange = 0;
+		for (let c = 0; c < 3; c++) {
+			let cMin = 255;
+			let cMax = 0;
+			for (let y = y0; y < y1; y++) {
+				for (let x = x0; x < x1; x++) {
+					const v = rgba[(y * width + x) * 4 + c] as number;
+					if (v < cMin) cMin = v;
+					if (v > cMax) cMax = v;
+				}
+			}
+			if (cMax - cMin > bestRange) {
+				bestRange = cMax - cMin;
+				channel = c;
+				min = cMin;
+				max = cMax;
+			}
+		}
+		if (bestRange < MIN_CONTRAST) return blank(total);
+		src = rgba;
+		stride = 4;
+	}
+
+	// Split at the midpoint. A clean two-colour cell has no pixel near it and is done in one pass;
+	// a noisy one (JPEG, chroma subsampling) is split again at the midpoint of the two cluster means.
+	const range = max - min;
+	let t = min + range / 2;
+	const ambiguous = range * 0.2;
+	let pass = packPass(planes, src, stride, channel, x0, y0, x1, y1, bx1, bitWidth, t, ambiguous, out);
+	const mixedBand = range * 0.3;
+	let mixed = pass.near;
+	if (pass.near > 0) {
+		const lowMean = pass.n0 > 0 ? pass.s0 / pass.n0 : min;
+		const highMean = pass.n1 > 0 ? pass.s1 / pass.n1 : max;
+		t = (lowMean + highMean) / 2;
+		out.fill(0, 0, words);
+		pass = packPass(planes, src, stride, channel, x0, y0, x1, y1, bx1, bitWidth, t, mixedBand, out);
+		mixed = pass.near;
+	}
+	const bg = planes.backgroundLuma;
+	const lowLuma = pass.n0 > 0 ? pass.l0 / pass.n0 : min;
+	const highLuma = pass.n1 > 0 ? pass.l1 / pass.n1 : max;
+	return {
+		inked: true,
+		brightInk: pass.bright,
+		total,
+		mixed: mixed / ((x1 - x0) * (y1 - y0)),
+		brightIsBackground: Math.abs(highLuma - bg) < Math.abs(lowLuma - bg),
+	};
+}
+
+interface Pass {
+	/** Sum and count of values (and of luma) below and above the threshold. */
+	s0: number;
+	n0: number;
+	s1: number;
+	n1: number;
+	l0: number;
+	l1: number;
+	/** Bright pixels packed. */
+	bright: number;
+	/** Pixels within `band` of the threshold. */
+	near: number;
+}
+
+function packPass(
+	planes: Planes,
+	src: Uint8Array,
+	stride: number,
+	channel: number,
+	x0: number,
+	y0: number,
+	x1: number,
+	y1: number,
+	bx1: number,
+	bitWidth: number,
+	t: number,
+	band: number,
+	out: Uint32Array,
+): Pass {
+	const { width, luma } = planes;
+	let s0 = 0;
+	let n0 = 0;
+	let s1 = 0;
+	let n1 = 0;
+	let l0 = 0;
+	let l1 = 0;
+	let bright = 0;
+	let near = 0;
+	for (let y = y0; y < y1; y++) {
+		const row = y * width;
+		const bitRow = (y - y0) * bitWidth - x0;
+		for (let x = x0; x < x1; x++) {
+			const p = row + x;
+			const v = src[p * stride + channel] as number;
+			const d = v - t;
+			if (d < band && d > -band) near++;
+			if (d > 0) {
+				s1 += v;
+				n1++;
+				l1 += luma[p] as number;
+				if (x < bx1) {
+					const i = bitRow + x;
+					out[i >>> 5] = ((out[i >>> 5] as number) | (1 << (i & 31))) >>> 0;
+					bright++;
+				}
+			} else {
+				s0 += v;
+				n0++;
+				l0 += luma[p] as number;
+			}
+		}
+	}
+	return { s0, n0, s1, n1, l0, l1, bright, near };
+}
+
+function blank(total: number): CellRead {
+	return { inked: false, brightInk: 0, total, mixed: 0, brightIsBackground: false };
+}
+
+/** Writes the complement of `bits` (within `total` bits) into `out`. */
+export function invertBits(bits: Uint32Array, total: number, out: Uint32Array): void {
+	const words = Math.ceil(total / 32);
+	for (let i = 0; i < words; i++) out[i] = ~(bits[i] as number) >>> 0;
+	const rest = total & 31;
+	if (rest) out[words - 1] = ((out[words - 1] as number) & ((1 << rest) - 1)) >>> 0;
+}
