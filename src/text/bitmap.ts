@@ -70,7 +70,7 @@ export function recognizeBitmap(frame: Frame, options: BitmapOptions = {}): Bitm
 	const fonts = options.fonts ?? FONTS;
 	const scratch = new Scratch();
 	const choice = chooseGridAndFont(planes, profiles, geometries(fonts), scratch);
-	return readScreen(planes, choice.grid, choice.geometry, choice.font, options.region, scratch);
+	return readScreen(planes, choice, options.region, scratch);
 }
 
 interface Choice {
@@ -79,6 +79,8 @@ interface Choice {
 	font: FontTable;
 	score: number;
 	samples: number;
+	/** Median contrast of the sampled cells with content. */
+	contrast: number;
 }
 
 function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geometry[], scratch: Scratch): Choice {
@@ -96,11 +98,13 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 	for (const { geometry, grid } of usable) {
 		const sets = geometry.fonts.map(glyphSet);
 		const totals = new Float64Array(sets.length);
+		const contrasts: number[] = [];
 		let samples = 0;
 		for (const [col, row] of sampleCells(grid, SAMPLE_CELLS * 4)) {
 			const read = readAt(planes, grid, geometry, col, row, scratch);
 			if (!read.inked) continue;
 			samples++;
+			contrasts.push(read.contrast);
 			let top = 0;
 			for (let i = 0; i < sets.length; i++) {
 				totals[i] = (totals[i] as number) + quickScore(sets[i] as GlyphSet, read, scratch);
@@ -113,7 +117,9 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 		for (let i = 0; i < sets.length; i++) {
 			const score = samples > 0 ? (totals[i] as number) / samples : 0;
 			if (!best || score > best.score + 1e-9) {
-				best = { grid, geometry, font: geometry.fonts[i] as FontTable, score, samples };
+				contrasts.sort((a, b) => a - b);
+				const contrast = contrasts[contrasts.length >> 1] ?? 0;
+				best = { grid, geometry, font: geometry.fonts[i] as FontTable, score, samples, contrast };
 			}
 		}
 		if (best && best.score >= GOOD_ENOUGH && best.samples >= Math.min(SAMPLE_CELLS, 24)) break;
@@ -127,6 +133,7 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 		font: FONTS[0] as FontTable,
 		score: 0,
 		samples: 0,
+		contrast: 0,
 	};
 }
 
@@ -152,15 +159,12 @@ function readAt(planes: Planes, grid: Grid, geometry: Geometry, col: number, row
 	);
 }
 
-function readScreen(
-	planes: Planes,
-	grid: Grid,
-	geometry: Geometry,
-	font: FontTable,
-	region: Region | undefined,
-	scratch: Scratch,
-): BitmapText {
+function readScreen(planes: Planes, choice: Choice, region: Region | undefined, scratch: Scratch): BitmapText {
+	const { grid, geometry, font } = choice;
 	const set = glyphSet(font);
+	// Compression rings into blank cells next to text. A cell much fainter than the screen's text is
+	// read as text only when it clearly is a glyph.
+	const faint = choice.contrast * 0.5;
 	const inRange = (start: number, size: number, from: number, length: number) => {
 		const centre = start + size / 2;
 		return centre >= from && centre < from + length;
@@ -179,6 +183,10 @@ function readScreen(
 				continue;
 			}
 			const match = matchCell(set, read, scratch, scratch.memo);
+			if (read.contrast < faint && (match.score < 0.5 || match.glyph === set.space)) {
+				line += " ";
+				continue;
+			}
 			inked++;
 			scoreSum += match.score;
 			line += set.chars[match.glyph] ?? " ";
@@ -254,9 +262,15 @@ function matchUncached(set: GlyphSet, read: CellRead, scratch: Scratch): CellMat
 	const cursor = underCursor(set, preferred, scratch);
 	if (cursor) return cursor;
 
-	const a = bestByShape(set, preferred, preferredInk, scratch);
-	const b = bestByShape(set, other, total - preferredInk, scratch);
-	const m = b.distance < a.distance ? b : a;
+	// Without an exact match, the glyph is the colour with less ink (a text cell is mostly background);
+	// the other reading wins only when it is far better (a noisy ▓ or █).
+	const minorityIsPreferred = preferredInk <= total - preferredInk;
+	const minority = minorityIsPreferred ? preferred : other;
+	const majority = minorityIsPreferred ? other : preferred;
+	const minorityInk = Math.min(preferredInk, total - preferredInk);
+	const a = bestByShape(set, minority, minorityInk, scratch);
+	const b = bestByShape(set, majority, total - minorityInk, scratch);
+	const m = b.distance * 4 < a.distance ? b : a;
 	const limit = total / 4;
 	if (m.distance > limit) return { glyph: m.glyph, score: 0 };
 	return { glyph: m.glyph, score: Math.max(0, (m.second - m.distance) / (m.second + m.distance)) };

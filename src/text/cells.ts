@@ -46,6 +46,8 @@ export interface CellRead {
 	mixed: number;
 	/** Whether the bright cluster is the screen background (then the dark pixels are the glyph). */
 	brightIsBackground: boolean;
+	/** Spread (0–255) of the channel the cell was split on. */
+	contrast: number;
 }
 
 /**
@@ -134,6 +136,7 @@ export function readCell(
 		total,
 		mixed: mixed / ((x1 - x0) * (y1 - y0)),
 		brightIsBackground: Math.abs(highLuma - bg) < Math.abs(lowLuma - bg),
+		contrast: range,
 	};
 }
 
@@ -203,7 +206,7 @@ function packPass(
 }
 
 function blank(total: number): CellRead {
-	return { inked: false, brightInk: 0, total, mixed: 0, brightIsBackground: false };
+	return { inked: false, brightInk: 0, total, mixed: 0, brightIsBackground: false, contrast: 0 };
 }
 
 /** Writes the complement of `bits` (within `total` bits) into `out`. */
