@@ -7,6 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { createApp } from "./app.ts";
 import { COMMON_OPTIONS, parse, parseRegion, UsageError } from "./cli/args.ts";
+import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig } from "./cli/client-config.ts";
 import { loadConfig } from "./config.ts";
 import { isIkvmError } from "./errors.ts";
 import { renderScreenshot } from "./image/render.ts";
@@ -21,6 +22,7 @@ Usage:
   ikvm-mcp [serve] [--stdio] [--port N] [--host H] [--config FILE]   serve MCP (HTTP /mcp, or stdio)
   ikvm-mcp list [--config FILE]                                      list servers as JSON
   ikvm-mcp screenshot <serverId> [-o shot.png] [--raw] [--region x,y,w,h] [--config FILE]
+  ikvm-mcp config <client> [--with-secrets]                         MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
   ikvm-mcp --version
 
 Run "ikvm-mcp <command> --help" for a command's options. Configuration comes from the
@@ -39,6 +41,12 @@ const SCREENSHOT_USAGE = `Usage: ikvm-mcp screenshot <serverId> [-o FILE.png] [-
 
 Captures the console of <serverId> as PNG, to FILE (-o) or to stdout when stdout is not a terminal.
 --raw keeps the exact framebuffer pixels; --region crops to framebuffer pixels first.`;
+
+const CONFIG_USAGE = `Usage: ikvm-mcp config <client> [--with-secrets] [--url URL]
+
+Prints the MCP configuration for <client> (${CLIENTS.join(", ")}) that runs this checkout, with the
+environment variables you have set (OVH_*, IKVM_CONFIG, ...). Secrets are printed as <NAME>
+placeholders unless --with-secrets is given. --url is the HTTP endpoint (default http://localhost:3001/mcp).`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -133,7 +141,37 @@ const screenshot: Command = async (argv) => {
 	});
 };
 
-const COMMANDS: Record<string, Command> = { serve, list, screenshot };
+const clientConfig: Command = async (argv) => {
+	const { values, positionals } = parse(
+		argv,
+		{
+			help: COMMON_OPTIONS.help,
+			"with-secrets": { type: "boolean" },
+			url: { type: "string" },
+			root: { type: "string" },
+			bun: { type: "string" },
+		},
+		CONFIG_USAGE,
+	);
+	if (values.help) return help(CONFIG_USAGE);
+	const client = positionals[0];
+	if (positionals.length !== 1 || !CLIENTS.includes(client as ClientName)) {
+		throw new UsageError(`give one client: ${CLIENTS.join(", ")}`, CONFIG_USAGE);
+	}
+	const text = renderClientConfig({
+		client: client as ClientName,
+		root: values.root ?? new URL("..", import.meta.url).pathname,
+		bun: values.bun ?? process.execPath,
+		env: process.env,
+		withSecrets: values["with-secrets"] ?? false,
+		url: values.url ?? "http://localhost:3001/mcp",
+	});
+	stderr(`# ${client}: ${CLIENT_FILES[client as ClientName]}`);
+	process.stdout.write(`${text}\n`);
+	return 0;
+};
+
+const COMMANDS: Record<string, Command> = { serve, list, screenshot, config: clientConfig };
 
 function help(usage: string): number {
 	process.stdout.write(`${usage}\n`);

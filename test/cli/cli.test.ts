@@ -72,3 +72,54 @@ describe("ikvm-mcp CLI", () => {
 		expect(r.stderr).toContain("ghost");
 	});
 });
+
+describe("ikvm-mcp config <client>", () => {
+	test("README's client snippets are the command's current output", async () => {
+		const readme = await Bun.file(new URL("../../README.md", import.meta.url)).text();
+		for (const client of ["claude-code", "claude-desktop"]) {
+			const r = await runCli(["config", client, "--root", "/path/to/ikvm-mcp", "--bun", "bun"]);
+			expect(r.code).toBe(0);
+			expect(readme).toContain(r.stdout.trim());
+		}
+	});
+
+	test("uses the variables set, with secrets as placeholders unless --with-secrets", async () => {
+		const env = {
+			OVH_ENDPOINT: "ca",
+			OVH_APPLICATION_KEY: "ak-1",
+			OVH_APPLICATION_SECRET: "as-SECRET",
+			OVH_CONSUMER_KEY: "ck-SECRET",
+		};
+		const hidden = await runCli(["config", "cursor"], env);
+		const json = JSON.parse(hidden.stdout);
+		expect(json.mcpServers.ikvm.env).toEqual({
+			OVH_ENDPOINT: "ca",
+			OVH_APPLICATION_KEY: "ak-1",
+			OVH_APPLICATION_SECRET: "<OVH_APPLICATION_SECRET>",
+			OVH_CONSUMER_KEY: "<OVH_CONSUMER_KEY>",
+		});
+		expect(json.mcpServers.ikvm.args[1]).toMatch(/\/src\/index\.ts$/);
+		const shown = await runCli(["config", "windsurf", "--with-secrets"], env);
+		expect(JSON.parse(shown.stdout).mcpServers.ikvm.env.OVH_APPLICATION_SECRET).toBe("as-SECRET");
+	});
+
+	test("an unknown client is a usage error", async () => {
+		const r = await runCli(["config", "emacs"]);
+		expect(r.code).toBe(2);
+		expect(r.stderr).toContain("claude-desktop");
+	});
+
+	test("the generated stdio command really starts the server", async () => {
+		const r = await runCli(["config", "claude-desktop"]);
+		const { command, args } = JSON.parse(r.stdout).mcpServers.ikvm;
+		const proc = Bun.spawn([command, ...args], { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
+		proc.stdin.write(
+			`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "0" } } })}\n`,
+		);
+		await proc.stdin.flush();
+		const reader = proc.stdout.getReader();
+		const { value } = await reader.read();
+		proc.kill();
+		expect(JSON.parse(new TextDecoder().decode(value)).result.serverInfo.name).toBe("ikvm-mcp");
+	});
+});
