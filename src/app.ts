@@ -11,6 +11,7 @@ import { buildProviders } from "./providers/index.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
 import type { Provider } from "./providers/types.ts";
 import { registerSecret } from "./redact.ts";
+import { closeOcr } from "./text/index.ts";
 
 export interface App {
 	readonly config: AppConfig;
@@ -52,6 +53,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 		async close() {
 			await registry.close();
 			await consoles.closeAll();
+			await closeOcr();
 		},
 	};
 }

@@ -1,9 +1,11 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { encodePng } from "../../image/encode.ts";
+import { readScreenText } from "../../text/index.ts";
 import { createCallContext } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
 import type { ToolDeps } from "../server.ts";
+import { describeText } from "./get-screen-text.ts";
 
 export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 	server.registerTool(
@@ -18,10 +20,14 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 			inputSchema: {
 				serverId: z.string().min(1).describe("Server id from list_servers, e.g. 'ns1234567.ip-1-2-3.eu'"),
 				raw: z.boolean().default(false).describe("Return the framebuffer untouched (exact pixels)"),
+				includeText: z
+					.boolean()
+					.default(false)
+					.describe("Also return the screen's text (as get_screen_text reads it) after the image"),
 			},
 			annotations: { readOnlyHint: true, openWorldHint: true },
 		},
-		async ({ serverId, raw }, extra) => {
+		async ({ serverId, raw, includeText }, extra) => {
 			try {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
 				const frame = await deps.registry.getScreenshot(serverId, ctx);
@@ -32,6 +38,10 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 					{ type: "image" as const, data: png.toString("base64"), mimeType: "image/png" },
 					textBlock(caption),
 				];
+				if (includeText) {
+					ctx.progress("ocr", "Reading the text");
+					content.push(textBlock(describeText(await readScreenText(frame, { signal: ctx.signal }))));
+				}
 				if (deps.notice) content.push(textBlock(deps.notice));
 				return { content };
 			} catch (error) {
