@@ -69,21 +69,87 @@ function scheduleIdleStop(): void {
 	idleTimer.unref?.();
 }
 
-/** Dark-background screens are inverted and small text enlarged: tesseract reads dark text on white best. */
+/**
+ * Black text on white for tesseract. Screens mix backgrounds (title bars, highlighted items, light
+ * and dark panels), which defeats one global threshold: a pixel is ink when it stands out from its
+ * neighbourhood's mean, in either direction. Small screens are enlarged first.
+ */
 export async function prepareForOcr(frame: Frame): Promise<Buffer> {
-	const gray = await sharp(frame.rgba, { raw: { width: frame.width, height: frame.height, channels: 4 } })
-		.removeAlpha()
-		.greyscale()
-		.raw()
-		.toBuffer();
-	let sum = 0;
-	for (let i = 0; i < gray.length; i += 7) sum += gray[i] as number;
-	const dark = sum / Math.ceil(gray.length / 7) < 128;
 	const scale = frame.width * frame.height <= 1280 * 1024 ? 2 : 1;
-	let image = sharp(gray, { raw: { width: frame.width, height: frame.height, channels: 1 } });
-	if (dark) image = image.negate();
-	if (scale > 1) image = image.resize(frame.width * scale, frame.height * scale, { kernel: "cubic" });
-	return image.png({ compressionLevel: 1 }).toBuffer();
+	const width = frame.width * scale;
+	const height = frame.height * scale;
+	let image = sharp(frame.rgba, { raw: { width: frame.width, height: frame.height, channels: 4 } })
+		.removeAlpha()
+		.greyscale();
+	if (scale > 1) image = image.resize(width, height, { kernel: "cubic" });
+	const gray = await image.raw().toBuffer();
+	const ink = localContrastInk(gray, width, height, 8 * scale);
+	return sharp(ink, { raw: { width, height, channels: 1 } })
+		.png({ compressionLevel: 1 })
+		.toBuffer();
+}
+
+/**
+ * Binarises with local polarity: the screen is cut into blocks; each pixel is judged against the
+ * min/max/mean of the blocks around it. Where most pixels are dark (the mean is below the midpoint),
+ * ink is what is brighter than the midpoint, elsewhere what is darker; flat areas are background.
+ * Returns 0 for ink and 255 for background.
+ */
+export function localContrastInk(gray: Uint8Array, width: number, height: number, block: number): Uint8Array {
+	const bw = Math.ceil(width / block);
+	const bh = Math.ceil(height / block);
+	const bMin = new Uint8Array(bw * bh).fill(255);
+	const bMax = new Uint8Array(bw * bh);
+	const bSum = new Float64Array(bw * bh);
+	const bCount = new Uint32Array(bw * bh);
+	for (let y = 0; y < height; y++) {
+		const by = Math.floor(y / block);
+		for (let x = 0; x < width; x++) {
+			const b = by * bw + Math.floor(x / block);
+			const v = gray[y * width + x] as number;
+			if (v < (bMin[b] as number)) bMin[b] = v;
+			if (v > (bMax[b] as number)) bMax[b] = v;
+			bSum[b] = (bSum[b] as number) + v;
+			bCount[b] = (bCount[b] as number) + 1;
+		}
+	}
+	// Per block: the neighbourhood's threshold and polarity (+1: ink is bright, -1: ink is dark, 0: flat).
+	const threshold = new Float64Array(bw * bh);
+	const polarity = new Int8Array(bw * bh);
+	const reach = 1;
+	for (let by = 0; by < bh; by++) {
+		for (let bx = 0; bx < bw; bx++) {
+			let lo = 255;
+			let hi = 0;
+			let sum = 0;
+			let count = 0;
+			for (let y = Math.max(0, by - reach); y <= Math.min(bh - 1, by + reach); y++) {
+				for (let x = Math.max(0, bx - reach); x <= Math.min(bw - 1, bx + reach); x++) {
+					const b = y * bw + x;
+					lo = Math.min(lo, bMin[b] as number);
+					hi = Math.max(hi, bMax[b] as number);
+					sum += bSum[b] as number;
+					count += bCount[b] as number;
+				}
+			}
+			const b = by * bw + bx;
+			const mid = (lo + hi) / 2;
+			threshold[b] = mid;
+			polarity[b] = hi - lo < 40 ? 0 : sum / count < mid ? 1 : -1;
+		}
+	}
+	const out = new Uint8Array(width * height).fill(255);
+	for (let y = 0; y < height; y++) {
+		const by = Math.floor(y / block);
+		for (let x = 0; x < width; x++) {
+			const b = by * bw + Math.floor(x / block);
+			const p = polarity[b] as number;
+			if (p === 0) continue;
+			const d = (gray[y * width + x] as number) - (threshold[b] as number);
+			if (p * d > 0) out[y * width + x] = 0;
+		}
+	}
+	return out;
 }
 
 interface Word {
@@ -153,21 +219,19 @@ export function layoutWords(words: Word[]): OcrText {
 	if (words.length === 0) return { lines: [], confidence: 0 };
 	const widths = words.map((w) => (w.x1 - w.x0) / Math.max(1, [...w.text].length)).sort((a, b) => a - b);
 	const charWidth = Math.max(1, widths[widths.length >> 1] as number);
-	const sorted = [...words].sort((a, b) => (a.y0 + a.y1) / 2 - (b.y0 + b.y1) / 2);
-	const rows: Word[][] = [];
+	const heights = words.map((w) => w.y1 - w.y0).sort((a, b) => a - b);
+	const lineHeight = Math.max(1, heights[heights.length >> 1] as number);
+	const mid = (w: Word) => (w.y0 + w.y1) / 2;
+	const sorted = [...words].sort((a, b) => mid(a) - mid(b));
+	const rows: Array<{ mid: number; words: Word[] }> = [];
 	for (const word of sorted) {
-		const mid = (word.y0 + word.y1) / 2;
-		const row = rows.find((r) => {
-			const top = Math.min(...r.map((w) => w.y0));
-			const bottom = Math.max(...r.map((w) => w.y1));
-			return mid >= top && mid <= bottom;
-		});
-		if (row) row.push(word);
-		else rows.push([word]);
+		const row = rows.find((r) => Math.abs(r.mid - mid(word)) < lineHeight / 2);
+		if (row) row.words.push(word);
+		else rows.push({ mid: mid(word), words: [word] });
 	}
-	rows.sort((a, b) => Math.min(...a.map((w) => w.y0)) - Math.min(...b.map((w) => w.y0)));
+	rows.sort((a, b) => a.mid - b.mid);
 	const left = Math.min(...words.map((w) => w.x0));
-	const lines = rows.map((row) => {
+	const lines = rows.map(({ words: row }) => {
 		row.sort((a, b) => a.x0 - b.x0);
 		let line = "";
 		for (const word of row) {
