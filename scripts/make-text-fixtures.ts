@@ -28,7 +28,7 @@ interface Screen {
 	labels: Label[];
 }
 
-const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const escapeMarkup = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 async function render(screen: Screen): Promise<void> {
 	const layers: OverlayOptions[] = [];
@@ -44,7 +44,7 @@ async function render(screen: Screen): Promise<void> {
 	for (const label of screen.labels) {
 		const input = await sharp({
 			text: {
-				text: `<span foreground="${label.colour}">${escape(label.text)}</span>`,
+				text: `<span foreground="${label.colour}">${escapeMarkup(label.text)}</span>`,
 				font: `${label.font ?? "DejaVu Sans"} ${label.size}`,
 				rgba: true,
 				dpi: 72,
