@@ -19,7 +19,7 @@ import {
 	shapeDistance,
 	widen,
 } from "./glyphs.ts";
-import { type Geometry, type Grid, geometries, gridFor, type Profiles, strokeProfiles } from "./grid.ts";
+import { type Geometry, type Grid, geometries, gridsFor, inkedCells, type Profiles, strokeProfiles } from "./grid.ts";
 
 export type { Grid } from "./grid.ts";
 
@@ -43,8 +43,8 @@ export interface BitmapOptions {
 
 /** Cells sampled to choose the grid and font. */
 const SAMPLE_CELLS = 96;
-/** A candidate this good (on enough cells) ends the search. */
-const GOOD_ENOUGH = 0.9;
+/** A grid whose sample reads this well is the right one (another font's shapes still read ~0.85). */
+const LIKELY = 0.75;
 
 interface CellMatch {
 	glyph: number;
@@ -84,23 +84,30 @@ interface Choice {
 }
 
 function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geometry[], scratch: Scratch): Choice {
-	const usable = candidates
-		.map((geometry, order) => ({ geometry, order, grid: gridFor(planes, profiles, geometry) }))
-		.filter(({ grid }) => grid.cols >= 4 && grid.rows >= 1);
+	const all = candidates.flatMap((geometry, order) =>
+		gridsFor(planes, profiles, geometry).map((candidate) => ({ ...candidate, order })),
+	);
 	// Screens whose size is a whole number of cells (80x25 of 9x16 = 720x400, 128x48 of 8x16 = 1024x768)
 	// first, then the more common fonts.
 	const fit = (g: Grid) =>
 		(planes.width - g.offsetX - g.cols * g.cellWidth) / g.cellWidth +
 		(planes.height - g.offsetY - g.rows * g.cellHeight) / g.cellHeight;
-	usable.sort((a, b) => fit(a.grid) - fit(b.grid) || a.order - b.order);
+	const usable = all
+		.filter(({ grid }) => grid.cols >= 2 && grid.rows >= 1)
+		.sort((a, b) => a.rank - b.rank || fit(a.grid) - fit(b.grid) || a.order - b.order);
 
-	let best: Choice | undefined;
-	for (const { geometry, grid } of usable) {
+	// Quick pass: exact glyphs and Hamming distance on sampled cells with content. The profiles' best
+	// offsets are tried first; the runner-up offsets only when nothing reads well.
+	const scored: Array<Choice & { cells: Array<[number, number]> }> = [];
+	let bestQuick = 0;
+	const evaluate = (geometry: Geometry, grid: Grid): number => {
+		const cells = inkedCells(grid, profiles.points, SAMPLE_CELLS);
+		if (cells.length === 0) return 0;
 		const sets = geometry.fonts.map(glyphSet);
 		const totals = new Float64Array(sets.length);
 		const contrasts: number[] = [];
 		let samples = 0;
-		for (const [col, row] of sampleCells(grid, SAMPLE_CELLS * 4)) {
+		for (const [col, row] of cells) {
 			const read = readAt(planes, grid, geometry, col, row, scratch);
 			if (!read.inked) continue;
 			samples++;
@@ -110,19 +117,52 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 				totals[i] = (totals[i] as number) + quickScore(sets[i] as GlyphSet, read, scratch);
 				top = Math.max(top, totals[i] as number);
 			}
-			if (samples >= SAMPLE_CELLS) break;
-			// A size that reads as noise after a few dozen cells will not win.
-			if (samples === 32 && best && top / samples < best.score * 0.6) break;
+			// A grid that reads as noise after a dozen cells will not win.
+			if (samples === 12 && top / samples < Math.max(0.3, bestQuick * 0.6)) break;
 		}
+		if (samples === 0) return 0;
+		contrasts.sort((a, b) => a - b);
+		const contrast = contrasts[contrasts.length >> 1] ?? 0;
+		let top = 0;
 		for (let i = 0; i < sets.length; i++) {
-			const score = samples > 0 ? (totals[i] as number) / samples : 0;
-			if (!best || score > best.score + 1e-9) {
-				contrasts.sort((a, b) => a - b);
-				const contrast = contrasts[contrasts.length >> 1] ?? 0;
-				best = { grid, geometry, font: geometry.fonts[i] as FontTable, score, samples, contrast };
-			}
+			const score = (totals[i] as number) / samples;
+			top = Math.max(top, score);
+			scored.push({ grid, geometry, font: geometry.fonts[i] as FontTable, score, samples, contrast, cells });
 		}
-		if (best && best.score >= GOOD_ENOUGH && best.samples >= Math.min(SAMPLE_CELLS, 24)) break;
+		bestQuick = Math.max(bestQuick, top);
+		return top;
+	};
+	for (const { geometry, grid, rank } of usable) {
+		// A right grid reads well even with another font's glyph shapes; a wrong offset reads as noise.
+		if (rank > 0 && bestQuick >= 0.5) break;
+		if (evaluate(geometry, grid) >= LIKELY) {
+			// This grid is right. Its other fonts (whose profiles suggested other offsets) compete on it too.
+			const tried = new Set(scored.filter((c) => c.grid === grid).map((c) => c.font));
+			const rivals = candidates
+				.filter((g) => g.cellWidth === geometry.cellWidth && g.cellHeight === geometry.cellHeight)
+				.flatMap((g) => g.fonts)
+				.filter((f) => !tried.has(f));
+			if (rivals.length > 0) evaluate({ ...geometry, fonts: rivals }, grid);
+			break;
+		}
+	}
+	// Full pass on the front runners: the matcher's own confidence decides.
+	scored.sort((a, b) => b.score - a.score);
+	let best: Choice | undefined;
+	for (const candidate of scored.slice(0, 3)) {
+		// Only close contenders: a grid far behind on the quick score is not worth the full matcher.
+		if (candidate.score < bestQuick - 0.15) break;
+		const set = glyphSet(candidate.font);
+		let total = 0;
+		let samples = 0;
+		for (const [col, row] of candidate.cells) {
+			const read = readAt(planes, candidate.grid, candidate.geometry, col, row, scratch);
+			if (!read.inked) continue;
+			samples++;
+			total += matchCell(set, read, scratch, scratch.memo).score;
+		}
+		const score = samples > 0 ? total / samples : 0;
+		if (!best || score > best.score + 1e-9) best = { ...candidate, score };
 	}
 	if (best) return best;
 	// Nothing fits (a frame smaller than a few cells): read it as VGA 8x16 at the origin.
@@ -135,16 +175,6 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 		samples: 0,
 		contrast: 0,
 	};
-}
-
-/** Cell coordinates spread evenly over the grid (a stride through the cells, row-major). */
-function* sampleCells(grid: Grid, limit: number): Generator<[number, number]> {
-	const total = grid.cols * grid.rows;
-	if (total === 0) return;
-	const stride = Math.max(1, Math.floor(total / limit));
-	// An odd stride relative to the column count avoids sampling one column only.
-	const step = stride > 1 && grid.cols % stride === 0 ? stride + 1 : stride;
-	for (let i = 0; i < total; i += step) yield [i % grid.cols, Math.floor(i / grid.cols)];
 }
 
 function readAt(planes: Planes, grid: Grid, geometry: Geometry, col: number, row: number, scratch: Scratch): CellRead {
@@ -205,7 +235,7 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 
 /**
  * A cheap score for choosing the grid and font: 1 for an exact glyph, falling with the Hamming
- * distance to the nearest glyph, 0 from a fifth of the cell on.
+ * distance to the nearest glyph, 0 from a tenth of the cell on.
  */
 function quickScore(set: GlyphSet, read: CellRead, scratch: Scratch): number {
 	const { bits, inverse } = scratch;
@@ -213,7 +243,7 @@ function quickScore(set: GlyphSet, read: CellRead, scratch: Scratch): number {
 	if (exactMatch(set, bits) >= 0) return 1;
 	invertBits(bits, total, inverse);
 	if (exactMatch(set, inverse) >= 0) return 1;
-	const cap = total / 5;
+	const cap = total / 10;
 	const cell = read.brightIsBackground ? inverse : bits;
 	const ink = read.brightIsBackground ? total - read.brightInk : read.brightInk;
 	const m = nearest(set, cell, ink, cap);

@@ -87,6 +87,8 @@ export function readCell(
 	let src: Uint8Array = luma;
 	let stride = 1;
 	let channel = 0;
+	// A cell of one luma is flat in every channel but for equal-luma colour pairs, which no console draws.
+	if (max === min) return blank(total);
 	if (max - min < MIN_CONTRAST) {
 		let bestRange = 0;
 		for (let c = 0; c < 3; c++) {
@@ -178,18 +180,19 @@ function packPass(
 	let l1 = 0;
 	let bright = 0;
 	let near = 0;
+	const onLuma = src === luma;
 	for (let y = y0; y < y1; y++) {
 		const row = y * width;
 		const bitRow = (y - y0) * bitWidth - x0;
 		for (let x = x0; x < x1; x++) {
 			const p = row + x;
-			const v = src[p * stride + channel] as number;
+			const v = onLuma ? (luma[p] as number) : (src[p * stride + channel] as number);
 			const d = v - t;
 			if (d < band && d > -band) near++;
 			if (d > 0) {
 				s1 += v;
 				n1++;
-				l1 += luma[p] as number;
+				if (!onLuma) l1 += luma[p] as number;
 				if (x < bx1) {
 					const i = bitRow + x;
 					out[i >>> 5] = ((out[i >>> 5] as number) | (1 << (i & 31))) >>> 0;
@@ -198,9 +201,13 @@ function packPass(
 			} else {
 				s0 += v;
 				n0++;
-				l0 += luma[p] as number;
+				if (!onLuma) l0 += luma[p] as number;
 			}
 		}
+	}
+	if (onLuma) {
+		l0 = s0;
+		l1 = s1;
 	}
 	return { s0, n0, s1, n1, l0, l1, bright, near };
 }
