@@ -49,6 +49,8 @@ const LIKELY = 0.75;
 interface CellMatch {
 	glyph: number;
 	score: number;
+	/** Whether the glyph is drawn in the cell's brighter colour. */
+	bright: boolean;
 }
 
 /** Reusable buffers for one recognition (cells up to 16x32). */
@@ -202,26 +204,39 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 	const lines: string[] = [];
 	let inked = 0;
 	let scoreSum = 0;
+	const block = set.chars.indexOf("█");
 	for (let row = 0; row < grid.rows; row++) {
 		if (region && !inRange(grid.offsetY + row * grid.cellHeight, grid.cellHeight, region.y, region.height)) continue;
-		let line = "";
+		const chars: string[] = [];
+		/** Luma of each flat cell (NaN for cells with content). */
+		const flat: number[] = [];
+		const glyphLuma: number[] = [];
+		const backgroundLuma: number[] = [];
 		for (let col = 0; col < grid.cols; col++) {
 			if (region && !inRange(grid.offsetX + col * grid.cellWidth, grid.cellWidth, region.x, region.width)) continue;
 			const read = readAt(planes, grid, geometry, col, row, scratch);
 			if (!read.inked) {
-				line += " ";
+				chars.push(" ");
+				flat.push(read.flatLuma);
 				continue;
 			}
 			const match = matchCell(set, read, scratch, scratch.memo);
-			if (read.contrast < faint && (match.score < 0.5 || match.glyph === set.space)) {
-				line += " ";
+			// Noise rather than a glyph: faint, or no two clear colours (chroma noise in a flat cell).
+			const noise = (read.contrast < faint || read.mixed > 0.5) && match.score < 0.9;
+			if (noise || match.glyph === set.space) {
+				chars.push(" ");
+				flat.push(Number.NaN);
 				continue;
 			}
 			inked++;
 			scoreSum += match.score;
-			line += set.chars[match.glyph] ?? " ";
+			chars.push(set.chars[match.glyph] ?? " ");
+			flat.push(Number.NaN);
+			glyphLuma.push(match.bright ? read.highLuma : read.lowLuma);
+			backgroundLuma.push(match.bright ? read.lowLuma : read.highLuma);
 		}
-		lines.push(line.trimEnd());
+		if (block >= 0) fullBlocks(chars, flat, glyphLuma, backgroundLuma);
+		lines.push(chars.join("").trimEnd());
 	}
 	while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
 	return {
@@ -231,6 +246,21 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 		grid,
 		inkedCells: inked,
 	};
+}
+
+/**
+ * A flat cell is a blank in its background colour, or a full block (█) in its glyph colour. It is a
+ * block when its colour is a glyph colour of the same row and no cell of the row has it as background
+ * (progress bars, "█" in a charset), otherwise a blank (window backgrounds, highlight bars).
+ */
+function fullBlocks(chars: string[], flat: number[], glyphLuma: number[], backgroundLuma: number[]): void {
+	if (glyphLuma.length === 0) return;
+	const near = (a: number, b: number) => Math.abs(a - b) <= 12;
+	for (let i = 0; i < chars.length; i++) {
+		const f = flat[i] as number;
+		if (Number.isNaN(f)) continue;
+		if (glyphLuma.some((g) => near(g, f)) && !backgroundLuma.some((b) => near(b, f))) chars[i] = "█";
+	}
 }
 
 /**
@@ -258,7 +288,7 @@ type Memo = Map<GlyphSet, Map<number, CellMatch>>;
  * both polarities are tried; the background's polarity wins ties (▀ vs ▄).
  */
 function matchCell(set: GlyphSet, read: CellRead, scratch: Scratch, memo: Memo): CellMatch {
-	if (!read.inked) return { glyph: set.space, score: 1 };
+	if (!read.inked) return { glyph: set.space, score: 1, bright: true };
 	const words = set.words;
 	const h1 = hashBits(scratch.bits, 0, words);
 	const h2 = hashBits(scratch.bits, 0, words, 0x3b9aca07);
@@ -285,12 +315,12 @@ function matchUncached(set: GlyphSet, read: CellRead, scratch: Scratch): CellMat
 	const preferredInk = darkGlyph ? total - read.brightInk : read.brightInk;
 
 	const exactPreferred = exactMatch(set, preferred);
-	if (exactPreferred >= 0) return { glyph: exactPreferred, score: 1 };
+	if (exactPreferred >= 0) return { glyph: exactPreferred, score: 1, bright: !darkGlyph };
 	const exactOther = exactMatch(set, other);
-	if (exactOther >= 0) return { glyph: exactOther, score: 1 };
+	if (exactOther >= 0) return { glyph: exactOther, score: 1, bright: darkGlyph };
 
 	const cursor = underCursor(set, preferred, scratch);
-	if (cursor) return cursor;
+	if (cursor !== undefined) return { glyph: cursor, score: 1, bright: !darkGlyph };
 
 	// Without an exact match, the glyph is the colour with less ink (a text cell is mostly background);
 	// the other reading wins only when it is far better (a noisy ▓ or █).
@@ -300,10 +330,14 @@ function matchUncached(set: GlyphSet, read: CellRead, scratch: Scratch): CellMat
 	const minorityInk = Math.min(preferredInk, total - preferredInk);
 	const a = bestByShape(set, minority, minorityInk, scratch);
 	const b = bestByShape(set, majority, total - minorityInk, scratch);
-	const m = b.distance * 4 < a.distance ? b : a;
+	const useMajority = b.distance * 4 < a.distance;
+	const m = useMajority ? b : a;
+	// The bits read as "bright" are `bits`; the minority reading is those bits unless it is the inverse.
+	const minorityIsBits = minority === bits;
+	const bright = useMajority ? !minorityIsBits : minorityIsBits;
 	const limit = total / 4;
-	if (m.distance > limit) return { glyph: m.glyph, score: 0 };
-	return { glyph: m.glyph, score: Math.max(0, (m.second - m.distance) / (m.second + m.distance)) };
+	if (m.distance > limit) return { glyph: m.glyph, score: 0, bright };
+	return { glyph: m.glyph, score: Math.max(0, (m.second - m.distance) / (m.second + m.distance)), bright };
 }
 
 const CANDIDATES = 10;
@@ -424,10 +458,12 @@ function bitsToRows(bits: Uint32Array, width: number, height: number, out: Uint3
 }
 
 /**
- * A text cursor is a bar of full rows at the bottom of its cell (VGA text mode: scan lines 13–14 or
- * 14–15; fbcon: the last 1–2 rows). If such rows are set, match the rest of the cell only.
+ * A text cursor is a bar of one or two full rows at the bottom of its cell (VGA text mode: scan lines
+ * 13–14 or 14–15; fbcon: the last 1–2 rows). When the bottom of a cell has full rows, each bar
+ * position among them is tried with the bar's rows ignored; of the glyphs that then match, the one
+ * with least ink under the bar wins (a blank rather than "_"). Returns the glyph, or undefined.
  */
-function underCursor(set: GlyphSet, cell: Uint32Array, scratch: Scratch): CellMatch | undefined {
+function underCursor(set: GlyphSet, cell: Uint32Array, scratch: Scratch): number | undefined {
 	const { width, height, words } = set;
 	const fullRow = (y: number) => {
 		for (let x = 0; x < width; x++) {
@@ -437,39 +473,42 @@ function underCursor(set: GlyphSet, cell: Uint32Array, scratch: Scratch): CellMa
 		return true;
 	};
 	const from = height - Math.max(2, Math.ceil(height / 4));
+	const full: number[] = [];
+	for (let y = from; y < height; y++) if (fullRow(y)) full.push(y);
+	if (full.length === 0) return undefined;
 	const { mask } = scratch;
-	mask.fill(0xffffffff, 0, words);
 	const totalBits = width * height;
-	if (totalBits & 31) mask[words - 1] = (1 << (totalBits & 31)) - 1;
-	let covered = 0;
-	for (let y = from; y < height; y++) {
-		if (!fullRow(y)) continue;
-		covered++;
-		for (let x = 0; x < width; x++) {
-			const i = y * width + x;
-			mask[i >>> 5] = ((mask[i >>> 5] as number) & ~(1 << (i & 31))) >>> 0;
-		}
-	}
-	if (covered === 0) return undefined;
-	// Of the glyphs that match outside the bar, the cursor most likely hides the one with no ink under it
-	// (a blank rather than "_").
 	let best = -1;
 	let bestHidden = Number.MAX_SAFE_INTEGER;
-	for (let g = 0; g < set.count; g++) {
-		let differs = false;
-		let hidden = 0;
-		for (let i = 0; i < words; i++) {
-			const glyphWord = set.bits[g * words + i] as number;
-			if (((glyphWord ^ (cell[i] as number)) & (mask[i] as number)) >>> 0) {
-				differs = true;
-				break;
+	for (const bar of [2, 1]) {
+		for (const top of full) {
+			const rows = Array.from({ length: bar }, (_, k) => top + k);
+			if (!rows.every((y) => full.includes(y))) continue;
+			mask.fill(0xffffffff, 0, words);
+			if (totalBits & 31) mask[words - 1] = (1 << (totalBits & 31)) - 1;
+			for (const y of rows) {
+				for (let x = 0; x < width; x++) {
+					const i = y * width + x;
+					mask[i >>> 5] = ((mask[i >>> 5] as number) & ~(1 << (i & 31))) >>> 0;
+				}
 			}
-			hidden += popcount((glyphWord & ~(mask[i] as number)) >>> 0);
-		}
-		if (!differs && hidden < bestHidden) {
-			best = g;
-			bestHidden = hidden;
+			for (let g = 0; g < set.count; g++) {
+				let differs = false;
+				let hidden = 0;
+				for (let i = 0; i < words; i++) {
+					const glyphWord = set.bits[g * words + i] as number;
+					if (((glyphWord ^ (cell[i] as number)) & (mask[i] as number)) >>> 0) {
+						differs = true;
+						break;
+					}
+					hidden += popcount((glyphWord & ~(mask[i] as number)) >>> 0);
+				}
+				if (!differs && hidden < bestHidden) {
+					best = g;
+					bestHidden = hidden;
+				}
+			}
 		}
 	}
-	return best < 0 ? undefined : { glyph: best, score: 1 };
+	return best < 0 ? undefined : best;
 }

@@ -48,6 +48,11 @@ export interface CellRead {
 	brightIsBackground: boolean;
 	/** Spread (0–255) of the channel the cell was split on. */
 	contrast: number;
+	/** Mean luma of the darker and the brighter pixels (cells with content). */
+	lowLuma: number;
+	highLuma: number;
+	/** Luma of a flat cell (NaN for cells with content). */
+	flatLuma: number;
 }
 
 /**
@@ -70,7 +75,7 @@ export function readCell(
 	const y1 = Math.min(y0 + cellHeight, height);
 	const bx1 = Math.min(x0 + bitWidth, width);
 	const total = bitWidth * cellHeight;
-	if (x0 < 0 || y0 < 0 || x1 <= x0 || y1 <= y0) return blank(total);
+	if (x0 < 0 || y0 < 0 || x1 <= x0 || y1 <= y0) return blank(total, 0);
 
 	let min = 255;
 	let max = 0;
@@ -88,8 +93,9 @@ export function readCell(
 	let stride = 1;
 	let channel = 0;
 	// A cell of one luma is flat in every channel but for equal-luma colour pairs, which no console draws.
-	if (max === min) return blank(total);
+	if (max === min) return blank(total, min);
 	if (max - min < MIN_CONTRAST) {
+		const lumaMid = (min + max) / 2;
 		let bestRange = 0;
 		for (let c = 0; c < 3; c++) {
 			let cMin = 255;
@@ -108,7 +114,7 @@ export function readCell(
 				max = cMax;
 			}
 		}
-		if (bestRange < MIN_CONTRAST) return blank(total);
+		if (bestRange < MIN_CONTRAST) return blank(total, lumaMid);
 		src = rgba;
 		stride = 4;
 	}
@@ -139,6 +145,9 @@ export function readCell(
 		mixed: mixed / ((x1 - x0) * (y1 - y0)),
 		brightIsBackground: Math.abs(highLuma - bg) < Math.abs(lowLuma - bg),
 		contrast: range,
+		lowLuma,
+		highLuma,
+		flatLuma: Number.NaN,
 	};
 }
 
@@ -212,8 +221,18 @@ function packPass(
 	return { s0, n0, s1, n1, l0, l1, bright, near };
 }
 
-function blank(total: number): CellRead {
-	return { inked: false, brightInk: 0, total, mixed: 0, brightIsBackground: false, contrast: 0 };
+function blank(total: number, flatLuma: number): CellRead {
+	return {
+		inked: false,
+		brightInk: 0,
+		total,
+		mixed: 0,
+		brightIsBackground: false,
+		contrast: 0,
+		lowLuma: flatLuma,
+		highLuma: flatLuma,
+		flatLuma,
+	};
 }
 
 /** Writes the complement of `bits` (within `total` bits) into `out`. */
