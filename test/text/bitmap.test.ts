@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { recognizeBitmap } from "../../src/text/bitmap.ts";
 import { FONTS } from "../../src/text/fonts/index.ts";
-import type { FontTable } from "../../src/text/fonts/types.ts";
 import { terU16n, terU32b } from "../../src/text/fonts/terminus.ts";
+import type { FontTable } from "../../src/text/fonts/types.ts";
 import { vga8, vga16 } from "../../src/text/fonts/vga.ts";
 import { jpegRoundTrip, loadFrame, renderConsole, VGA } from "../support/console-render.ts";
 
