@@ -6,7 +6,7 @@ import type { Frame } from "../../image/frame.ts";
 import { log } from "../../log.ts";
 import type { CallContext } from "../../providers/types.ts";
 import { redact } from "../../redact.ts";
-import { readScreenText, type ScreenText } from "../../text/index.ts";
+import { BITMAP_CONFIDENT, readScreenText, type ScreenText } from "../../text/index.ts";
 import type { ToolExtra } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
 import type { ToolDeps } from "../server.ts";
@@ -27,8 +27,8 @@ const FATAL = new Set<IkvmErrorType["code"]>([
 
 /** Pixels that differ by more than this in a channel count as changed (compression noise does not). */
 const PIXEL_STEP = 24;
-/** A screen with at most this fraction of changed pixels has not changed (a blinking cursor is ~0.01%). */
-const STILL_FRACTION = 0.002;
+/** A picture with at most this many changed pixels has not changed: about one character cell (a blinking cursor). */
+const STILL_PIXELS = 160;
 
 /** Accepts `pattern` or `/pattern/flags`; a plain pattern is case-sensitive with ^ and $ matching at line ends. */
 export function parsePattern(text: string): RegExp {
@@ -47,9 +47,9 @@ export function parsePattern(text: string): RegExp {
 	}
 }
 
-/** Fraction of pixels that changed between two frames (1 when the size changed). */
-export function changedFraction(a: Frame, b: Frame): number {
-	if (a.width !== b.width || a.height !== b.height) return 1;
+/** Number of pixels that changed between two frames (all of them when the size changed). */
+export function changedPixels(a: Frame, b: Frame): number {
+	if (a.width !== b.width || a.height !== b.height) return Math.max(a.width * a.height, b.width * b.height);
 	const n = a.width * a.height;
 	let changed = 0;
 	for (let i = 0, p = 0; i < n; i++, p += 4) {
@@ -60,7 +60,25 @@ export function changedFraction(a: Frame, b: Frame): number {
 		);
 		if (d > PIXEL_STEP) changed++;
 	}
-	return changed / n;
+	return changed;
+}
+
+/**
+ * Whether the screen stayed the same between two polls. Console text is compared as text (a blinking
+ * cursor is not text, a spinner is); other screens by their pixels, up to about one cell of change.
+ */
+function unchanged(before: Poll, after: Poll): boolean {
+	const a = before.text;
+	const b = after.text;
+	if (a?.method === "bitmap-font" && b?.method === "bitmap-font" && a.confidence >= 0.9 && b.confidence >= 0.9) {
+		return a.lines.length === b.lines.length && a.lines.every((line, i) => line === b.lines[i]);
+	}
+	return changedPixels(before.frame, after.frame) <= STILL_PIXELS;
+}
+
+interface Poll {
+	frame: Frame;
+	text?: ScreenText;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -149,7 +167,7 @@ export function registerWaitForScreen(server: McpServer, deps: ToolDeps): void {
 				const deadline = started + timeoutSeconds * 1000;
 				const elapsed = () => Math.round((Date.now() - started) / 100) / 10;
 				let polls = 0;
-				let last: { frame: Frame; text?: ScreenText } | undefined;
+				let last: Poll | undefined;
 				let lastError: IkvmError | undefined;
 
 				for (;;) {
@@ -182,10 +200,14 @@ export function registerWaitForScreen(server: McpServer, deps: ToolDeps): void {
 							}
 							report(`Poll ${polls} at ${elapsed()} s: ${pattern} not on screen yet`);
 						} else {
-							const still = last !== undefined && changedFraction(last.frame, frame) <= STILL_FRACTION;
-							last = { frame };
+							// Text without OCR on every poll: OCR runs once, for the answer.
+							const poll: Poll = { frame, text: await readScreenText(frame, { signal, ocr: false }) };
+							const still = last !== undefined && unchanged(last, poll);
+							last = poll;
 							if (still) {
-								const screen = await readScreenText(frame, { signal });
+								const quick = poll.text;
+								const screen =
+									quick && quick.confidence >= BITMAP_CONFIDENT ? quick : await readScreenText(frame, { signal });
 								const head = `Server ${serverId}: the screen stopped changing after ${elapsed()} s (${polls} polls, ${intervalSeconds} s apart).`;
 								return {
 									content: [textBlock(`${head}\n${describeText(screen)}`)],
@@ -219,7 +241,11 @@ export function registerWaitForScreen(server: McpServer, deps: ToolDeps): void {
 						retryable: true,
 					});
 				}
-				const screen = last.text ?? (await readScreenText(last.frame, { signal }));
+				const lastText = last.text;
+				const screen =
+					lastText && (pattern || lastText.confidence >= BITMAP_CONFIDENT)
+						? lastText
+						: await readScreenText(last.frame, { signal });
 				const png = await encodePng(last.frame);
 				const what = pattern ? `${pattern} did not appear` : "the screen kept changing";
 				const head = `Server ${serverId}: timed out after ${timeoutSeconds} s — ${what} (${polls} polls). Last screen (captured ${last.frame.capturedAt.toISOString()}), as text and as the image below.`;
