@@ -47,7 +47,9 @@ describe("get_screen_text", () => {
 		const { client } = await connect([screen(PANIC)]);
 		const { tools } = await client.listTools();
 		const names = tools.map((t) => t.name);
-		expect(names).toEqual(expect.arrayContaining(["list_servers", "get_screenshot", "get_screen_text", "wait_for_screen"]));
+		expect(names).toEqual(
+			expect.arrayContaining(["list_servers", "get_screenshot", "get_screen_text", "wait_for_screen"]),
+		);
 		const text = tools.find((t) => t.name === "get_screen_text");
 		expect(text?.inputSchema.required).toEqual(["serverId"]);
 		expect(Object.keys(text?.inputSchema.properties ?? {})).toEqual(["serverId", "region"]);
@@ -62,7 +64,10 @@ describe("get_screen_text", () => {
 
 	test("returns the screen's lines, the method and the confidence, as text and structured content", async () => {
 		const { client } = await connect([screen(PANIC)]);
-		const result = (await client.callTool({ name: "get_screen_text", arguments: { serverId: "srv-1" } })) as CallToolResult;
+		const result = (await client.callTool({
+			name: "get_screen_text",
+			arguments: { serverId: "srv-1" },
+		})) as CallToolResult;
 		expect(result.isError).toBeFalsy();
 		expect(result.structuredContent).toMatchObject({
 			lines: PANIC,
@@ -101,7 +106,10 @@ describe("get_screen_text", () => {
 
 	test("a blank screen says so", async () => {
 		const { client } = await connect([screen([])]);
-		const result = (await client.callTool({ name: "get_screen_text", arguments: { serverId: "srv-1" } })) as CallToolResult;
+		const result = (await client.callTool({
+			name: "get_screen_text",
+			arguments: { serverId: "srv-1" },
+		})) as CallToolResult;
 		expect(result.structuredContent).toMatchObject({ lines: [], method: "bitmap-font" });
 		expect(texts(result).join("\n")).toContain("(no text on screen)");
 	});
@@ -118,7 +126,10 @@ describe("get_screen_text", () => {
 		const textAt = result.content.findIndex((c) => c.type === "text" && c.text.includes("Kernel panic - not syncing"));
 		expect(textAt).toBeGreaterThan(imageAt);
 		expect((await imagePixels(result)).width).toBe(720);
-		const without = (await client.callTool({ name: "get_screenshot", arguments: { serverId: "srv-1" } })) as CallToolResult;
+		const without = (await client.callTool({
+			name: "get_screenshot",
+			arguments: { serverId: "srv-1" },
+		})) as CallToolResult;
 		expect(texts(without).join("\n")).not.toContain("Kernel panic");
 	});
 });
