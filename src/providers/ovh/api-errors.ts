@@ -124,11 +124,12 @@ export function ovhErrorFromResponse(failure: OvhFailure): OvhApiError {
 				.flatMap((v) => v.split(","))
 				.map((v) => v.trim())
 				.filter(Boolean);
-			const what = missing.length > 0 ? `Missing IAM permissions: ${missing.join(", ")}. ` : "";
 			return make(
 				"ACCESS_DENIED",
 				`OVH IAM does not allow ${call} (${tag}).${said}`,
-				`${what}Grant them to the OVH account or IAM policy this consumer key acts for.`,
+				missing.length > 0
+					? `Missing IAM permissions: ${missing.join(", ")}. Grant them to the OVH account or IAM policy this consumer key acts for.`
+					: "Grant the OVH account or IAM policy this consumer key acts for the permission for this call.",
 			);
 		}
 	}

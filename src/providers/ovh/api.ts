@@ -156,7 +156,7 @@ export class OvhApiClient {
 			this.syncing = this.request("GET", "/auth/time", undefined, AuthTimeSchema, {}, false)
 				.then((serverTime) => {
 					// Compare with the middle of the round trip.
-					const local = Math.round((started + Date.now()) / 2000);
+					const local = Math.floor((started + Date.now()) / 2000);
 					this.timeDelta = serverTime - local;
 					if (Math.abs(this.timeDelta) > 30) {
 						apiLog.info("local clock differs from OVH's; correcting timestamps", { deltaSeconds: this.timeDelta });
@@ -226,7 +226,7 @@ export class OvhApiClient {
 						hint: "Set OVH_CONSUMER_KEY.",
 					});
 				}
-				const timestamp = Math.round(Date.now() / 1000) + (await this.timeDeltaSeconds(signal));
+				const timestamp = Math.floor(Date.now() / 1000) + (await this.timeDeltaSeconds(signal));
 				headers["X-Ovh-Consumer"] = consumerKey;
 				headers["X-Ovh-Timestamp"] = String(timestamp);
 				headers["X-Ovh-Signature"] = signRequest({

@@ -192,9 +192,12 @@ export class OvhProvider implements Provider {
 
 function serverInfo(serviceName: string, details: DedicatedServer): ServerInfo {
 	const reverse = details.reverse?.replace(/\.$/, "") || undefined;
+	// OVH's IAM display name defaults to the service name; only a name the user chose says more than the reverse DNS.
+	const displayName =
+		details.iam?.displayName && details.iam.displayName !== serviceName ? details.iam.displayName : undefined;
 	return {
 		id: serviceName,
-		name: details.iam?.displayName || reverse || details.name || serviceName,
+		name: displayName || reverse || details.name || serviceName,
 		provider: "ovh",
 		datacenter: details.datacenter ?? null,
 		ip: details.ip ?? null,
