@@ -79,8 +79,6 @@ export interface ViewerUrl {
 export class IpmiAccess {
 	private readonly grants = new Map<string, Grant>();
 	private readonly pending = new Map<string, PendingTask>();
-	/** Access POSTs sent, for logs and tests. */
-	requests = 0;
 
 	constructor(
 		private readonly api: OvhApiClient,
@@ -117,7 +115,6 @@ export class IpmiAccess {
 				`Requesting HTML5 KVM access to ${serviceName}${ipToAllow ? ` for ${ipToAllow}` : ""} (an OVH task)`,
 			);
 			const requestedAt = Date.now();
-			this.requests++;
 			const created = await this.api.post(`${base}/features/ipmi/access`, body, TaskSchema, { signal: ctx.signal });
 			task = { taskId: created.taskId, requestedAt };
 			this.pending.set(serviceName, task);

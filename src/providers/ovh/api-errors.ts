@@ -43,6 +43,8 @@ export interface OvhFailure {
 	queryId?: string;
 	/** Origin of the API, e.g. `https://eu.api.ovh.com`, to name where a consumer key is validated. */
 	apiOrigin: string;
+	/** The configured base URL, to name in errors that suggest a wrong OVH_ENDPOINT. */
+	apiBase?: string;
 	/** How many times a retryable answer (429/5xx) was retried before giving up. */
 	retries?: number;
 }
@@ -149,7 +151,10 @@ export function ovhErrorFromResponse(failure: OvhFailure): OvhApiError {
 		);
 	}
 	if (status === 404) {
-		return make("UPSTREAM", `OVH has no such resource: ${call} (${tag}).${said}`, "Call list_servers for valid ids.");
+		const hint = path.startsWith("/dedicated/server/")
+			? "Call list_servers for valid ids."
+			: `Check OVH_ENDPOINT (${failure.apiBase ?? failure.apiOrigin}): it must be the OVH API base, ending in /1.0.`;
+		return make("UPSTREAM", `OVH has no such resource: ${call} (${tag}).${said}`, hint);
 	}
 	if (status === 429) {
 		const after = failure.retries ? ` after ${failure.retries} retries` : "";

@@ -61,6 +61,8 @@ export function resolveEndpoint(endpoint: string): string {
 	if (url.username || url.password || url.search || url.hash) {
 		throw new IkvmError("CONFIG_INVALID", "OVH_ENDPOINT must be a plain base URL (no credentials, query or #).");
 	}
+	// OVH's API lives under /1.0; a bare host means that.
+	if (url.pathname === "/") return `${url.origin}/1.0`;
 	return url.href.replace(/\/+$/, "");
 }
 
@@ -290,6 +292,7 @@ export class OvhApiClient {
 				body: errorBody ?? nonJsonBody(text, response),
 				queryId,
 				apiOrigin: this.origin,
+				apiBase: this.baseUrl,
 				retries: retryable ? attempt : undefined,
 			});
 		}

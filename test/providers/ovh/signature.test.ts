@@ -70,8 +70,10 @@ describe("OVH endpoints", () => {
 		expect(resolveEndpoint("ovh-us")).toBe("https://api.us.ovhcloud.com/1.0");
 	});
 
-	test("a full URL is used as the base, trailing slash removed", () => {
+	test("a full URL is used as the base, trailing slash removed; a bare host means /1.0", () => {
 		expect(resolveEndpoint("http://127.0.0.1:8080/1.0/")).toBe("http://127.0.0.1:8080/1.0");
+		expect(resolveEndpoint("https://eu.api.ovh.com")).toBe("https://eu.api.ovh.com/1.0");
+		expect(resolveEndpoint("https://proxy.example/ovh/1.0")).toBe("https://proxy.example/ovh/1.0");
 	});
 
 	test("anything else is a clear configuration error", () => {
