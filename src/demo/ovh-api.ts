@@ -142,6 +142,7 @@ interface MockGrant {
 }
 
 const API_BASE = "/1.0";
+const MAX_RECORDS = 10_000;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const ACCESS_TYPES = ["kvmipHtml5URL", "kvmipJnlp", "serialOverLanSshKey", "serialOverLanURL"];
 const TTLS = [1, 3, 5, 10, 15];
@@ -334,6 +335,8 @@ export class MockOvhApi {
 		});
 		const record: MockRequestRecord = { method: req.method, path, query: url.search, status: 0, headers, body };
 		this.requests.push(record);
+		// The demo runs for hours: keep the recent history only.
+		if (this.requests.length > MAX_RECORDS) this.requests.splice(0, this.requests.length - MAX_RECORDS);
 
 		let response: Response;
 		try {
