@@ -206,6 +206,9 @@ export class MockOvhApi {
 	publicIp: string;
 	/** The next N reads of an access value answer with an empty value. */
 	emptyValueReads = 0;
+	/** Most API requests in progress at once since start (slow faults make overlap visible). */
+	peakInFlight = 0;
+	private inFlight = 0;
 
 	private server?: Server<undefined>;
 	private readonly applications = new Map<string, string>();
@@ -339,10 +342,14 @@ export class MockOvhApi {
 		if (this.requests.length > MAX_RECORDS) this.requests.splice(0, this.requests.length - MAX_RECORDS);
 
 		let response: Response;
+		this.inFlight++;
+		this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
 		try {
 			response = inApi ? await this.handleApi(req, url, path, body) : this.handleOutside(url);
 		} catch (error) {
 			response = this.error(500, `Internal error: ${String(error)}`);
+		} finally {
+			this.inFlight--;
 		}
 		record.status = response.status;
 		return response;

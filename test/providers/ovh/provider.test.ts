@@ -114,15 +114,11 @@ describe("OVH provider: list_servers", () => {
 	test("details are fetched concurrently, at most the cap at once", async () => {
 		const servers = Array.from({ length: 12 }, (_, i) => ({ name: `ns${100 + i}.ip-10-0-0.eu`, datacenter: "gra1" }));
 		const mock = await startMock({ servers });
-		mock.inject({ path: /^\/dedicated\/server\/ns/, delayMs: 150, times: 12 });
+		mock.inject({ path: /^\/dedicated\/server\/ns/, delayMs: 100, times: 12 });
 		const client = await connect(mock, { provider: { detailConcurrency: 4 } });
-		const started = Date.now();
 		const result = await listServers(client);
-		const elapsed = Date.now() - started;
 		expect(JSON.parse(texts(result)[0] ?? "")).toHaveLength(12);
-		// 12 slow answers, 4 at a time: three rounds, not one (unbounded) nor twelve (serial).
-		expect(elapsed).toBeGreaterThanOrEqual(440);
-		expect(elapsed).toBeLessThan(1500);
+		expect(mock.peakInFlight).toBe(4);
 	});
 
 	test("a wrong application secret is a tool error that names OVH_APPLICATION_SECRET", async () => {
@@ -196,7 +192,7 @@ describe("OVH provider: get_screenshot", () => {
 	});
 
 	test("an expired viewer URL is not reused: OVH is asked again", async () => {
-		const mock = await startMock({ accessLifetimeMs: 300 });
+		const mock = await startMock({ accessLifetimeMs: 600 });
 		const { opener, state } = recordingOpener();
 		const client = await connect(mock, {
 			opener,
@@ -204,7 +200,7 @@ describe("OVH provider: get_screenshot", () => {
 			provider: { access: { reuseMarginMs: 0 } },
 		});
 		expect((await screenshot(client)).isError).toBeFalsy();
-		await Bun.sleep(400);
+		await Bun.sleep(700);
 		expect((await screenshot(client)).isError).toBeFalsy();
 		expect(mock.accessPosts(WEB)).toBe(2);
 		expect((state.targets[1] as { viewerUrl: string }).viewerUrl).toContain("bmc-2.");
