@@ -20,6 +20,7 @@ import type { PublicIpDiscovery } from "./public-ip.ts";
 import { formatDuration, sleep } from "./timing.ts";
 import {
 	FAILED_TASK_STATUSES,
+	type Ipmi,
 	type IpmiAccessRequest,
 	IpmiAccessValueSchema,
 	IpmiSchema,
@@ -132,7 +133,7 @@ export class IpmiAccess {
 	}
 
 	private async checkFeatures(serviceName: string, base: string, ctx: CallContext): Promise<void> {
-		let ipmi: Awaited<ReturnType<typeof IpmiSchema.parse>>;
+		let ipmi: Ipmi;
 		try {
 			ipmi = await this.api.get(`${base}/features/ipmi`, IpmiSchema, { signal: ctx.signal });
 		} catch (error) {
