@@ -178,7 +178,8 @@ export function parsePpm(data: Buffer): Frame {
 			continue;
 		}
 		let token = "";
-		while (i < data.length && ![0x20, 0x0a, 0x0d, 0x09].includes(data[i] as number)) token += String.fromCharCode(data[i++] as number);
+		while (i < data.length && ![0x20, 0x0a, 0x0d, 0x09].includes(data[i] as number))
+			token += String.fromCharCode(data[i++] as number);
 		fields.push(token);
 	}
 	i++;
