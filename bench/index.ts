@@ -4,6 +4,7 @@
  */
 import { encodePng } from "../src/image/encode.ts";
 import { createFrame } from "../src/image/frame.ts";
+import { textRows } from "./text.ts";
 
 interface Row {
 	name: string;
@@ -49,6 +50,8 @@ for (const [w, h] of [
 	const frame = consoleLikeFrame(w, h);
 	rows.push(await time(`PNG encode (raw) ${w}x${h}`, () => encodePng(frame)));
 }
+
+rows.push(...(await textRows(time)));
 
 console.log("| stage | median ms | target ms |");
 console.log("|---|---:|---:|");

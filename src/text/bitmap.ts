@@ -255,11 +255,18 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
  */
 function fullBlocks(chars: string[], flat: number[], glyphLuma: number[], backgroundLuma: number[]): void {
 	if (glyphLuma.length === 0) return;
-	const near = (a: number, b: number) => Math.abs(a - b) <= 12;
+	const mark = (lumas: number[]) => {
+		const near = new Uint8Array(256);
+		for (const l of lumas) near.fill(1, Math.max(0, Math.round(l) - 12), Math.min(256, Math.round(l) + 13));
+		return near;
+	};
+	const glyph = mark(glyphLuma);
+	const background = mark(backgroundLuma);
 	for (let i = 0; i < chars.length; i++) {
 		const f = flat[i] as number;
 		if (Number.isNaN(f)) continue;
-		if (glyphLuma.some((g) => near(g, f)) && !backgroundLuma.some((b) => near(b, f))) chars[i] = "█";
+		const l = Math.round(f);
+		if (glyph[l] === 1 && background[l] !== 1) chars[i] = "█";
 	}
 }
 

@@ -17,6 +17,10 @@ export interface Planes {
 	readonly luma: Uint8Array;
 	/** Most frequent luma: the screen's background, used to break polarity ties. */
 	readonly backgroundLuma: number;
+	/** Per pixel: how many pixels from it to the right (itself included, capped at 65535) have its exact colour. */
+	readonly run: Uint16Array;
+	/** The frame as one 32-bit word per pixel, for exact colour comparisons. */
+	readonly pixels: Uint32Array;
 }
 
 export function preparePlanes(frame: Frame): Planes {
@@ -24,15 +28,35 @@ export function preparePlanes(frame: Frame): Planes {
 	const n = width * height;
 	const luma = new Uint8Array(n);
 	const histogram = new Uint32Array(256);
-	for (let i = 0, p = 0; i < n; i++, p += 4) {
-		const v = ((rgba[p] as number) * 77 + (rgba[p + 1] as number) * 150 + (rgba[p + 2] as number) * 29) >> 8;
-		luma[i] = v;
-		if ((i & 3) === 0) histogram[v] = (histogram[v] as number) + 1;
+	const pixels = new Uint32Array(rgba.buffer, rgba.byteOffset, n);
+	// Runs of identical pixels make a flat cell (most of a console) a check per row instead of per pixel,
+	// and let a run share one luma computation.
+	const run = new Uint16Array(n);
+	for (let y = 0; y < height; y++) {
+		const row = y * width;
+		let length = 0;
+		let colour = -1;
+		let v = 0;
+		for (let x = width - 1; x >= 0; x--) {
+			const i = row + x;
+			const c = pixels[i] as number;
+			if (c === colour) {
+				if (length < 65535) length++;
+			} else {
+				const p = i * 4;
+				v = ((rgba[p] as number) * 77 + (rgba[p + 1] as number) * 150 + (rgba[p + 2] as number) * 29) >> 8;
+				length = 1;
+				colour = c;
+			}
+			luma[i] = v;
+			run[i] = length;
+			if ((x & 3) === 0) histogram[v] = (histogram[v] as number) + 1;
+		}
 	}
 	let backgroundLuma = 0;
 	for (let v = 1; v < 256; v++)
 		if ((histogram[v] as number) > (histogram[backgroundLuma] as number)) backgroundLuma = v;
-	return { width, height, rgba, luma, backgroundLuma };
+	return { width, height, rgba, luma, backgroundLuma, run, pixels };
 }
 
 export interface CellRead {
@@ -76,6 +100,15 @@ export function readCell(
 	const bx1 = Math.min(x0 + bitWidth, width);
 	const total = bitWidth * cellHeight;
 	if (x0 < 0 || y0 < 0 || x1 <= x0 || y1 <= y0) return blank(total, 0);
+
+	const { run, pixels } = planes;
+	const first = pixels[y0 * width + x0] as number;
+	let flat = true;
+	for (let y = y0; y < y1 && flat; y++) {
+		const i = y * width + x0;
+		flat = pixels[i] === first && (run[i] as number) >= x1 - x0;
+	}
+	if (flat) return blank(total, luma[y0 * width + x0] as number);
 
 	let min = 255;
 	let max = 0;
