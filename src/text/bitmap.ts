@@ -235,7 +235,7 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 			glyphLuma.push(match.bright ? read.highLuma : read.lowLuma);
 			backgroundLuma.push(match.bright ? read.lowLuma : read.highLuma);
 		}
-		if (block >= 0) fullBlocks(chars, flat, glyphLuma, backgroundLuma);
+		if (block >= 0) fullBlocks(chars, flat, glyphLuma, backgroundLuma, planes.backgroundLuma);
 		lines.push(chars.join("").trimEnd());
 	}
 	while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
@@ -250,23 +250,30 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 
 /**
  * A flat cell is a blank in its background colour, or a full block (█) in its glyph colour. It is a
- * block when its colour is a glyph colour of the same row and no cell of the row has it as background
- * (progress bars, "█" in a charset), otherwise a blank (window backgrounds, highlight bars).
+ * block when its colour is not the screen's background, is the glyph colour of most text cells of
+ * its row, and is no cell's background there (progress bars, "█" in a charset); otherwise a blank
+ * (window backgrounds, highlight bars).
  */
-function fullBlocks(chars: string[], flat: number[], glyphLuma: number[], backgroundLuma: number[]): void {
+function fullBlocks(
+	chars: string[],
+	flat: number[],
+	glyphLuma: number[],
+	backgroundLuma: number[],
+	screenBackground: number,
+): void {
 	if (glyphLuma.length === 0) return;
-	const mark = (lumas: number[]) => {
-		const near = new Uint8Array(256);
-		for (const l of lumas) near.fill(1, Math.max(0, Math.round(l) - 12), Math.min(256, Math.round(l) + 13));
-		return near;
-	};
-	const glyph = mark(glyphLuma);
-	const background = mark(backgroundLuma);
+	const near = (a: number, b: number) => Math.abs(a - b) <= 12;
 	for (let i = 0; i < chars.length; i++) {
 		const f = flat[i] as number;
-		if (Number.isNaN(f)) continue;
-		const l = Math.round(f);
-		if (glyph[l] === 1 && background[l] !== 1) chars[i] = "█";
+		if (Number.isNaN(f) || near(f, screenBackground)) continue;
+		if (i > 0 && chars[i - 1] === "█" && flat[i - 1] === f) {
+			chars[i] = "█";
+			continue;
+		}
+		let glyphs = 0;
+		for (const g of glyphLuma) if (near(g, f)) glyphs++;
+		if (glyphs * 2 < glyphLuma.length) continue;
+		if (!backgroundLuma.some((b) => near(b, f))) chars[i] = "█";
 	}
 }
 
