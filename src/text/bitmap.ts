@@ -39,6 +39,11 @@ export interface BitmapOptions {
 	fonts?: readonly FontTable[];
 	/** Only cells whose centre lies in this rectangle are returned (the grid is found on the whole frame). */
 	region?: Region;
+	/**
+	 * When the best grid and font read the sampled cells worse than this (0–1), stop there: no lines,
+	 * the sample's score as confidence. Saves reading a whole graphical screen that OCR will read.
+	 */
+	giveUpBelow?: number;
 }
 
 /** Cells sampled to choose the grid and font. */
@@ -72,6 +77,9 @@ export function recognizeBitmap(frame: Frame, options: BitmapOptions = {}): Bitm
 	const fonts = options.fonts ?? FONTS;
 	const scratch = new Scratch();
 	const choice = chooseGridAndFont(planes, profiles, geometries(fonts), scratch);
+	if (options.giveUpBelow !== undefined && choice.samples > 0 && choice.score < options.giveUpBelow) {
+		return { lines: [], confidence: choice.score, font: choice.font.id, grid: choice.grid, inkedCells: choice.samples };
+	}
 	return readScreen(planes, choice, options.region, scratch);
 }
 
@@ -162,6 +170,8 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 			if (!read.inked) continue;
 			samples++;
 			total += matchCell(set, read, scratch, scratch.memo).score;
+			// Graphics, not text: a few dozen cells tell.
+			if (samples === 24 && total / samples < 0.3) break;
 		}
 		const score = samples > 0 ? total / samples : 0;
 		if (!best || score > best.score + 1e-9) best = { ...candidate, score };
@@ -377,7 +387,9 @@ function bestByShape(set: GlyphSet, cell: Uint32Array, ink: number, scratch: Scr
 	const rows = scratch.rows.subarray(0, height);
 	bitsToRows(cell, width, height, rows);
 	considerVariant(set, cell, rows, ink, 0, found, scratch);
-	if (bestOf(found).distance > CLOSE_ENOUGH) {
+	const first = bestOf(found).distance;
+	// Shifted tries only for cells close to some glyph: they fix a misplaced glyph, not graphics.
+	if (first > CLOSE_ENOUGH && first <= (width * height) / 4) {
 		const shifted = scratch.shiftedRows.subarray(0, height);
 		for (const [dx, dy] of SHIFTS) {
 			if (!shiftRows(rows, width, dx, dy, shifted)) continue;

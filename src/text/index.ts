@@ -39,7 +39,7 @@ export async function readScreenText(frame: Frame, options: ReadTextOptions = {}
 	const { region } = options;
 	// Validates the region against the frame (a clear BAD_INPUT error) before any work.
 	const cropped = region ? cropFrame(frame, region) : frame;
-	const bitmap = recognizeBitmap(frame, { region });
+	const bitmap = recognizeBitmap(frame, { region, giveUpBelow: options.ocr === false ? undefined : 0.5 });
 	if (bitmap.inkedCells === 0 || bitmap.confidence >= BITMAP_CONFIDENT || options.ocr === false) {
 		return fromBitmap(bitmap);
 	}
