@@ -91,6 +91,8 @@ interface Choice {
 	samples: number;
 	/** Median contrast of the sampled cells with content. */
 	contrast: number;
+	/** Median fraction of in-between pixels in the sampled cells (compression noise on this screen). */
+	mixed: number;
 }
 
 function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geometry[], scratch: Scratch): Choice {
@@ -116,12 +118,14 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 		const sets = geometry.fonts.map(glyphSet);
 		const totals = new Float64Array(sets.length);
 		const contrasts: number[] = [];
+		const mixes: number[] = [];
 		let samples = 0;
 		for (const [col, row] of cells) {
 			const read = readAt(planes, grid, geometry, col, row, scratch);
 			if (!read.inked) continue;
 			samples++;
 			contrasts.push(read.contrast);
+			mixes.push(read.mixed);
 			let top = 0;
 			for (let i = 0; i < sets.length; i++) {
 				totals[i] = (totals[i] as number) + quickScore(sets[i] as GlyphSet, read, scratch);
@@ -133,11 +137,13 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 		if (samples === 0) return 0;
 		contrasts.sort((a, b) => a - b);
 		const contrast = contrasts[contrasts.length >> 1] ?? 0;
+		mixes.sort((a, b) => a - b);
+		const mixed = mixes[mixes.length >> 1] ?? 0;
 		let top = 0;
 		for (let i = 0; i < sets.length; i++) {
 			const score = (totals[i] as number) / samples;
 			top = Math.max(top, score);
-			scored.push({ grid, geometry, font: geometry.fonts[i] as FontTable, score, samples, contrast, cells });
+			scored.push({ grid, geometry, font: geometry.fonts[i] as FontTable, score, samples, contrast, mixed, cells });
 		}
 		bestQuick = Math.max(bestQuick, top);
 		return top;
@@ -186,6 +192,7 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 		score: 0,
 		samples: 0,
 		contrast: 0,
+		mixed: 0,
 	};
 }
 
@@ -207,6 +214,8 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 	// Compression rings into blank cells next to text. A cell much fainter than the screen's text is
 	// read as text only when it clearly is a glyph.
 	const faint = choice.contrast * 0.5;
+	// Chroma noise (4:2:0 subsampling next to coloured text) makes a cell of flat luma vary in one colour
+	// channel, without two clear colours: not a glyph unless it matches one well.
 	const inRange = (start: number, size: number, from: number, length: number) => {
 		const centre = start + size / 2;
 		return centre >= from && centre < from + length;
@@ -232,7 +241,7 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 			}
 			const match = matchCell(set, read, scratch, scratch.memo);
 			// Noise rather than a glyph: faint, or no two clear colours (chroma noise in a flat cell).
-			const noise = (read.contrast < faint || read.mixed > 0.5) && match.score < 0.9;
+			const noise = (read.contrast < faint || (read.chromaOnly && read.mixed > 0.5)) && match.score < 0.9;
 			if (noise || match.glyph === set.space) {
 				chars.push(" ");
 				flat.push(Number.NaN);
@@ -422,7 +431,7 @@ function considerVariant(
 	const widened = widen(rows, set.width, scratch.widenedRows);
 	for (let i = 0; i < count; i++) {
 		const g = scratch.candidates.glyph[i] as number;
-		keep(g, shapeDistance(set, g, rows, widened) + cost);
+		keep(g, shapeDistance(set, g, rows, widened) + cost + (set.prior[g] as number));
 	}
 }
 

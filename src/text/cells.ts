@@ -72,6 +72,8 @@ export interface CellRead {
 	brightIsBackground: boolean;
 	/** Spread (0–255) of the channel the cell was split on. */
 	contrast: number;
+	/** Whether the cell was split on one RGB channel because its luma is flat (colour-only contrast). */
+	chromaOnly: boolean;
 	/** Mean luma of the darker and the brighter pixels (cells with content). */
 	lowLuma: number;
 	highLuma: number;
@@ -178,6 +180,7 @@ export function readCell(
 		mixed: mixed / ((x1 - x0) * (y1 - y0)),
 		brightIsBackground: Math.abs(highLuma - bg) < Math.abs(lowLuma - bg),
 		contrast: range,
+		chromaOnly: src !== luma,
 		lowLuma,
 		highLuma,
 		flatLuma: Number.NaN,
@@ -262,6 +265,7 @@ function blank(total: number, flatLuma: number): CellRead {
 		mixed: 0,
 		brightIsBackground: false,
 		contrast: 0,
+		chromaOnly: false,
 		lowLuma: flatLuma,
 		highLuma: flatLuma,
 		flatLuma,

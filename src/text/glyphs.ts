@@ -24,6 +24,11 @@ export interface GlyphSet {
 	/** One word per glyph row (bit x = pixel x), and the same rows widened by one pixel each side. */
 	readonly rows: Uint32Array;
 	readonly widened: Uint32Array;
+	/**
+	 * Added to a glyph's shape distance when nothing matches exactly: consoles mostly show ASCII, so
+	 * between an "8" and a "Θ" blurred alike, the "8" is likelier (0 ASCII, 1 Latin-1, 2 the rest).
+	 */
+	readonly prior: Uint8Array;
 }
 
 export interface Match {
@@ -105,6 +110,10 @@ export function glyphSet(font: FontTable): GlyphSet {
 		space: Math.max(0, chars.indexOf(" ")),
 		rows,
 		widened,
+		prior: Uint8Array.from(chars, (c) => {
+			const cp = c.codePointAt(0) ?? 0;
+			return cp < 0x7f ? 0 : cp <= 0xff ? 1 : 2;
+		}),
 	};
 	cache.set(font, set);
 	return set;
