@@ -17,6 +17,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { createFrame, type Frame } from "../src/image/frame.ts";
+import { describeText } from "../src/mcp/tools/get-screen-text.ts";
 import { recognizeBitmap } from "../src/text/bitmap.ts";
 import { BITMAP_CONFIDENT, closeOcr, readScreenText } from "../src/text/index.ts";
 import { ocrFrame } from "../src/text/ocr.ts";
@@ -83,6 +84,25 @@ export async function ast2500RoundTrip(): Promise<RoundTrip | undefined> {
 	};
 }
 
+/**
+ * Token cost of a screen for a Claude-style vision model: pictures over 1568 px on the long edge or
+ * ~1.15 megapixels are scaled down first, then cost about width·height/750 tokens. Text costs about
+ * one token per 4 characters.
+ */
+export function imageTokens(width: number, height: number): number {
+	let scale = Math.min(1, 1568 / Math.max(width, height));
+	scale = Math.min(scale, Math.sqrt(1_150_000 / (width * height)));
+	return Math.round((width * scale * (height * scale)) / 750);
+}
+
+interface Cost {
+	fixture: string;
+	size: string;
+	imageTokens: number;
+	textChars: number;
+	textTokens: number;
+}
+
 interface Row {
 	fixture: string;
 	kind: "console" | "graphical";
@@ -106,6 +126,7 @@ async function main() {
 	const ast = await ast2500RoundTrip();
 	const withOcr = !process.argv.includes("--no-ocr");
 	const rows: Row[] = [];
+	const costs: Cost[] = [];
 	for (const path of fixtures) {
 		const name =
 			path
@@ -120,6 +141,16 @@ async function main() {
 		const variants: Array<[string, Frame]> = [["clean", clean]];
 		if (kind === "console" && ast) {
 			for (const selector of [4, 5, 6, 7]) variants.push([`AST2500 4:2:0 sel ${selector}`, ast(clean, selector)]);
+		}
+		{
+			const text = describeText(await readScreenText(clean, { ocr: withOcr }));
+			costs.push({
+				fixture: name,
+				size: `${clean.width}x${clean.height}`,
+				imageTokens: imageTokens(clean.width, clean.height),
+				textChars: text.length,
+				textTokens: Math.ceil(text.length / 4),
+			});
 		}
 		for (const [variant, frame] of variants) {
 			let t0 = performance.now();
@@ -166,6 +197,16 @@ async function main() {
 	for (const r of rows) {
 		console.log(
 			`| ${r.fixture} | ${r.kind} | ${r.variant} | ${r.method1} | ${r.method2} | ${r.chosen} | ${r.ms1.toFixed(1)} | ${r.ms2 === undefined ? "—" : r.ms2.toFixed(0)} | ${r.pass ? "ok" : "MISSED"} |`,
+		);
+	}
+	console.log(
+		"\nToken cost of one screen: image ≈ w·h/750 after scaling to ≤1568 px / ≤1.15 MP; text ≈ characters/4 of get_screen_text's answer.",
+	);
+	console.log("\n| fixture | size | image tokens | text chars | text tokens | image / text |");
+	console.log("|---|---|---:|---:|---:|---:|");
+	for (const c of costs) {
+		console.log(
+			`| ${c.fixture} | ${c.size} | ${c.imageTokens} | ${c.textChars} | ${c.textTokens} | ${(c.imageTokens / c.textTokens).toFixed(1)}x |`,
 		);
 	}
 	const missed = rows.filter((r) => !r.pass);
