@@ -73,7 +73,7 @@ describe("OCR layout", () => {
 			y1: y0 + 20,
 		});
 		const out = layoutWords([w("Exit", 400, 100), w("Main", 0, 102), w("Boot Mode", 0, 140), w("UEFI", 300, 138)]);
-		expect(out.lines).toEqual(["Main" + " ".repeat(36) + "Exit", "Boot Mode" + " ".repeat(21) + "UEFI"]);
+		expect(out.lines).toEqual([`Main${" ".repeat(36)}Exit`, `Boot Mode${" ".repeat(21)}UEFI`]);
 		expect(out.confidence).toBeCloseTo(0.9);
 	});
 });
