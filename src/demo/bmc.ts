@@ -239,9 +239,12 @@ export class MockBmc {
 	viewerUrl(): string {
 		const session = this.newSession("viewer");
 		const delivery = this.options.cookieDelivery ?? "set-cookie";
-		const token = delivery === "token-param" ? session.id : randomHex(16);
-		this.viewerTokens.set(token, session);
-		return `${this.origin}/kvm/viewer?token=${token}&lang=en`;
+		if (delivery === "token-param") return `${this.origin}/kvm/viewer?token=${session.id}&lang=en`;
+		// Firmwares that mint the session from a separate access token (in the query or the path).
+		const access = randomHex(16);
+		this.viewerTokens.set(access, session);
+		if (delivery === "set-cookie") return `${this.origin}/kvm/viewer?token=${access}&lang=en`;
+		return `${this.origin}/kvm/viewer/${access}`;
 	}
 
 	/** Makes every viewer URL and viewer session issued so far expire. */
@@ -279,7 +282,7 @@ export class MockBmc {
 		const url = new URL(req.url);
 		const path = url.pathname;
 		if (path === "/kvm") return this.upgrade(req, server);
-		if (path === "/kvm/viewer") return this.viewerPage(url);
+		if (path === "/kvm/viewer" || path.startsWith("/kvm/viewer/")) return this.viewerPage(url);
 		if (path === "/viewer.html") {
 			if (this.sessionOf(req)) this.stats.viewerActivations++;
 			return html(
@@ -296,9 +299,9 @@ export class MockBmc {
 		this.stats.viewerPages++;
 		if (this.options.stall === "viewer") return never();
 		if (this.options.unexpectedHtml === "viewer") return genericPage();
-		const token = url.searchParams.get("token") ?? "";
-		const session = this.viewerTokens.get(token);
 		const delivery = this.options.cookieDelivery ?? "set-cookie";
+		const token = (delivery === "inline-script" ? url.pathname.split("/")[3] : url.searchParams.get("token")) ?? "";
+		const session = delivery === "token-param" ? this.sessions.get(token) : this.viewerTokens.get(token);
 		if (delivery !== "token-param" && (!session || session.expired)) {
 			// What MegaRAC does with a stale link: back to the login page, no session.
 			return new Response(null, { status: 302, headers: { Location: "/#login" } });

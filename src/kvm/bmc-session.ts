@@ -57,11 +57,6 @@ export function isTlsVerificationError(error: unknown): boolean {
 	return /certificate|self[- ]signed|TLS handshake/i.test(message);
 }
 
-/** `host[:port]/path` of a URL: enough to say which request failed, without its query (tokens live there). */
-function describe(url: URL): string {
-	return `${url.host}${url.pathname}`;
-}
-
 interface BmcResponse {
 	status: number;
 	headers: Headers;
@@ -96,7 +91,7 @@ async function bmcRequest(
 		if (timeout.aborted) {
 			throw new IkvmError(
 				"TIMEOUT",
-				`The BMC did not answer ${what} (${describe(url)}) within ${Math.round(ctx.timeoutMs / 1000)} s.`,
+				`The BMC at ${url.host} did not answer ${what} within ${seconds(ctx.timeoutMs)} s.`,
 				{
 					stage: "bmc-login",
 					hint: "Check that the BMC is reachable from this machine (IPMI access rules, firewall, VPN).",
@@ -119,6 +114,10 @@ async function bmcRequest(
 			cause: error,
 		});
 	}
+}
+
+function seconds(ms: number): string {
+	return ms >= 1000 ? String(Math.round(ms / 100) / 10) : String(ms / 1000);
 }
 
 async function readLimited(response: Response, max: number, what: string): Promise<string> {
@@ -271,7 +270,13 @@ export async function loginWithViewerUrl(
 			retryable: page.status >= 500,
 		});
 	}
-	const cookie = sessionCookieFrom(page.headers) ?? url.searchParams.get("token") ?? sessionCookieFromHtml(page.body);
+	const setCookie = sessionCookieFrom(page.headers);
+	const location = page.headers.get("location") ?? "";
+	// MegaRAC sends a stale link back to its login page without a session.
+	if (!setCookie && page.status >= 300 && page.status < 400 && /login/i.test(location)) {
+		throw expiredViewer(url.host, "redirected to the login page");
+	}
+	const cookie = setCookie ?? url.searchParams.get("token") ?? sessionCookieFromHtml(page.body);
 	if (!cookie) {
 		if (page.status >= 300 && page.status < 400) throw expiredViewer(url.host, "a redirect without a session");
 		if (mentionsSessionLimit(page.body)) throw busy(url.host, "the viewer URL", page.status);
@@ -431,6 +436,17 @@ export async function requestKvmToken(session: BmcSession, ctx: BmcRequestContex
 	}
 	if (answer.status === 401 || answer.status === 403) {
 		if (mentionsSessionLimit(answer.body)) throw busy(session.host, "the KVM token request", answer.status);
+		if (answer.status === 403 || /csrf/i.test(answer.body)) {
+			throw new IkvmError(
+				"AUTH_FAILED",
+				`The BMC at ${session.host} refused the KVM token request (HTTP ${answer.status}): ${session.csrfToken ? "the CSRF token was not accepted" : "no CSRF token was found"}, or the account lacks KVM privilege.`,
+				{
+					stage: "bmc-login",
+					hint: "Use an account with remote-console privilege; a fresh session is made on retry.",
+					retryable: true,
+				},
+			);
+		}
 		if (session.kind === "viewer") throw expiredViewer(session.host, `KVM token refused with HTTP ${answer.status}`);
 		throw new IkvmError(
 			"AUTH_FAILED",
