@@ -348,7 +348,7 @@ export class AmiConsoleSession implements ConsoleSession {
 		let outcome: LastFrame;
 		try {
 			const picture = this.decoder.decode(assembled.bytes);
-			const frame = createFrame(picture.width, picture.height, picture.rgba.slice(), new Date());
+			const frame = createFrame(picture.width, picture.height, picture.rgba, new Date());
 			outcome = { index: assembled.index, frame };
 		} catch (error) {
 			const reason = error instanceof Error ? error.message : String(error);

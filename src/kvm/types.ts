@@ -52,6 +52,7 @@ export const DEFAULT_KVM_TIMEOUTS: KvmTimeouts = {
 export interface DecodedPicture {
 	width: number;
 	height: number;
+	/** A buffer the caller owns: later decodes must not write into it (it becomes the Frame as is). */
 	rgba: Uint8Array;
 }
 
