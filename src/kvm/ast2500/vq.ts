@@ -9,6 +9,7 @@ import type { BitReader } from "./bit-reader.ts";
 /** Cache contents of a fresh decoder, as `Y<<16 | Cb<<8 | Cr`: black, white, grey, light grey. */
 export const VQ_INITIAL_COLORS = [0x008080, 0xff8080, 0x808080, 0xc08080] as const;
 
+const slots = new Uint8Array(4);
 const palette = new Uint32Array(4);
 
 export class VqCache {
@@ -33,7 +34,8 @@ export function decodeVqBlock(
 ): number {
 	const start = reader.pos;
 	const colors = cache.colors;
-	// Palette entry i → the 24-bit colour it refers to after any update.
+	// Entry i names a cache slot; the colours are looked up after all entries
+	// are read, so a later update of the same slot wins (as in the viewer).
 	for (let i = 0; i < entries; i++) {
 		const head = reader.peek32();
 		const slot = (head >>> 29) & 3;
@@ -43,8 +45,9 @@ export function decodeVqBlock(
 		} else {
 			reader.pos += 3;
 		}
-		palette[i] = colors[slot]!;
+		slots[i] = slot;
 	}
+	for (let i = 0; i < entries; i++) palette[i] = colors[slots[i]!]!;
 	if (entries === 1) {
 		const c0 = palette[0]!;
 		tileY.fill(c0 >>> 16, 0, 64);
