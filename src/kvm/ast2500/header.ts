@@ -68,7 +68,10 @@ export function parseVideoHeader(frame: Uint8Array, limits: HeaderLimits): Video
 	// else below 86 cannot hold the fields we rely on.
 	const headerLength = declaredLength === 0 ? VIDEO_HEADER_LENGTH : declaredLength;
 	if (headerLength < VIDEO_HEADER_LENGTH || headerLength > MAX_HEADER_LENGTH) {
-		throw protocolError(`AST2500 video header length ${declaredLength} is invalid (expected ${VIDEO_HEADER_LENGTH}).`);
+		throw protocolError(
+			`AST2500 video header length ${declaredLength} is invalid (expected ${VIDEO_HEADER_LENGTH}).`,
+			"A frame file is the 86-byte AST2500 video header followed by the compressed data.",
+		);
 	}
 
 	const width = u16(4);
