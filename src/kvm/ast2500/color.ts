@@ -23,7 +23,11 @@ export interface ColorTables {
 	/** Green terms per Cb and per Cr. */
 	cbG: Int32Array;
 	crG: Int32Array;
+	/** Clamp to 0..255 of (v + CLAMP_OFFSET), for every sum of the terms above. */
+	clamp: Uint8Array;
 }
+
+export const CLAMP_OFFSET = 512;
 
 /** The fixed-point constants (value · 65536). */
 export const COLOR_CONSTANTS = {
@@ -51,6 +55,7 @@ export function buildColorTables(matrix: ColorMatrix): ColorTables {
 		cbB: table(COLOR_CONSTANTS.cbB, 128),
 		cbG: table(COLOR_CONSTANTS.cbG, 128),
 		crG: table(COLOR_CONSTANTS.crG[matrix], 128),
+		clamp: Uint8Array.from({ length: 1536 }, (_, i) => Math.min(255, Math.max(0, i - CLAMP_OFFSET))),
 	};
 }
 
@@ -62,6 +67,15 @@ export function colorTables(matrix: ColorMatrix = "bt601"): ColorTables {
 
 function clamp8(v: number): number {
 	return Math.min(255, Math.max(0, v));
+}
+
+/** A pixel as one little-endian 32-bit RGBA word (alpha 255). */
+export function packedRgba(t: ColorTables, y: number, cb: number, cr: number): number {
+	const yt = t.y[y]! + CLAMP_OFFSET;
+	const c = t.clamp;
+	return (
+		(c[yt + t.crR[cr]!]! | (c[yt + t.cbG[cb]! + t.crG[cr]!]! << 8) | (c[yt + t.cbB[cb]!]! << 16) | 0xff000000) >>> 0
+	);
 }
 
 /** One pixel, for tests and the encoder's colour search: [R, G, B]. */

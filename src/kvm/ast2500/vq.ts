@@ -10,7 +10,6 @@ import type { BitReader } from "./bit-reader.ts";
 export const VQ_INITIAL_COLORS = [0x008080, 0xff8080, 0x808080, 0xc08080] as const;
 
 const slots = new Uint8Array(4);
-const palette = new Uint32Array(4);
 
 export class VqCache {
 	readonly colors = Uint32Array.from(VQ_INITIAL_COLORS);
@@ -21,18 +20,17 @@ export class VqCache {
 }
 
 /**
- * Reads a VQ block body with `entries` (1, 2 or 4) palette entries and fills
- * the 8x8 component tiles. Returns the bits consumed (for tests).
+ * Reads a VQ block body with `entries` (1, 2 or 4) palette entries: fills
+ * `palette[0..entries-1]` with 24-bit `Y<<16 | Cb<<8 | Cr` colours and, for 2
+ * and 4 entries, `indices[0..63]` with each pixel's entry (raster order).
  */
 export function decodeVqBlock(
 	reader: BitReader,
 	cache: VqCache,
 	entries: 1 | 2 | 4,
-	tileY: Uint8Array,
-	tileCb: Uint8Array,
-	tileCr: Uint8Array,
-): number {
-	const start = reader.pos;
+	palette: Uint32Array,
+	indices: Uint8Array,
+): void {
 	const colors = cache.colors;
 	// Entry i names a cache slot; the colours are looked up after all entries
 	// are read, so a later update of the same slot wins (as in the viewer).
@@ -48,26 +46,13 @@ export function decodeVqBlock(
 		slots[i] = slot;
 	}
 	for (let i = 0; i < entries; i++) palette[i] = colors[slots[i]!]!;
-	if (entries === 1) {
-		const c0 = palette[0]!;
-		tileY.fill(c0 >>> 16, 0, 64);
-		tileCb.fill((c0 >>> 8) & 255, 0, 64);
-		tileCr.fill(c0 & 255, 0, 64);
-	} else {
-		const bits = entries === 2 ? 1 : 2;
-		// 64 or 128 bitmap bits, read a 32-bit window at a time.
-		for (let p = 0; p < 64; ) {
-			const window = reader.peek32();
-			const perWindow = 32 / bits;
-			for (let j = 0; j < perWindow; j++, p++) {
-				const v = (window >>> (32 - bits * (j + 1))) & (entries - 1);
-				const color = palette[v]!;
-				tileY[p] = color >>> 16;
-				tileCb[p] = (color >>> 8) & 255;
-				tileCr[p] = color & 255;
-			}
-			reader.pos += 32;
-		}
+	if (entries === 1) return;
+	const bits = entries === 2 ? 1 : 2;
+	const mask = entries - 1;
+	// 64 or 128 bitmap bits, read a 32-bit window at a time.
+	for (let p = 0; p < 64; ) {
+		const window = reader.peek32();
+		for (let shift = 32 - bits; shift >= 0 && p < 64; shift -= bits) indices[p++] = (window >>> shift) & mask;
+		reader.pos += 32;
 	}
-	return reader.pos - start;
 }

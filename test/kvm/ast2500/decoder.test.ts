@@ -307,3 +307,17 @@ describe("frames over frames", () => {
 		expect(error.message).toContain("invalid Huffman code");
 	});
 });
+
+describe("apply and snapshot", () => {
+	test("apply() updates the picture without copying; snapshot() copies it; decode() is both", () => {
+		const d = new Ast2500Decoder();
+		expect(d.snapshot()).toBeUndefined();
+		const info = d.apply(testFrame(`0101${vqEntry(0, 0xeb8080)}1001`));
+		expect(info).toMatchObject({ blocks: 1, sawFrameEnd: true });
+		expect(info.header.width).toBe(8);
+		const shot = d.snapshot();
+		expect(shot && pixelAt(shot, 3, 3)).toEqual([255, 255, 255, 255]);
+		shot?.rgba.fill(0);
+		expect(d.snapshot()?.rgba).not.toEqual(shot?.rgba);
+	});
+});
