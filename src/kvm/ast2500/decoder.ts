@@ -12,7 +12,8 @@
  * three bits so the loop ends at the data's end (AMI's rule), an invalid
  * Huffman code is an error (AMI's viewer hangs on it), and drawing clips to
  * the picture, so hostile input gives an IkvmError, never a hang or a write
- * out of bounds.
+ * out of bounds. Blocks decoded before an error stay in the picture; the
+ * next full frame repairs it.
  */
 import { IkvmError } from "../../errors.ts";
 import { BitReader } from "./bit-reader.ts";
@@ -85,6 +86,9 @@ const TILE_CR = 320;
 /** Data-unit slots in the tile: Y0..Y3, Cb, Cr (each at slot·64). */
 const DU_CB = 4;
 const DU_CR = 5;
+
+/** Far above any real frame (a 4096x4096 picture of maximal DCT codes is ~170 MB); keeps bit positions well below 2^32 for the reader. */
+const MAX_COMPRESSED_BYTES = 256 * 1024 * 1024;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -163,6 +167,13 @@ export class Ast2500Decoder {
 	 */
 	apply(frame: Uint8Array): FrameInfo {
 		const header = parseVideoHeader(frame, { maxWidth: this.maxWidth, maxHeight: this.maxHeight });
+		if (header.compressSize > MAX_COMPRESSED_BYTES) {
+			throw new IkvmError(
+				"TOO_LARGE",
+				`AST2500 frame claims ${header.compressSize} compressed bytes; the limit is ${MAX_COMPRESSED_BYTES}.`,
+				{ stage: "decode" },
+			);
+		}
 		const available = frame.length - header.headerLength;
 		if (available < header.compressSize) {
 			throw new IkvmError(

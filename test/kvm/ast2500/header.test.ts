@@ -127,6 +127,12 @@ describe("AST2500 video header", () => {
 		expect(error.hint).toContain("encryption");
 	});
 
+	test("refuses an absurd CompressSize as TOO_LARGE", () => {
+		const error = errorOf(() => new Ast2500Decoder().decode(header((v) => v.setUint32(69, 0xffffffff, true))));
+		expect(error.code).toBe("TOO_LARGE");
+		expect(error.message).toContain("4294967295 compressed bytes");
+	});
+
 	test("refuses a frame with fewer compressed bytes than CompressSize", () => {
 		const error = errorOf(() => new Ast2500Decoder().decode(header()));
 		expect(error.code).toBe("PROTOCOL");
