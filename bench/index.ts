@@ -4,9 +4,10 @@
  */
 import { ast2500Suite } from "./ast2500.ts";
 import { printRows, type Row } from "./harness.ts";
+import { kvmSuite } from "./kvm.ts";
 import { pngSuite } from "./png.ts";
 
-const suites: Array<() => Promise<Row[]>> = [pngSuite, ast2500Suite];
+const suites: Array<() => Promise<Row[]>> = [pngSuite, ast2500Suite, kvmSuite];
 
 const rows: Row[] = [];
 for (const suite of suites) rows.push(...(await suite()));

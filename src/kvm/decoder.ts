@@ -1,12 +1,9 @@
 /**
- * The video decoder a KVM session uses by default: our own AST2500 decoder.
+ * The video decoder a KVM session uses by default: our own AST2500 decoder,
+ * one per session so partial updates apply over the previous picture.
  */
-import { IkvmError } from "../errors.ts";
+import { Ast2500Decoder } from "./ast2500/index.ts";
 import type { VideoDecoderFactory } from "./types.ts";
 
-// Replaced by the AST2500 decoder when it lands on main (src/kvm/ast2500/index.ts).
-export const defaultDecoderFactory: VideoDecoderFactory = () => ({
-	decode() {
-		throw new IkvmError("NOT_SUPPORTED", "The AST2500 decoder is not available in this build.", { stage: "decode" });
-	},
-});
+export const defaultDecoderFactory: VideoDecoderFactory = (limits) =>
+	new Ast2500Decoder({ maxWidth: limits.maxWidth, maxHeight: limits.maxHeight });
