@@ -257,6 +257,11 @@ export class MockBmc {
 		for (const c of this.connections) c.ws?.terminate();
 	}
 
+	/** Sends raw bytes on every open KVM WebSocket (tests: garbage, truncated packets). */
+	sendRawToKvm(bytes: Uint8Array): void {
+		for (const c of this.connections) this.sendRaw(c, bytes);
+	}
+
 	async stop(): Promise<void> {
 		for (const c of this.connections) if (c.pushTimer) clearInterval(c.pushTimer);
 		await this.server?.stop(true);

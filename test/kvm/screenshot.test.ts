@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { ConsolePool } from "../../src/console/pool.ts";
 import type { ConsoleTarget } from "../../src/console/types.ts";
 import { IkvmError, type Stage } from "../../src/errors.ts";
@@ -313,6 +314,33 @@ describe("failures give clear messages and leave nothing open", () => {
 		const error = await failure(opener().open(login(bmc), ctx, LIMITS));
 		expect(error).toMatchObject({ code: "CANCELLED", stage: "handshake" });
 		await expectClean(bmc);
+	});
+
+	test("garbage from the BMC on a live session ends in a typed error or a frame, never a hang", async () => {
+		const bmc = await mock({ seed: 11 });
+		const { open } = opener({ timeouts: { frame: 250 } });
+		await fc.assert(
+			fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 2000 }), async (garbage) => {
+				const session = await open(viewer(bmc), standaloneContext(), LIMITS);
+				try {
+					await session.capture(standaloneContext());
+					bmc.sendRawToKvm(garbage);
+					const t0 = performance.now();
+					try {
+						const frame = await session.capture(standaloneContext());
+						expect(frame.width).toBe(64);
+					} catch (error) {
+						expect(error).toBeInstanceOf(IkvmError);
+					}
+					expect(performance.now() - t0).toBeLessThan(1500);
+				} finally {
+					await session.close();
+				}
+			}),
+			{ numRuns: 15 },
+		);
+		await settled(() => bmc.stats.kvmOpen === 0);
+		expect(bmc.stats.kvmOpen).toBe(0);
 	});
 
 	test("wrong password through the opener", async () => {
