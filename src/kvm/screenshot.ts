@@ -127,7 +127,6 @@ export class AmiConsoleSession implements ConsoleSession {
 	/** GET_FULL_SCREEN sent by the handshake and not yet claimed by a capture. */
 	private unclaimedFrom: number | undefined;
 	private keepAlive: ReturnType<typeof setInterval> | undefined;
-	private fullScreenRequests = 0;
 
 	constructor(
 		private readonly bmc: BmcSession,
@@ -150,11 +149,6 @@ export class AmiConsoleSession implements ConsoleSession {
 		return this.isClosed;
 	}
 
-	/** GET_FULL_SCREEN requests this session sent (the handshake's included). */
-	get requestsSent(): number {
-		return this.fullScreenRequests;
-	}
-
 	/** Opens the WebSocket and runs the IVTP handshake up to "powered on, first frame requested". */
 	async connect(ctx: CallContext): Promise<void> {
 		ctx.progress("ws-connect", `Connecting to wss://${this.bmc.host}/kvm`);
@@ -172,10 +166,9 @@ export class AmiConsoleSession implements ConsoleSession {
 				if (this.failure) reject(this.failure);
 				else if (this.protocol.state === "streaming") resolve();
 				else this.handshakeWaiter = { resolve, reject };
-				return undefined;
-			},
-			() => {
-				this.handshakeWaiter = undefined;
+				return () => {
+					this.handshakeWaiter = undefined;
+				};
 			},
 			() =>
 				new IkvmError(
@@ -210,7 +203,6 @@ export class AmiConsoleSession implements ConsoleSession {
 		} else {
 			const request = this.protocol.requestFullScreen();
 			this.socket.send(request.bytes);
-			this.fullScreenRequests++;
 			from = request.from;
 		}
 		return this.waitFor<Frame>(
@@ -230,7 +222,6 @@ export class AmiConsoleSession implements ConsoleSession {
 					this.waiters.delete(waiter);
 				};
 			},
-			undefined,
 			() => {
 				const progress = this.protocol.assembler.progress;
 				const partial = progress ? ` (${progress.received} of ${progress.expected} bytes of a frame arrived)` : "";
@@ -255,7 +246,6 @@ export class AmiConsoleSession implements ConsoleSession {
 		ctx: CallContext,
 		timeoutMs: number,
 		register: (resolve: (value: T) => void, reject: (error: IkvmError) => void) => (() => void) | undefined,
-		unregisterAlways: (() => void) | undefined,
 		onTimeout: () => IkvmError,
 	): Promise<T> {
 		return new Promise<T>((resolve, reject) => {
@@ -266,7 +256,6 @@ export class AmiConsoleSession implements ConsoleSession {
 				clearTimeout(timer);
 				ctx.signal.removeEventListener("abort", onAbort);
 				unregister?.();
-				unregisterAlways?.();
 			};
 			const onAbort = () => {
 				if (done) return;
@@ -319,7 +308,6 @@ export class AmiConsoleSession implements ConsoleSession {
 				this.socket?.send(step.bytes);
 				return;
 			case "ready":
-				this.fullScreenRequests++;
 				this.unclaimedFrom = step.fullScreenFrom;
 				this.handshakeWaiter?.resolve();
 				return;
