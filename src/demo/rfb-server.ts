@@ -57,6 +57,8 @@ export interface RfbServerOptions {
 	inject?: Uint8Array;
 	/** Refuse WebSocket upgrades that do not offer the "binary" subprotocol (old websockify). */
 	requireBinarySubprotocol?: boolean;
+	/** Serve the WebSocket over TLS (wss://) with this certificate. */
+	tls?: { cert: string; key: string };
 	name?: string;
 }
 
@@ -78,6 +80,8 @@ export interface RfbTestServer {
 	readonly tcpPort: number;
 	/** Connections accepted so far (WebSocket and TCP). */
 	readonly connections: number;
+	/** Connections open now. */
+	readonly openConnections: number;
 	readonly lastClient: ClientReport | undefined;
 	/** Encoding forms sent so far ("zrle:plain-rle", "hextile:mono", …). */
 	readonly forms: ReadonlySet<string>;
@@ -154,16 +158,30 @@ function withLength(text: string): Uint8Array {
 /** A persistent zlib stream flushed after every rectangle, as ZRLE requires. */
 class ZrleStream {
 	private readonly deflate = zlib.createDeflate({ level: 6 });
+	private failure: Error | undefined;
+
+	constructor() {
+		this.deflate.on("error", (error) => {
+			this.failure = error;
+		});
+	}
 
 	compress(data: Uint8Array): Promise<Uint8Array> {
 		return new Promise((resolve, reject) => {
+			if (this.failure) {
+				reject(this.failure);
+				return;
+			}
 			this.deflate.write(data);
 			this.deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+				if (this.failure) {
+					reject(this.failure);
+					return;
+				}
 				const parts: Buffer[] = [];
 				for (let c = this.deflate.read(); c !== null; c = this.deflate.read()) parts.push(c as Buffer);
 				resolve(new Uint8Array(Buffer.concat(parts)));
 			});
-			this.deflate.once("error", reject);
 		});
 	}
 
@@ -554,7 +572,11 @@ class RfbServerImpl implements RfbTestServer {
 	}
 
 	get wsUrl(): string {
-		return `ws://${this.host}:${this.ws.port}/`;
+		return `${this.options.tls ? "wss" : "ws"}://${this.host}:${this.ws.port}/`;
+	}
+
+	get openConnections(): number {
+		return this.live.size;
 	}
 
 	get tcpPort(): number {
@@ -571,6 +593,7 @@ class RfbServerImpl implements RfbTestServer {
 		this.ws = Bun.serve<WsData>({
 			hostname: this.host,
 			port: 0,
+			...(this.options.tls ? { tls: this.options.tls } : {}),
 			fetch: (req, server) => {
 				if (stall) return new Promise<Response>(() => {});
 				const offered = (req.headers.get("sec-websocket-protocol") ?? "")
