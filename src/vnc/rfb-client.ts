@@ -66,6 +66,16 @@ type HandshakeState =
 	| "failure-reason"
 	| "server-init";
 
+const AWAITING: Record<HandshakeState, string> = {
+	version: "the server's RFB version",
+	"security-types": "the security types",
+	"security-type-3.3": "the security type",
+	"vnc-challenge": "the VNC authentication challenge",
+	"security-result": "the authentication result",
+	"failure-reason": "the failure reason",
+	"server-init": "ServerInit",
+};
+
 type MessageState = "message" | "rect-header" | "rect-body" | "cut-text";
 
 /** Longest reason or desktop name we accept; anything longer is not a real server. */
@@ -134,9 +144,14 @@ export class RfbClient {
 		return this.handshake === "done" && !this.failed;
 	}
 
+	/** What the handshake is waiting for, e.g. "the server's RFB version"; undefined once done. */
+	get awaiting(): string | undefined {
+		return this.handshake === "done" ? undefined : AWAITING[this.handshake];
+	}
+
 	/** Where the parser is, for "the server closed the connection …" messages. */
 	describePosition(): string {
-		if (this.handshake !== "done") return `during the handshake (${this.handshake.replace(/-/g, " ")})`;
+		if (this.handshake !== "done") return `during the handshake, while waiting for ${AWAITING[this.handshake]}`;
 		if (this.state === "rect-header" || this.state === "rect-body") {
 			const index = this.rectsTotal - this.rectsLeft + 1;
 			const enc = this.rect ? `, ${encodingName(this.rect.encoding)}` : "";

@@ -123,7 +123,7 @@ class VncSession implements ConsoleSession {
 		await this.waitFor("handshake", ctx, this.timeouts.handshakeMs, () => {
 			return new IkvmError(
 				"TIMEOUT",
-				`The VNC server ${this.stream.description} did not finish the handshake within ${seconds(this.timeouts.handshakeMs)} (stuck ${this.client.describePosition()}).`,
+				`The VNC server ${this.stream.description} did not finish the handshake within ${seconds(this.timeouts.handshakeMs)}: no answer while waiting for ${this.client.awaiting ?? "ServerInit"}.`,
 				{
 					stage: "handshake",
 					hint: "Check that this address is a VNC server (for WebSocket consoles, the URL path), and that it is not waiting on another viewer.",

@@ -155,7 +155,23 @@ class TcpStream extends BufferedStream {
 
 function errorEventMessage(event: Event): string {
 	const message = (event as ErrorEvent).message;
-	return typeof message === "string" && message ? message : "WebSocket error";
+	if (typeof message !== "string" || !message) return "WebSocket error";
+	// Bun's text repeats the whole URL, query string (tokens) included; the caller names the endpoint.
+	const why = message.replace(/^WebSocket connection to '[^']*' failed:?\s*/, "");
+	const status = /Expected 101 status code:?\s*(\d+)/.exec(why);
+	if (status) return `the server answered HTTP ${status[1]} instead of switching to WebSocket`;
+	return why.replace(/[a-z]+:\/\/\S+/gi, "<url>") || "WebSocket error";
+}
+
+/** Query values of a console URL are usually tickets or tokens (Proxmox vncticket, BMC tokens). */
+function registerUrlSecrets(url: string): void {
+	try {
+		const u = new URL(url);
+		for (const value of u.searchParams.values()) if (value.length >= 8) registerSecret(value);
+		if (u.password) registerSecret(decodeURIComponent(u.password));
+	} catch {
+		// an invalid URL fails later with its own error
+	}
 }
 
 export interface ConnectOptions {
@@ -168,6 +184,7 @@ export async function openByteStream(endpoint: VncEndpoint, options: ConnectOpti
 	const description = describeEndpoint(endpoint);
 	const deadline = Date.now() + options.timeoutMs;
 	if (endpoint.kind === "tcp") return connectTcp(endpoint, description, options.signal, options.timeoutMs);
+	registerUrlSecrets(endpoint.url);
 	for (const [name, value] of Object.entries(endpoint.headers ?? {})) {
 		if (/^(cookie|authorization|x-.*token.*)$/i.test(name)) {
 			registerSecret(value);
