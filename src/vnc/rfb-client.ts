@@ -45,6 +45,8 @@ export interface UpdateSummary {
 	rects: number;
 	/** The framebuffer changed size during this update. */
 	resized: boolean;
+	/** Encodings of the painted rectangles, each once. */
+	encodings: number[];
 }
 
 export interface RfbClientEvents {
@@ -114,6 +116,7 @@ export class RfbClient {
 	private rectsTotal = 0;
 	private rectsPainted = 0;
 	private resized = false;
+	private updateEncodings = new Set<number>();
 	private rect: RectHeader | undefined;
 	private decoder: RectDecoder | undefined;
 	private cutTextLeft = 0;
@@ -398,6 +401,7 @@ export class RfbClient {
 				this.rectsLeft = this.rectsTotal;
 				this.rectsPainted = 0;
 				this.resized = false;
+				this.updateEncodings = new Set();
 				if (this.rectsLeft === 0) this.endUpdate();
 				else this.state = "rect-header";
 				return true;
@@ -483,6 +487,7 @@ export class RfbClient {
 		if (!this.decoder.decodeRect(rect, this.queue, fb)) return false;
 		fb.markPainted(rect.x, rect.y, rect.width, rect.height);
 		this.rectsPainted++;
+		this.updateEncodings.add(rect.encoding);
 		this.nextRect();
 		return true;
 	}
@@ -513,7 +518,7 @@ export class RfbClient {
 	private endUpdate(): void {
 		this.state = "message";
 		this.rect = undefined;
-		this.events.updateEnd({ rects: this.rectsPainted, resized: this.resized });
+		this.events.updateEnd({ rects: this.rectsPainted, resized: this.resized, encodings: [...this.updateEncodings] });
 	}
 
 	private resize(width: number, height: number): void {

@@ -37,6 +37,8 @@ export interface VncSessionOptions {
 	timeouts?: Partial<VncTimeouts>;
 	/** Pixel encodings to announce, in preference order (tests pin one to exercise its decoder). */
 	encodings?: readonly number[];
+	/** Called after every framebuffer update (diagnostics, tests). */
+	onUpdate?: (summary: UpdateSummary) => void;
 }
 
 const vncLog = log.child("vnc");
@@ -95,11 +97,11 @@ class VncSession implements ConsoleSession {
 		limits: ConsoleLimits,
 		private readonly timeouts: VncTimeouts,
 		password: string | undefined,
-		encodings: readonly number[] | undefined,
+		private readonly options: VncSessionOptions,
 	) {
 		this.description = `vnc ${stream.description}`;
 		this.client = new RfbClient(
-			{ password, limits, encodings },
+			{ password, limits, encodings: options.encodings },
 			{
 				send: (bytes) => this.stream.send(bytes),
 				ready: () => this.settle(),
@@ -188,6 +190,7 @@ class VncSession implements ConsoleSession {
 	}
 
 	private onUpdateEnd(summary: UpdateSummary): void {
+		this.options.onUpdate?.(summary);
 		if (!this.capturing) return;
 		const fb = this.client.framebuffer;
 		if (fb?.complete) {
@@ -279,7 +282,7 @@ export function createVncOpener(options: VncSessionOptions = {}): ConsoleOpener 
 		throwIfAborted(ctx.signal, "connect");
 		ctx.progress("connect", `Connecting to VNC server ${describeEndpoint(endpoint)}`);
 		const stream = await openByteStream(endpoint, { signal: ctx.signal, timeoutMs: timeouts.connectMs });
-		const session = new VncSession(stream, limits, timeouts, target.password, options.encodings);
+		const session = new VncSession(stream, limits, timeouts, target.password, options);
 		try {
 			await session.handshake(ctx);
 		} catch (error) {

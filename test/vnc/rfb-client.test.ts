@@ -127,7 +127,7 @@ describe("a whole session fed in every possible split", () => {
 		const h = harness();
 		for (const b of session38) h.feed([b]);
 		expect(h.events.ready).toBe(1);
-		expect(h.updates).toEqual([{ rects: 2, resized: false }]);
+		expect(h.updates).toEqual([{ rects: 2, resized: false, encodings: [0] }]);
 		expect(h.events.bells).toBe(1);
 		expect(h.events.cutText).toEqual([5]);
 		expect([...(h.client.framebuffer?.rgba ?? [])]).toEqual([10, 20, 30, 255, 40, 50, 60, 255]);
@@ -340,7 +340,7 @@ describe("pseudo-encodings", () => {
 		const h = harness();
 		h.feed([...ready, 0, 0, ...u16(1), ...header(0, 0, 8, 2, -223)]);
 		expect(h.client.framebuffer?.width).toBe(8);
-		expect(h.updates).toEqual([{ rects: 0, resized: true }]);
+		expect(h.updates).toEqual([{ rects: 0, resized: true, encodings: [] }]);
 		h.client.requestFullUpdate();
 		expect(h.sent.at(-1)).toEqual([3, 0, 0, 0, 0, 0, 0, 8, 0, 2]);
 	});
@@ -352,15 +352,15 @@ describe("pseudo-encodings", () => {
 		expect(h.client.framebuffer?.width).toBe(6);
 		h.feed([0, 0, ...u16(1), ...header(0, 0, 6, 3, -308), 1, 0, 0, 0, ...screen]);
 		expect(h.updates).toEqual([
-			{ rects: 0, resized: true },
-			{ rects: 0, resized: false },
+			{ rects: 0, resized: true, encodings: [] },
+			{ rects: 0, resized: false, encodings: [] },
 		]);
 	});
 
 	test("LastRect ends an update announced with 0xFFFF rectangles", () => {
 		const h = harness();
 		h.feed([...ready, 0, 0, ...u16(0xffff), ...header(0, 0, 1, 1, 0), 1, 2, 3, 0, ...header(0, 0, 0, 0, -224), 2]);
-		expect(h.updates).toEqual([{ rects: 1, resized: false }]);
+		expect(h.updates).toEqual([{ rects: 1, resized: false, encodings: [0] }]);
 		expect(h.events.bells).toBe(1);
 	});
 });
