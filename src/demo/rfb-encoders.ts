@@ -6,6 +6,7 @@
  * Pixels are written in the pixel format the client asked for (32 bits per
  * pixel, any shifts and byte order).
  */
+import zlib from "node:zlib";
 import type { PixelFormat, RgbaImage } from "../vnc/types.ts";
 
 /** The picture converted to the client's wire pixels, plus a colour key per pixel for comparisons. */
@@ -110,6 +111,14 @@ class Writer {
 		this.ensure(b.length);
 		this.buf.set(b, this.length);
 		this.length += b.length;
+	}
+
+	/** Copies `n` bytes of `src` from `start` (no intermediate view: this runs once per pixel). */
+	copy(src: Uint8Array, start: number, n: number): void {
+		this.ensure(n);
+		const buf = this.buf;
+		for (let i = 0; i < n; i++) buf[this.length + i] = src[start + i] as number;
+		this.length += n;
 	}
 
 	result(): Uint8Array {
@@ -322,6 +331,10 @@ function cpixel(pic: WirePicture, x: number, y: number): Uint8Array {
 	return pic.wire.subarray(i, i + pic.cpixelBytes);
 }
 
+function writeCpixel(out: Writer, pic: WirePicture, x: number, y: number): void {
+	out.copy(pic.wire, (y * pic.width + x) * 4 + pic.cpixelOffset, pic.cpixelBytes);
+}
+
 function runLength(out: Writer, run: number): void {
 	let left = run - 1;
 	while (left >= 255) {
@@ -382,16 +395,15 @@ function zrleTile(pic: WirePicture, tx: number, ty: number, tw: number, th: numb
 	{
 		const out = new Writer();
 		out.u8(0);
-		for (let row = 0; row < th; row++) for (let col = 0; col < tw; col++) out.bytes(cpixel(pic, tx + col, ty + row));
+		for (let row = 0; row < th; row++) for (let col = 0; col < tw; col++) writeCpixel(out, pic, tx + col, ty + row);
 		candidates.push(out.result());
 	}
 	// plain RLE
 	{
 		const out = new Writer();
 		out.u8(128);
-		forEachRun(pic, tx, ty, tw, th, (k, run, px) => {
-			void k;
-			out.bytes(px);
+		forEachRun(pic, tx, ty, tw, th, (_key, run, x, y) => {
+			writeCpixel(out, pic, x, y);
 			runLength(out, run);
 		});
 		candidates.push(out.result());
@@ -443,11 +455,12 @@ function forEachRun(
 	ty: number,
 	tw: number,
 	th: number,
-	emit: (key: number, run: number, px: Uint8Array) => void,
+	emit: (key: number, run: number, x: number, y: number) => void,
 ): void {
 	let current = -1;
 	let run = 0;
-	let px: Uint8Array = new Uint8Array(0);
+	let runX = 0;
+	let runY = 0;
 	for (let row = 0; row < th; row++) {
 		for (let col = 0; col < tw; col++) {
 			const k = keyAt(pic, tx + col, ty + row);
@@ -455,11 +468,62 @@ function forEachRun(
 				run++;
 				continue;
 			}
-			if (run > 0) emit(current, run, px);
+			if (run > 0) emit(current, run, runX, runY);
 			current = k;
 			run = 1;
-			px = cpixel(pic, tx + col, ty + row);
+			runX = tx + col;
+			runY = ty + row;
 		}
 	}
-	if (run > 0) emit(current, run, px);
+	if (run > 0) emit(current, run, runX, runY);
+}
+
+/** A persistent zlib stream flushed after every rectangle, as ZRLE requires. */
+export class ZrleStream {
+	private readonly deflate = zlib.createDeflate({ level: 6 });
+	private failure: Error | undefined;
+	private output: Buffer[] = [];
+
+	constructor() {
+		// Flowing mode: output is drained as it is produced, so a large rectangle cannot stall the stream.
+		this.deflate.on("data", (chunk: Buffer) => this.output.push(chunk));
+		this.deflate.on("error", (error) => {
+			this.failure = error;
+		});
+	}
+
+	compress(data: Uint8Array): Promise<Uint8Array> {
+		return new Promise((resolve, reject) => {
+			if (this.failure) {
+				reject(this.failure);
+				return;
+			}
+			this.deflate.write(data);
+			this.deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+				// 'data' events queued for the flushed bytes run before the next macrotask.
+				setImmediate(() => {
+					if (this.failure) {
+						reject(this.failure);
+						return;
+					}
+					const out = Buffer.concat(this.output);
+					this.output = [];
+					resolve(new Uint8Array(out));
+				});
+			});
+		});
+	}
+
+	close(): void {
+		this.deflate.destroy();
+	}
+}
+
+/** A ZRLE rectangle's payload: tiles (from `zrleTiles`) compressed on the connection's stream, length-prefixed. */
+export async function compressZrle(stream: ZrleStream, tiles: Uint8Array): Promise<Uint8Array> {
+	const data = await stream.compress(tiles);
+	const payload = new Uint8Array(4 + data.length);
+	new DataView(payload.buffer).setUint32(0, data.length);
+	payload.set(data, 4);
+	return payload;
 }

@@ -8,11 +8,11 @@
  */
 import { createCipheriv, randomBytes } from "node:crypto";
 import net from "node:net";
-import zlib from "node:zlib";
 import type { Server, ServerWebSocket } from "bun";
 import { ByteQueue } from "../vnc/byte-queue.ts";
 import { Encoding, type PixelFormat, type RgbaImage } from "../vnc/types.ts";
 import {
+	compressZrle,
 	type EncodedRect,
 	encodeCopyRectUpdate,
 	encodeHextile,
@@ -20,6 +20,7 @@ import {
 	rectMessage,
 	toWirePicture,
 	type WirePicture,
+	ZrleStream,
 	zrleTiles,
 } from "./rfb-encoders.ts";
 
@@ -153,41 +154,6 @@ function withLength(text: string): Uint8Array {
 	new DataView(b.buffer).setUint32(0, t.length);
 	b.set(t, 4);
 	return b;
-}
-
-/** A persistent zlib stream flushed after every rectangle, as ZRLE requires. */
-class ZrleStream {
-	private readonly deflate = zlib.createDeflate({ level: 6 });
-	private failure: Error | undefined;
-
-	constructor() {
-		this.deflate.on("error", (error) => {
-			this.failure = error;
-		});
-	}
-
-	compress(data: Uint8Array): Promise<Uint8Array> {
-		return new Promise((resolve, reject) => {
-			if (this.failure) {
-				reject(this.failure);
-				return;
-			}
-			this.deflate.write(data);
-			this.deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-				if (this.failure) {
-					reject(this.failure);
-					return;
-				}
-				const parts: Buffer[] = [];
-				for (let c = this.deflate.read(); c !== null; c = this.deflate.read()) parts.push(c as Buffer);
-				resolve(new Uint8Array(Buffer.concat(parts)));
-			});
-		});
-	}
-
-	close(): void {
-		this.deflate.destroy();
-	}
 }
 
 type ServerState = "version" | "security" | "vnc-response" | "client-init" | "messages" | "dead";
@@ -433,7 +399,9 @@ class RfbConnection {
 		const opts = this.server.options;
 		const image = this.server.image;
 		this.sentVersion = this.server.imageVersion;
-		const pic = toWirePicture(image, this.pixelFormat);
+		const pic = this.server.cached(`wire:${JSON.stringify(this.pixelFormat)}`, () =>
+			toWirePicture(image, this.pixelFormat),
+		);
 		const rects: EncodedRect[] = [];
 		if (image.width !== this.size.width || image.height !== this.size.height) {
 			const rect = this.resizeRect(image.width, image.height);
@@ -510,31 +478,42 @@ class RfbConnection {
 		const wanted = ENCODING_NUMBER[this.server.options.encoding ?? "raw"];
 		const encoding = this.encodings.includes(wanted) ? wanted : Encoding.Raw;
 		const w = pic.width;
+		const forms = this.server.forms;
+		// Encoded pictures are cached per picture, pixel format and area: only ZRLE's compression is per connection.
+		const key = `${encoding}:${JSON.stringify(this.pixelFormat)}:${y}:${h}`;
 		switch (encoding) {
 			case Encoding.CopyRect:
-				return encodeCopyRectUpdate(sub(pic, y, h), this.server.forms).map((r) => ({ ...r, y: r.y + y }));
+				return this.server.cached(key, () =>
+					encodeCopyRectUpdate(sub(pic, y, h), forms).map((r) => ({ ...r, y: r.y + y })),
+				);
 			case Encoding.Hextile:
-				return [{ x: 0, y, width: w, height: h, encoding, payload: encodeHextile(pic, 0, y, w, h, this.server.forms) }];
+				return this.server.cached(key, () => [
+					{ x: 0, y, width: w, height: h, encoding, payload: encodeHextile(pic, 0, y, w, h, forms) },
+				]);
 			case Encoding.ZRLE: {
 				this.zrle ??= new ZrleStream();
 				// Two rectangles, so the zlib stream is shown to carry over between them.
 				const half = Math.max(1, h >> 1);
+				const areas = this.server.cached(key, () =>
+					(
+						[
+							[y, half],
+							[y + half, h - half],
+						] as const
+					)
+						.filter(([, hh]) => hh > 0)
+						.map(([y0, hh]) => ({ y0, hh, tiles: zrleTiles(pic, 0, y0, w, hh, forms) })),
+				);
 				const out: EncodedRect[] = [];
-				for (const [y0, hh] of [
-					[y, half],
-					[y + half, h - half],
-				] as const) {
-					if (hh <= 0) continue;
-					const data = await this.zrle.compress(zrleTiles(pic, 0, y0, w, hh, this.server.forms));
-					const payload = new Uint8Array(4 + data.length);
-					new DataView(payload.buffer).setUint32(0, data.length);
-					payload.set(data, 4);
-					out.push({ x: 0, y: y0, width: w, height: hh, encoding, payload });
+				for (const { y0, hh, tiles } of areas) {
+					out.push({ x: 0, y: y0, width: w, height: hh, encoding, payload: await compressZrle(this.zrle, tiles) });
 				}
 				return out;
 			}
 			default:
-				return [{ x: 0, y, width: w, height: h, encoding: Encoding.Raw, payload: encodeRaw(pic, 0, y, w, h) }];
+				return this.server.cached(key, () => [
+					{ x: 0, y, width: w, height: h, encoding: Encoding.Raw, payload: encodeRaw(pic, 0, y, w, h) },
+				]);
 		}
 	}
 }
@@ -586,6 +565,15 @@ class RfbServerImpl implements RfbTestServer {
 	setImage(image: RgbaImage): void {
 		this.image = image;
 		this.imageVersion++;
+		this.cache.clear();
+	}
+
+	private readonly cache = new Map<string, unknown>();
+
+	/** A value derived from the current picture, computed once per picture. */
+	cached<T>(key: string, make: () => T): T {
+		if (!this.cache.has(key)) this.cache.set(key, make());
+		return this.cache.get(key) as T;
 	}
 
 	async start(): Promise<void> {

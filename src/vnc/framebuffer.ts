@@ -39,9 +39,18 @@ export class Framebuffer {
 
 	fillRect(x: number, y: number, w: number, h: number, colour: number): void {
 		const stride = this.width;
+		const px = this.pixels;
+		if (w < 16) {
+			// Hextile and ZRLE paint many tiny runs: a plain loop beats fill()'s call overhead.
+			for (let row = y; row < y + h; row++) {
+				const start = row * stride + x;
+				for (let i = start; i < start + w; i++) px[i] = colour;
+			}
+			return;
+		}
 		for (let row = y; row < y + h; row++) {
 			const start = row * stride + x;
-			this.pixels.fill(colour, start, start + w);
+			px.fill(colour, start, start + w);
 		}
 	}
 
@@ -49,6 +58,22 @@ export class Framebuffer {
 	putRgbx(x: number, y: number, w: number, h: number, src: Uint8Array, srcOffset = 0): void {
 		const rgba = this.rgba;
 		const rowBytes = w * 4;
+		if (w < 64) {
+			// Small tiles: byte copies avoid a subarray per row.
+			let from = srcOffset;
+			for (let row = 0; row < h; row++) {
+				let dst = ((y + row) * this.width + x) * 4;
+				for (let i = 0; i < w; i++) {
+					rgba[dst] = src[from] as number;
+					rgba[dst + 1] = src[from + 1] as number;
+					rgba[dst + 2] = src[from + 2] as number;
+					rgba[dst + 3] = 255;
+					dst += 4;
+					from += 4;
+				}
+			}
+			return;
+		}
 		for (let row = 0; row < h; row++) {
 			const dst = ((y + row) * this.width + x) * 4;
 			const from = srcOffset + row * rowBytes;

@@ -49,6 +49,15 @@ describe("framing: messages split anywhere, several per chunk", () => {
 		}
 	}
 
+	test("a large, poorly compressible 1920x1080 frame in ZRLE and Hextile", async () => {
+		const image = testPattern(1920, 1080, 3);
+		for (const encoding of ["zrle", "hextile"] as const) {
+			const server = await serve({ image, encoding });
+			const frame = await captureVncFrame(wsTarget(server.wsUrl), testContext(20_000), LIMITS);
+			expectPixelExact(frame, image);
+		}
+	}, 30_000);
+
 	test("a frame sent as many FramebufferUpdate messages is assembled whole", async () => {
 		const server = await serve({ encoding: "zrle", updateBands: 7 });
 		const frame = await captureVncFrame(tcpTarget(server.tcpPort), testContext(), LIMITS);

@@ -30,9 +30,10 @@ export function maxZrlePayload(width: number, height: number): number {
 }
 
 export class ZrleDecoder implements RectDecoder {
-	private inflater = new Inflate();
+	private inflater = new Inflate({ chunkSize: 256 * 1024 });
 	private length: number | null = null;
 	private readonly tile = new Uint32Array(TILE * TILE);
+	private readonly palette = new Uint32Array(127);
 
 	decodeRect(rect: RectHeader, queue: ByteQueue, fb: Framebuffer): boolean {
 		const maxOut = maxZrlePayload(rect.width, rect.height);
@@ -97,21 +98,27 @@ export class ZrleDecoder implements RectDecoder {
 		const tile = this.tile;
 		const n = tw * th;
 		if (kind === 0) {
-			for (let i = 0; i < n; i++) tile[i] = r.cpixel();
+			const d = r.bytes(n * 3);
+			for (let i = 0, p = d.offset; i < n; i++, p += 3) {
+				tile[i] = rgb(d.data[p] as number, d.data[p + 1] as number, d.data[p + 2] as number);
+			}
 		} else if (kind === 1) {
 			fb.fillRect(tx, ty, tw, th, r.cpixel());
 			return;
 		} else if (kind <= 16) {
-			const palette = r.palette(kind);
+			const palette = r.palette(kind, this.palette);
 			const bits = kind === 2 ? 1 : kind <= 4 ? 2 : 4;
 			const mask = (1 << bits) - 1;
+			const rowBytes = Math.ceil((tw * bits) / 8);
+			const { data, offset } = r.bytes(rowBytes * th);
 			let i = 0;
 			for (let y = 0; y < th; y++) {
+				let p = offset + y * rowBytes;
 				let byte = 0;
 				let left = 0;
 				for (let x = 0; x < tw; x++) {
 					if (left === 0) {
-						byte = r.u8();
+						byte = data[p++] as number;
 						left = 8;
 					}
 					left -= bits;
@@ -131,7 +138,7 @@ export class ZrleDecoder implements RectDecoder {
 			}
 		} else if (kind >= 130) {
 			const size = kind - 128;
-			const palette = r.palette(size);
+			const palette = r.palette(size, this.palette);
 			let i = 0;
 			while (i < n) {
 				const b = r.u8();
@@ -167,10 +174,18 @@ class TileReader {
 		return rgb(d[p] as number, d[p + 1] as number, d[p + 2] as number);
 	}
 
-	palette(size: number): Uint32Array {
-		const palette = new Uint32Array(size);
-		for (let i = 0; i < size; i++) palette[i] = this.cpixel();
-		return palette;
+	/** `n` bytes, bounds-checked once, as the data and the offset where they start. */
+	bytes(n: number): { data: Uint8Array; offset: number } {
+		if (this.p + n > this.data.length) throw truncated();
+		const offset = this.p;
+		this.p += n;
+		return { data: this.data, offset };
+	}
+
+	/** Reads `size` compact pixels into `into`, which is returned. */
+	palette(size: number, into: Uint32Array): Uint32Array {
+		for (let i = 0; i < size; i++) into[i] = this.cpixel();
+		return into;
 	}
 
 	runLength(): number {

@@ -1,0 +1,29 @@
+/**
+ * Shared bench helpers: a median timer and the row type each suite returns.
+ */
+export interface Row {
+	name: string;
+	ms: number;
+	target?: number;
+}
+
+/** Median wall time of `runs` calls after one warm-up call. */
+export async function time(
+	name: string,
+	fn: () => Promise<unknown> | unknown,
+	runs = 10,
+	target?: number,
+): Promise<Row> {
+	await fn();
+	const samples: number[] = [];
+	for (let i = 0; i < runs; i++) {
+		const t0 = performance.now();
+		await fn();
+		samples.push(performance.now() - t0);
+	}
+	samples.sort((a, b) => a - b);
+	return { name, ms: samples[Math.floor(samples.length / 2)] ?? 0, target };
+}
+
+/** A suite measures one area of the pipeline. */
+export type Suite = () => Promise<Row[]>;
