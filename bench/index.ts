@@ -2,22 +2,15 @@
  * `bun run bench`: speed and memory of the pipeline stages, with the targets
  * the issues set. Each area has a suite file that returns its rows.
  */
-import { imageSuite } from "./image.ts";
-import type { Row, Suite } from "./lib.ts";
+import { ast2500Suite } from "./ast2500.ts";
+import { printRows, type Row } from "./harness.ts";
+import { pngSuite } from "./png.ts";
 import { vncSuite } from "./vnc.ts";
 
-const suites: Array<[string, Suite]> = [
-	["image", imageSuite],
-	["vnc", vncSuite],
-];
+const suites: Array<() => Promise<Row[]>> = [pngSuite, ast2500Suite, vncSuite];
 
 const rows: Row[] = [];
-for (const [, suite] of suites) rows.push(...(await suite()));
+for (const suite of suites) rows.push(...(await suite()));
 
-console.log("| stage | median ms | target ms |");
-console.log("|---|---:|---:|");
-for (const r of rows) {
-	const verdict = r.target === undefined ? "" : r.ms <= r.target ? " ✓" : " ✗";
-	console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${r.target ?? ""}${verdict} |`);
-}
+printRows(rows);
 console.log(`\npeak RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`);

@@ -22,7 +22,7 @@ import { standaloneContext } from "../src/providers/types.ts";
 import { RfbClient } from "../src/vnc/rfb-client.ts";
 import { captureVncFrame } from "../src/vnc/screenshot.ts";
 import { CLIENT_PIXEL_FORMAT, Encoding, type RgbaImage } from "../src/vnc/types.ts";
-import { type Row, time } from "./lib.ts";
+import { type Row, time } from "./harness.ts";
 
 const LIMITS = { maxWidth: 8192, maxHeight: 8192 };
 const DECODE_PLUS_PNG_TARGET_MS = 100;
