@@ -118,6 +118,17 @@ class VncSession implements ConsoleSession {
 		return this.failure !== undefined || this.stream.closed;
 	}
 
+	/** For logs: what the server told us about itself. */
+	details(): Record<string, unknown> {
+		const init = this.client.serverInit;
+		return {
+			console: this.description,
+			rfb: this.client.negotiatedVersion,
+			size: init ? `${init.width}x${init.height}` : undefined,
+			name: init?.name,
+		};
+	}
+
 	/** Waits for ServerInit. */
 	async handshake(ctx: CallContext): Promise<void> {
 		ctx.progress("handshake", `RFB handshake with ${this.stream.description}`);
@@ -289,6 +300,7 @@ export function createVncOpener(options: VncSessionOptions = {}): ConsoleOpener 
 			await session.close();
 			throw error;
 		}
+		vncLog.debug("connected", session.details());
 		return session;
 	};
 }

@@ -1,41 +1,15 @@
 /**
- * The whole path through MCP: SDK client → get_screenshot → provider →
- * ConsolePool + openConsole → VNC session → RFB test server → PNG.
+ * The whole path through MCP: SDK client → get_screenshot → a provider using
+ * the app's ConsolePool with the real openConsole → VNC session → RFB test
+ * server → PNG.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import type { ConsolePool } from "../../src/console/pool.ts";
-import type { VncTarget } from "../../src/console/types.ts";
 import { testPattern } from "../../src/demo/patterns.ts";
 import { type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts";
-import type { Frame } from "../../src/image/frame.ts";
-import type { CallContext, Provider, ServerInfo } from "../../src/providers/types.ts";
 import { imagePixels, inMemoryClient, texts } from "../support/mcp.ts";
+import { PoolProvider } from "../support/pool-provider.ts";
 import { expectPixelExact } from "../support/vnc.ts";
-
-/** A provider with fixed VNC targets, using the app's console pool like the real providers do. */
-class VncTargetsProvider implements Provider {
-	readonly name = "vnc";
-	constructor(
-		private readonly consoles: ConsolePool,
-		private readonly targets: Record<string, VncTarget>,
-	) {}
-
-	async listServers(_ctx: CallContext): Promise<ServerInfo[]> {
-		return Object.keys(this.targets).map((id) => ({
-			id,
-			name: id,
-			provider: "vnc",
-			datacenter: null,
-			ip: "127.0.0.1",
-		}));
-	}
-
-	getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
-		const target = this.targets[serverId] as VncTarget;
-		return this.consoles.capture(`vnc:${serverId}`, async () => target, ctx);
-	}
-}
 
 describe("get_screenshot of a VNC console through MCP", () => {
 	const IMAGE = testPattern(320, 200);
@@ -47,7 +21,7 @@ describe("get_screenshot of a VNC console through MCP", () => {
 		server = await startRfbServer({ image: IMAGE, encoding: "zrle", security: "vnc", password: PASSWORD });
 		mcp = await inMemoryClient({
 			providers: (consoles) => [
-				new VncTargetsProvider(consoles, {
+				new PoolProvider(consoles, {
 					"vm-ws": { kind: "vnc", url: server.wsUrl, password: PASSWORD },
 					"vm-tcp": { kind: "vnc", host: "127.0.0.1", port: server.tcpPort, password: PASSWORD },
 					"vm-badpw": { kind: "vnc", host: "127.0.0.1", port: server.tcpPort, password: "not-the-password" },
