@@ -162,12 +162,13 @@ class VncSession implements ConsoleSession {
 		this.capturing = true;
 		try {
 			const painted = this.waitFor("first-frame", ctx, this.timeouts.frameMs, () => {
+				const now = this.client.framebuffer ?? fb;
 				return new IkvmError(
 					"TIMEOUT",
-					`The VNC server ${this.stream.description} did not send a complete ${fb.width}x${fb.height} frame within ${seconds(this.timeouts.frameMs)}.`,
+					`The VNC server ${this.stream.description} did not send a complete ${now.width}x${now.height} frame within ${seconds(this.timeouts.frameMs)}.`,
 					{
 						stage: "first-frame",
-						hint: "The server or the network is slow or stalled; try again, or raise TOOL_TIMEOUT_SECONDS.",
+						hint: "The server took the connection but did not send the whole screen: it may be overloaded, or waiting for someone to approve this viewer. Try again.",
 						retryable: true,
 					},
 				);
