@@ -1,19 +1,20 @@
 /**
- * bun run decode-frame [--colors bt601|ami] <frame.bin> [<next.bin> ...] <out.png>
+ * bun run decode-frame [--colors ami|bt601] <frame.bin> [<next.bin> ...] <out.png>
  * Decodes AST2500 frame files (86-byte video header + compressed data) to a PNG.
  * Exit codes: 0 ok, 1 the frame could not be decoded or written, 2 usage error.
  */
 import { isIkvmError } from "../src/errors.ts";
+import { type ColorMatrix, DEFAULT_COLOR_MATRIX } from "../src/kvm/ast2500/color.ts";
 import { decodeFrameFiles } from "../src/kvm/ast2500/decode-file.ts";
 
-const USAGE = `usage: bun run decode-frame [--colors bt601|ami] <frame.bin> [<next.bin> ...] <out.png>
+const USAGE = `usage: bun run decode-frame [--colors ami|bt601] <frame.bin> [<next.bin> ...] <out.png>
 
 Decodes an ASPEED AST2500 frame file (the 86-byte video header followed by the
 compressed data, as an AMI/ASRockRack BMC sends it) and writes a PNG. Further
 frame files are applied in order over the first (partial updates).
 
-  --colors bt601   standard BT.601 colours (default)
-  --colors ami     the BMC viewer's colour maths (matches its screenshots exactly)`;
+  --colors ami     the BMC viewer's colour maths, matching its screenshots exactly (default)
+  --colors bt601   standard BT.601 Cr→G term (OpenBMC/ASPEED reference decoders)`;
 
 function usage(message?: string): never {
 	if (message) process.stderr.write(`decode-frame: ${message}\n`);
@@ -22,7 +23,7 @@ function usage(message?: string): never {
 }
 
 const args = process.argv.slice(2);
-let colorMatrix: "bt601" | "ami" = "bt601";
+let colorMatrix: ColorMatrix = DEFAULT_COLOR_MATRIX;
 const files: string[] = [];
 for (let i = 0; i < args.length; i++) {
 	const arg = args[i] ?? "";
