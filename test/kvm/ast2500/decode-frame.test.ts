@@ -76,7 +76,7 @@ describe("bun run decode-frame", () => {
 	test("usage errors exit 2 with the usage text; decode errors exit 1 with the reason", async () => {
 		const none = await cli();
 		expect(none.code).toBe(2);
-		expect(none.stderr).toContain("usage: bun run decode-frame");
+		expect(none.stderr).toContain("Usage: ikvm-mcp decode-frame");
 		const one = await cli("only.bin");
 		expect(one.code).toBe(2);
 		expect(one.stderr).toContain("missing the output PNG path");
@@ -84,7 +84,7 @@ describe("bun run decode-frame", () => {
 		expect(badOption.code).toBe(2);
 		const help = await cli("--help");
 		expect(help.code).toBe(0);
-		expect(help.stdout).toContain("usage:");
+		expect(help.stdout).toContain("Usage:");
 
 		const garbage = join(dir, "garbage.bin");
 		writeFileSync(garbage, new TextEncoder().encode("this is not a frame file at all, just some text ".repeat(3)));
