@@ -15,6 +15,7 @@
  * entropy coding and block grammar are written here independently so a
  * round trip checks both sides.
  */
+import { type ColorMatrix, DEFAULT_COLOR_MATRIX } from "../kvm/ast2500/color.ts";
 import { writeVideoHeader } from "../kvm/ast2500/header.ts";
 import { AC_CHROMA, AC_LUMA, DC_CHROMA, DC_LUMA } from "../kvm/ast2500/huffman.ts";
 import { AAN_SCALE, baseTable, multiplierTable } from "../kvm/ast2500/quant.ts";
@@ -26,7 +27,7 @@ export interface RgbaPicture {
 	rgba: Uint8Array;
 }
 
-export type EncoderColorMatrix = "bt601" | "ami";
+export type EncoderColorMatrix = ColorMatrix;
 
 export interface Ast2500EncodeOptions {
 	/** "444" (default): 8x8 blocks; "420": 16x16 macroblocks with 2x2-averaged chroma. */
@@ -50,7 +51,7 @@ export interface Ast2500EncodeOptions {
 	explicitPositions?: boolean;
 	/** Partial frame: only blocks whose pixels differ from this picture (same size) are sent. */
 	previous?: RgbaPicture;
-	/** Matrix the decoder will use; the encoder inverts it. Default "bt601". */
+	/** Matrix the decoder will use; the encoder inverts it. Default: the decoder's default. */
 	colorMatrix?: EncoderColorMatrix;
 	frameNumber?: number;
 }
@@ -473,7 +474,7 @@ function encodeInternal(
 	const useVq = !mode420 && (options.vq ?? true);
 	const sel = low ? advSel : jpegSel;
 	const writer = new FrameWriter(steps(sel, false), steps(sel, mapping !== 1));
-	const color = new ColorModel(options.colorMatrix ?? "bt601");
+	const color = new ColorModel(options.colorMatrix ?? DEFAULT_COLOR_MATRIX);
 	const previous =
 		options.previous && options.previous.width === image.width && options.previous.height === image.height
 			? options.previous

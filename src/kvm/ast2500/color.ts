@@ -4,14 +4,19 @@
  * point, `fx(K, d) = (K·d + 32768) >> 16`, via per-component lookup tables.
  *
  * Two matrices:
- * - "bt601" (our default): the standard Cr→G term −0.8125, as OpenBMC's and
- *   the Avocent/iDRAC decoders use; colours come out right.
- * - "ami": AMI's viewer uses the Cb coefficient (−0.390625) for Cr→G too, a
- *   bug that tints saturated colours green/magenta. Selectable to reproduce
- *   the BMC viewer pixel for pixel. Grey (Cb = Cr = 128) is the same in both.
+ * - "ami" (our default): the BMC's own HTML5 viewer uses the Cb coefficient
+ *   (−0.390625) for Cr→G as well. The shared vectors were graded against that
+ *   viewer (V4 must match it within 45 dB; we match it bit for bit), and it is
+ *   what the owner sees in the BMC's browser console, so we reproduce it.
+ * - "bt601": the standard Cr→G term −0.8125, as OpenBMC's and the Avocent/iDRAC
+ *   decoders use. Pick it if captures from real hardware show a green/magenta
+ *   tint on saturated colours. Grey (Cb = Cr = 128), i.e. almost every console
+ *   screen, is identical in both.
  */
 
 export type ColorMatrix = "bt601" | "ami";
+
+export const DEFAULT_COLOR_MATRIX: ColorMatrix = "ami";
 
 export interface ColorTables {
 	/** Luma term per Y. */
@@ -61,7 +66,7 @@ export function buildColorTables(matrix: ColorMatrix): ColorTables {
 
 const TABLES: Record<ColorMatrix, ColorTables> = { bt601: buildColorTables("bt601"), ami: buildColorTables("ami") };
 
-export function colorTables(matrix: ColorMatrix = "bt601"): ColorTables {
+export function colorTables(matrix: ColorMatrix = DEFAULT_COLOR_MATRIX): ColorTables {
 	return TABLES[matrix];
 }
 
@@ -79,7 +84,12 @@ export function packedRgba(t: ColorTables, y: number, cb: number, cr: number): n
 }
 
 /** One pixel, for tests and the encoder's colour search: [R, G, B]. */
-export function yccToRgb(y: number, cb: number, cr: number, matrix: ColorMatrix = "bt601"): [number, number, number] {
+export function yccToRgb(
+	y: number,
+	cb: number,
+	cr: number,
+	matrix: ColorMatrix = DEFAULT_COLOR_MATRIX,
+): [number, number, number] {
 	const t = TABLES[matrix];
 	const yt = t.y[y & 255]!;
 	return [

@@ -13,7 +13,7 @@ import type { ColorMatrix } from "./color.ts";
 import { Ast2500Decoder } from "./decoder.ts";
 
 export interface DecodeFileOptions {
-	/** "bt601" (default) or "ami" to reproduce the BMC viewer's colours exactly. */
+	/** "ami" (default, the BMC viewer's colours) or "bt601" (standard BT.601). */
 	colorMatrix?: ColorMatrix;
 	maxWidth?: number;
 	maxHeight?: number;

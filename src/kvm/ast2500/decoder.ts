@@ -17,7 +17,14 @@
  */
 import { IkvmError } from "../../errors.ts";
 import { BitReader } from "./bit-reader.ts";
-import { CLAMP_OFFSET, type ColorMatrix, type ColorTables, colorTables, packedRgba } from "./color.ts";
+import {
+	CLAMP_OFFSET,
+	type ColorMatrix,
+	type ColorTables,
+	colorTables,
+	DEFAULT_COLOR_MATRIX,
+	packedRgba,
+} from "./color.ts";
 import { parseVideoHeader, type VideoHeader } from "./header.ts";
 import {
 	AC_CHROMA,
@@ -61,7 +68,7 @@ export interface Ast2500DecoderOptions {
 	/** Largest picture accepted (refused before allocating). Default 4096x4096. */
 	maxWidth?: number;
 	maxHeight?: number;
-	/** "bt601" (default, correct colours) or "ami" (the BMC viewer's Cr→G bug, for pixel-exact comparisons). */
+	/** "ami" (default: the BMC viewer's colours, bit for bit) or "bt601" (standard Cr→G term); see color.ts. */
 	colorMatrix?: ColorMatrix;
 }
 
@@ -132,7 +139,7 @@ export class Ast2500Decoder {
 		if (!LITTLE_ENDIAN) throw new Error("Ast2500Decoder needs a little-endian platform");
 		this.maxWidth = options.maxWidth ?? 4096;
 		this.maxHeight = options.maxHeight ?? 4096;
-		this.color = colorTables(options.colorMatrix ?? "bt601");
+		this.color = colorTables(options.colorMatrix ?? DEFAULT_COLOR_MATRIX);
 	}
 
 	/** Details of the last successfully decoded frame. */

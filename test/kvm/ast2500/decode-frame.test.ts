@@ -45,13 +45,16 @@ describe("decodeFrameFile", () => {
 });
 
 describe("bun run decode-frame", () => {
-	test("decodes a vector; --colors ami reproduces the viewer's screenshot", async () => {
+	test("decodes a vector as the viewer does; --colors bt601 uses the standard Cr→G term", async () => {
 		const out = join(dir, "v1.png");
 		const ours = await cli(join(fixtures, "v1_vq1_8x8.bin"), out);
 		expect(ours.code).toBe(0);
 		expect(ours.stdout).toContain("8x8");
+		expect(pixelAt(await readPng(out), 0, 0)).toEqual([255, 47, 0, 255]);
+		const bt601 = await cli("--colors", "bt601", join(fixtures, "v1_vq1_8x8.bin"), out);
+		expect(bt601.code).toBe(0);
 		expect(pixelAt(await readPng(out), 0, 0)).toEqual([255, 0, 0, 255]);
-		const ami = await cli("--colors", "ami", join(fixtures, "v4_console_444_q7.bin"), out);
+		const ami = await cli(join(fixtures, "v4_console_444_q7.bin"), out);
 		expect(ami.code).toBe(0);
 		expect((await readPng(out)).rgba).toEqual((await readPng(join(fixtures, "v4_console_444_q7.png"))).rgba);
 	});
@@ -73,7 +76,7 @@ describe("bun run decode-frame", () => {
 	test("usage errors exit 2 with the usage text; decode errors exit 1 with the reason", async () => {
 		const none = await cli();
 		expect(none.code).toBe(2);
-		expect(none.stderr).toContain("usage: bun run decode-frame");
+		expect(none.stderr).toContain("Usage: ikvm-mcp decode-frame");
 		const one = await cli("only.bin");
 		expect(one.code).toBe(2);
 		expect(one.stderr).toContain("missing the output PNG path");
@@ -81,7 +84,7 @@ describe("bun run decode-frame", () => {
 		expect(badOption.code).toBe(2);
 		const help = await cli("--help");
 		expect(help.code).toBe(0);
-		expect(help.stdout).toContain("usage:");
+		expect(help.stdout).toContain("Usage:");
 
 		const garbage = join(dir, "garbage.bin");
 		writeFileSync(garbage, new TextEncoder().encode("this is not a frame file at all, just some text ".repeat(3)));

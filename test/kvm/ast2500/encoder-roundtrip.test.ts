@@ -20,7 +20,7 @@ const decode = (frame: Uint8Array, matrix?: "bt601" | "ami") =>
 	new Ast2500Decoder({ colorMatrix: matrix }).decode(frame);
 
 /** Blocks of at most four colours, every colour exactly representable (made from YCbCr). */
-function paletteBlocks(width: number, height: number, seed = 3, matrix: "bt601" | "ami" = "bt601"): RgbaPicture {
+function paletteBlocks(width: number, height: number, seed = 3, matrix: "bt601" | "ami" = "ami"): RgbaPicture {
 	let s = seed;
 	const rand = (n: number) => {
 		s = (Math.imul(s, 1103515245) + 12345) >>> 0;
@@ -86,12 +86,12 @@ describe("round trip: DCT modes", () => {
 		}
 	});
 
-	test("smooth colour content survives in both modes (and the chroma is right: BT.601 both ways)", () => {
+	test("smooth colour content survives in both modes when encoder and decoder agree on the matrix", () => {
 		const image = gradient(96, 64);
 		expect(psnr(decode(encodeAst2500Frame(image, { vq: false })).rgba, image.rgba)).toBeGreaterThanOrEqual(40);
 		expect(psnr(decode(encodeAst2500Frame(image, { mode: "420" })).rgba, image.rgba)).toBeGreaterThanOrEqual(36);
 		// Encoding for the viewer's matrix and decoding with BT.601 visibly shifts the colours.
-		const mismatched = decode(encodeAst2500Frame(image, { vq: false, colorMatrix: "ami" }));
+		const mismatched = decode(encodeAst2500Frame(image, { vq: false, colorMatrix: "ami" }), "bt601");
 		expect(psnr(mismatched.rgba, image.rgba)).toBeLessThan(35);
 		const ami = decode(encodeAst2500Frame(image, { vq: false, colorMatrix: "ami" }), "ami");
 		expect(psnr(ami.rgba, image.rgba)).toBeGreaterThanOrEqual(40);
@@ -152,8 +152,8 @@ describe("round trip: VQ blocks", () => {
 	test("1-, 2-, 3- and 4-colour blocks of arbitrary representable colours are exact, in both matrices", () => {
 		const image = paletteBlocks(64, 48);
 		expect(decode(encodeAst2500Frame(image)).rgba).toEqual(image.rgba);
-		const amiImage = paletteBlocks(64, 48, 9, "ami");
-		expect(decode(encodeAst2500Frame(amiImage, { colorMatrix: "ami" }), "ami").rgba).toEqual(amiImage.rgba);
+		const btImage = paletteBlocks(64, 48, 9, "bt601");
+		expect(decode(encodeAst2500Frame(btImage, { colorMatrix: "bt601" }), "bt601").rgba).toEqual(btImage.rgba);
 	});
 
 	test("in a mixed picture every VQ-eligible block is exact and the rest is DCT", () => {
