@@ -19,7 +19,7 @@ import { frameFileSource, MockBmc, type MockBmcOptions } from "../mocks/bmc.ts";
 import { MockOvhApi } from "../mocks/ovh-api.ts";
 import { ovhEnv, ovhSettings } from "../providers/ovh/support.ts";
 import { imagePixels, inMemoryClient, texts } from "../support/mcp.ts";
-import { psnr } from "../support/pixels.ts";
+import { psnr, readPng } from "../support/pixels.ts";
 import { PoolProvider } from "../support/pool-provider.ts";
 
 let cleanup: Array<() => Promise<unknown>> = [];
@@ -256,5 +256,50 @@ describe('configured AMI targets (ikvm.config.json, type "ami")', () => {
 		expect(bmc.stats).toMatchObject({ logins: 1, failedLogins: 1, webSessions: 1 });
 		await c.close();
 		expect(bmc.stats).toMatchObject({ logouts: 1, webSessions: 0 });
+	});
+});
+
+describe("CLI: ikvm-mcp screenshot of a configured AMI BMC (subprocess)", () => {
+	test("writes the console PNG, progress on stderr, no secret anywhere, the BMC session logged out", async () => {
+		const picture = sampleConsolePicture(320, 240);
+		const bmc = await mockBmc({ frames: () => encodeAst2500Frame(picture) });
+		const dir = await mkdtemp(join(tmpdir(), "ikvm-kvm-cli-"));
+		cleanup.push(() => rm(dir, { recursive: true, force: true }));
+		const file = join(dir, "targets.json");
+		await writeFile(
+			file,
+			JSON.stringify({
+				servers: [
+					{
+						id: "rack-7",
+						type: "ami",
+						url: bmc.origin,
+						username: bmc.username,
+						passwordEnv: "BMC_PASS",
+						tls: { insecure: true },
+					},
+				],
+			}),
+		);
+		const out = join(dir, "shot.png");
+		const cli = new URL("../../src/cli.ts", import.meta.url).pathname;
+		const proc = Bun.spawn([process.execPath, cli, "screenshot", "rack-7", "--raw", "-o", out, "--config", file], {
+			env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", BMC_PASS: bmc.password },
+			stdout: "pipe",
+			stderr: "pipe",
+			stdin: "ignore",
+		});
+		const [stdout, stderr, code] = await Promise.all([
+			new Response(proc.stdout).text(),
+			new Response(proc.stderr).text(),
+			proc.exited,
+		]);
+		expect(code).toBe(0);
+		expect(stdout).toBe("");
+		expect(stderr).not.toContain(bmc.password);
+		for (const stage of ["bmc-login", "ws-connect", "handshake", "first-frame"]) expect(stderr).toContain(`${stage}:`);
+		const image = await readPng(out);
+		expect(psnr(image.rgba, picture.rgba)).toBe(Number.POSITIVE_INFINITY);
+		expect(bmc.stats).toMatchObject({ logins: 1, logouts: 1, webSessions: 0, kvmSessions: 0 });
 	});
 });
