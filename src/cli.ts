@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { createApp } from "./app.ts";
 import { COMMON_OPTIONS, parse, parseRegion, UsageError } from "./cli/args.ts";
 import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig } from "./cli/client-config.ts";
+import { decodeFrameCommand } from "./cli/decode-frame.ts";
 import { loadConfig } from "./config.ts";
 import { isIkvmError } from "./errors.ts";
 import { renderScreenshot } from "./image/render.ts";
@@ -23,6 +24,7 @@ Usage:
   ikvm-mcp list [--config FILE]                                      list servers as JSON
   ikvm-mcp screenshot <serverId> [-o shot.png] [--raw] [--region x,y,w,h] [--config FILE]
   ikvm-mcp config <client> [--with-secrets]                         MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
+  ikvm-mcp decode-frame [--colors ami|bt601] <frame.bin> [...] <out.png>   decode captured AST2500 frames
   ikvm-mcp --version
 
 Run "ikvm-mcp <command> --help" for a command's options. Configuration comes from the
@@ -171,7 +173,13 @@ const clientConfig: Command = async (argv) => {
 	return 0;
 };
 
-const COMMANDS: Record<string, Command> = { serve, list, screenshot, config: clientConfig };
+const COMMANDS: Record<string, Command> = {
+	serve,
+	list,
+	screenshot,
+	config: clientConfig,
+	"decode-frame": decodeFrameCommand,
+};
 
 function help(usage: string): number {
 	process.stdout.write(`${usage}\n`);
