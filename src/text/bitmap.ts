@@ -4,7 +4,7 @@
  * binarised cell), with a margin to the runner-up as the cell's confidence.
  */
 import type { Frame, Region } from "../image/frame.ts";
-import { type CellRead, invertBits, type Planes, preparePlanes, readCell } from "./cells.ts";
+import { type CellRead, invertBits, newCellRead, type Planes, preparePlanes, readCell } from "./cells.ts";
 import { FONTS } from "./fonts/index.ts";
 import type { FontTable } from "./fonts/types.ts";
 import {
@@ -69,6 +69,8 @@ class Scratch {
 	readonly widenedRows = new Uint32Array(32);
 	readonly candidates = { glyph: new Int32Array(CANDIDATES), distance: new Int32Array(CANDIDATES) };
 	readonly memo: Memo = new Map();
+	/** The cell being read (one at a time). */
+	readonly read: CellRead = newCellRead();
 }
 
 export function recognizeBitmap(frame: Frame, options: BitmapOptions = {}): BitmapText {
@@ -205,6 +207,7 @@ function readAt(planes: Planes, grid: Grid, geometry: Geometry, col: number, row
 		grid.cellHeight,
 		geometry.bitWidth,
 		scratch.bits,
+		scratch.read,
 	);
 }
 

@@ -93,6 +93,7 @@ export function readCell(
 	cellHeight: number,
 	bitWidth: number,
 	out: Uint32Array,
+	into: CellRead = newCellRead(),
 ): CellRead {
 	const { width, height, luma, rgba } = planes;
 	const words = Math.ceil((bitWidth * cellHeight) / 32);
@@ -101,7 +102,7 @@ export function readCell(
 	const y1 = Math.min(y0 + cellHeight, height);
 	const bx1 = Math.min(x0 + bitWidth, width);
 	const total = bitWidth * cellHeight;
-	if (x0 < 0 || y0 < 0 || x1 <= x0 || y1 <= y0) return blank(total, 0);
+	if (x0 < 0 || y0 < 0 || x1 <= x0 || y1 <= y0) return blank(into, total, 0);
 
 	const { run, pixels } = planes;
 	const first = pixels[y0 * width + x0] as number;
@@ -110,7 +111,7 @@ export function readCell(
 		const i = y * width + x0;
 		flat = pixels[i] === first && (run[i] as number) >= x1 - x0;
 	}
-	if (flat) return blank(total, luma[y0 * width + x0] as number);
+	if (flat) return blank(into, total, luma[y0 * width + x0] as number);
 
 	let min = 255;
 	let max = 0;
@@ -128,7 +129,7 @@ export function readCell(
 	let stride = 1;
 	let channel = 0;
 	// A cell of one luma is flat in every channel but for equal-luma colour pairs, which no console draws.
-	if (max === min) return blank(total, min);
+	if (max === min) return blank(into, total, min);
 	if (max - min < MIN_CONTRAST) {
 		const lumaMid = (min + max) / 2;
 		let bestRange = 0;
@@ -149,7 +150,7 @@ export function readCell(
 				max = cMax;
 			}
 		}
-		if (bestRange < MIN_CONTRAST) return blank(total, lumaMid);
+		if (bestRange < MIN_CONTRAST) return blank(into, total, lumaMid);
 		src = rgba;
 		stride = 4;
 	}
@@ -159,7 +160,7 @@ export function readCell(
 	const range = max - min;
 	let t = min + range / 2;
 	const ambiguous = range * 0.2;
-	let pass = packPass(planes, src, stride, channel, x0, y0, x1, y1, bx1, bitWidth, t, ambiguous, out);
+	const pass = packPass(planes, src, stride, channel, x0, y0, x1, y1, bx1, bitWidth, t, ambiguous, out);
 	const mixedBand = range * 0.3;
 	let mixed = pass.near;
 	if (pass.near > 0) {
@@ -167,24 +168,23 @@ export function readCell(
 		const highMean = pass.n1 > 0 ? pass.s1 / pass.n1 : max;
 		t = (lowMean + highMean) / 2;
 		out.fill(0, 0, words);
-		pass = packPass(planes, src, stride, channel, x0, y0, x1, y1, bx1, bitWidth, t, mixedBand, out);
+		packPass(planes, src, stride, channel, x0, y0, x1, y1, bx1, bitWidth, t, mixedBand, out);
 		mixed = pass.near;
 	}
 	const bg = planes.backgroundLuma;
 	const lowLuma = pass.n0 > 0 ? pass.l0 / pass.n0 : min;
 	const highLuma = pass.n1 > 0 ? pass.l1 / pass.n1 : max;
-	return {
-		inked: true,
-		brightInk: pass.bright,
-		total,
-		mixed: mixed / ((x1 - x0) * (y1 - y0)),
-		brightIsBackground: Math.abs(highLuma - bg) < Math.abs(lowLuma - bg),
-		contrast: range,
-		chromaOnly: src !== luma,
-		lowLuma,
-		highLuma,
-		flatLuma: Number.NaN,
-	};
+	into.inked = true;
+	into.brightInk = pass.bright;
+	into.total = total;
+	into.mixed = mixed / ((x1 - x0) * (y1 - y0));
+	into.brightIsBackground = Math.abs(highLuma - bg) < Math.abs(lowLuma - bg);
+	into.contrast = range;
+	into.chromaOnly = src !== luma;
+	into.lowLuma = lowLuma;
+	into.highLuma = highLuma;
+	into.flatLuma = Number.NaN;
+	return into;
 }
 
 interface Pass {
@@ -254,22 +254,48 @@ function packPass(
 		l0 = s0;
 		l1 = s1;
 	}
-	return { s0, n0, s1, n1, l0, l1, bright, near };
+	PASS.s0 = s0;
+	PASS.n0 = n0;
+	PASS.s1 = s1;
+	PASS.n1 = n1;
+	PASS.l0 = l0;
+	PASS.l1 = l1;
+	PASS.bright = bright;
+	PASS.near = near;
+	return PASS;
 }
 
-function blank(total: number, flatLuma: number): CellRead {
+/** One pass's sums, reused (cells are read one at a time): no allocation per cell. */
+const PASS: Pass = { s0: 0, n0: 0, s1: 0, n1: 0, l0: 0, l1: 0, bright: 0, near: 0 };
+
+/** A CellRead to fill; a caller reading many cells reuses one (readCell overwrites every field). */
+export function newCellRead(): CellRead {
 	return {
 		inked: false,
 		brightInk: 0,
-		total,
+		total: 0,
 		mixed: 0,
 		brightIsBackground: false,
 		contrast: 0,
 		chromaOnly: false,
-		lowLuma: flatLuma,
-		highLuma: flatLuma,
-		flatLuma,
+		lowLuma: 0,
+		highLuma: 0,
+		flatLuma: 0,
 	};
+}
+
+function blank(into: CellRead, total: number, flatLuma: number): CellRead {
+	into.inked = false;
+	into.brightInk = 0;
+	into.total = total;
+	into.mixed = 0;
+	into.brightIsBackground = false;
+	into.contrast = 0;
+	into.chromaOnly = false;
+	into.lowLuma = flatLuma;
+	into.highLuma = flatLuma;
+	into.flatLuma = flatLuma;
+	return into;
 }
 
 /** Writes the complement of `bits` (within `total` bits) into `out`. */
