@@ -34,23 +34,17 @@ export function preparePlanes(frame: Frame): Planes {
 	const run = new Uint16Array(n);
 	for (let y = 0; y < height; y++) {
 		const row = y * width;
-		let length = 0;
-		let colour = -1;
-		let v = 0;
-		for (let x = width - 1; x >= 0; x--) {
-			const i = row + x;
-			const c = pixels[i] as number;
-			if (c === colour) {
-				if (length < 65535) length++;
-			} else {
-				const p = i * 4;
-				v = ((rgba[p] as number) * 77 + (rgba[p + 1] as number) * 150 + (rgba[p + 2] as number) * 29) >> 8;
-				length = 1;
-				colour = c;
-			}
-			luma[i] = v;
-			run[i] = length;
-			if ((x & 3) === 0) histogram[v] = (histogram[v] as number) + 1;
+		for (let x = 0; x < width; ) {
+			const c = pixels[row + x] as number;
+			let end = x + 1;
+			while (end < width && pixels[row + end] === c) end++;
+			const p = (row + x) * 4;
+			const v = ((rgba[p] as number) * 77 + (rgba[p + 1] as number) * 150 + (rgba[p + 2] as number) * 29) >> 8;
+			if (end - x > 24) luma.fill(v, row + x, row + end);
+			else for (let k = x; k < end; k++) luma[row + k] = v;
+			for (let k = x; k < end; k++) run[row + k] = end - k > 65535 ? 65535 : end - k;
+			histogram[v] = (histogram[v] as number) + (end - x);
+			x = end;
 		}
 	}
 	let backgroundLuma = 0;

@@ -60,7 +60,7 @@ const STEP = 16;
 const MAX_POINTS = 16384;
 
 export function strokeProfiles(planes: Planes): Profiles {
-	const { width, height, luma } = planes;
+	const { width, height, luma, run } = planes;
 	const rows = new Float64Array(height);
 	const cols = new Float64Array(width);
 	let points = new Int32Array(MAX_POINTS * 2);
@@ -70,11 +70,12 @@ export function strokeProfiles(planes: Planes): Profiles {
 	for (let y = 0; y < height; y++) {
 		const row = y * width;
 		let count = 0;
-		let prev = luma[row] as number;
-		for (let x = 1; x < width; x++) {
-			const v = luma[row + x] as number;
-			const d = v - prev;
-			prev = v;
+		// Only the ends of runs of identical pixels can be steps: jump from one to the next.
+		for (let x = 0; ; ) {
+			const next = x + (run[row + x] as number);
+			if (next >= width) break;
+			const d = (luma[row + next] as number) - (luma[row + x] as number);
+			x = next;
 			if (d <= STEP && d >= -STEP) continue;
 			count++;
 			cols[x] = (cols[x] as number) + 1;
