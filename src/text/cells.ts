@@ -42,7 +42,7 @@ export function preparePlanes(frame: Frame): Planes {
 			const v = ((rgba[p] as number) * 77 + (rgba[p + 1] as number) * 150 + (rgba[p + 2] as number) * 29) >> 8;
 			if (end - x > 24) luma.fill(v, row + x, row + end);
 			else for (let k = x; k < end; k++) luma[row + k] = v;
-			for (let k = x; k < end; k++) run[row + k] = end - k > 65535 ? 65535 : end - k;
+			for (let k = x; k < end; k++) run[row + k] = Math.min(end - k, 65535);
 			histogram[v] = (histogram[v] as number) + (end - x);
 			x = end;
 		}
