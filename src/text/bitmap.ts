@@ -1,7 +1,9 @@
 /**
  * Method 1: exact reading of text-mode and framebuffer consoles. Finds the cell grid and the font
- * that draw the screen, then names every cell by its nearest glyph (Hamming distance of the
- * binarised cell), with a margin to the runner-up as the cell's confidence.
+ * that draw the screen, then names every cell: by its exact glyph when the binarised cell equals
+ * one, else by the nearest glyphs (Hamming distance) re-ranked by a shape distance that forgives
+ * one-pixel differences between fonts of one family, with the margin to the runner-up as the
+ * cell's confidence.
  */
 import type { Frame, Region } from "../image/frame.ts";
 import { type CellRead, invertBits, newCellRead, type Planes, preparePlanes, readCell } from "./cells.ts";
@@ -93,8 +95,6 @@ interface Choice {
 	samples: number;
 	/** Median contrast of the sampled cells with content. */
 	contrast: number;
-	/** Median fraction of in-between pixels in the sampled cells (compression noise on this screen). */
-	mixed: number;
 }
 
 function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geometry[], scratch: Scratch): Choice {
@@ -120,14 +120,12 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 		const sets = geometry.fonts.map(glyphSet);
 		const totals = new Float64Array(sets.length);
 		const contrasts: number[] = [];
-		const mixes: number[] = [];
 		let samples = 0;
 		for (const [col, row] of cells) {
 			const read = readAt(planes, grid, geometry, col, row, scratch);
 			if (!read.inked) continue;
 			samples++;
 			contrasts.push(read.contrast);
-			mixes.push(read.mixed);
 			let top = 0;
 			for (let i = 0; i < sets.length; i++) {
 				totals[i] = (totals[i] as number) + quickScore(sets[i] as GlyphSet, read, scratch);
@@ -139,13 +137,11 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 		if (samples === 0) return 0;
 		contrasts.sort((a, b) => a - b);
 		const contrast = contrasts[contrasts.length >> 1] ?? 0;
-		mixes.sort((a, b) => a - b);
-		const mixed = mixes[mixes.length >> 1] ?? 0;
 		let top = 0;
 		for (let i = 0; i < sets.length; i++) {
 			const score = (totals[i] as number) / samples;
 			top = Math.max(top, score);
-			scored.push({ grid, geometry, font: geometry.fonts[i] as FontTable, score, samples, contrast, mixed, cells });
+			scored.push({ grid, geometry, font: geometry.fonts[i] as FontTable, score, samples, contrast, cells });
 		}
 		bestQuick = Math.max(bestQuick, top);
 		return top;
@@ -194,7 +190,6 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 		score: 0,
 		samples: 0,
 		contrast: 0,
-		mixed: 0,
 	};
 }
 
