@@ -6,7 +6,16 @@
  * cell's confidence.
  */
 import type { Frame, Region } from "../image/frame.ts";
-import { type CellRead, invertBits, newCellRead, type Planes, preparePlanes, readCell } from "./cells.ts";
+import {
+	type CellRead,
+	invertBits,
+	MIN_CONTRAST,
+	MIN_CONTRAST_FLOOR,
+	newCellRead,
+	type Planes,
+	preparePlanes,
+	readCell,
+} from "./cells.ts";
 import { FONTS } from "./fonts/index.ts";
 import type { FontTable } from "./fonts/types.ts";
 import {
@@ -78,6 +87,8 @@ class Scratch {
 export function recognizeBitmap(frame: Frame, options: BitmapOptions = {}): BitmapText {
 	const planes = preparePlanes(frame);
 	const profiles = strokeProfiles(planes);
+	// Faint text (a washed-out capture) has strokes of small steps: blanks are then what is flatter still.
+	planes.minContrast = Math.max(MIN_CONTRAST_FLOOR, Math.min(MIN_CONTRAST, Math.round(profiles.stepMedian * 0.5)));
 	const fonts = options.fonts ?? FONTS;
 	const scratch = new Scratch();
 	const choice = chooseGridAndFont(planes, profiles, geometries(fonts), scratch);

@@ -5,8 +5,13 @@
  */
 import type { Frame } from "../image/frame.ts";
 
-/** Below this spread (0–255) in every channel a cell is one flat colour: a blank. */
+/**
+ * Below this spread (0–255) in every channel a cell is one flat colour: a blank. This is the
+ * ceiling; a screen whose text is fainter (a washed-out BMC capture) lowers it, see recognizeBitmap.
+ */
 export const MIN_CONTRAST = 40;
+/** Never below this: noise of a few levels must not turn blanks into text. */
+export const MIN_CONTRAST_FLOOR = 16;
 
 /** A frame prepared once for many cell reads. */
 export interface Planes {
@@ -17,6 +22,8 @@ export interface Planes {
 	readonly luma: Uint8Array;
 	/** Most frequent luma: the screen's background, used to break polarity ties. */
 	readonly backgroundLuma: number;
+	/** Spread below which a cell is flat on this screen (MIN_CONTRAST unless the text is fainter). */
+	minContrast: number;
 	/** Per pixel: how many pixels from it to the right (itself included, capped at 65535) have its exact colour. */
 	readonly run: Uint16Array;
 	/** The frame as one 32-bit word per pixel, for exact colour comparisons. */
@@ -50,7 +57,7 @@ export function preparePlanes(frame: Frame): Planes {
 	let backgroundLuma = 0;
 	for (let v = 1; v < 256; v++)
 		if ((histogram[v] as number) > (histogram[backgroundLuma] as number)) backgroundLuma = v;
-	return { width, height, rgba, luma, backgroundLuma, run, pixels };
+	return { width, height, rgba, luma, backgroundLuma, run, pixels, minContrast: MIN_CONTRAST };
 }
 
 export interface CellRead {
@@ -124,7 +131,8 @@ export function readCell(
 	let channel = 0;
 	// A cell of one luma is flat in every channel but for equal-luma colour pairs, which no console draws.
 	if (max === min) return blank(into, total, min);
-	if (max - min < MIN_CONTRAST) {
+	const minContrast = planes.minContrast;
+	if (max - min < minContrast) {
 		const lumaMid = (min + max) / 2;
 		let bestRange = 0;
 		for (let c = 0; c < 3; c++) {
@@ -144,7 +152,7 @@ export function readCell(
 				max = cMax;
 			}
 		}
-		if (bestRange < MIN_CONTRAST) return blank(into, total, lumaMid);
+		if (bestRange < minContrast) return blank(into, total, lumaMid);
 		src = rgba;
 		stride = 4;
 	}

@@ -53,6 +53,8 @@ export interface Profiles {
 	cols: Float64Array;
 	/** Positions (x, y interleaved) of strokes, evenly thinned: where the cells with content are. */
 	points: Int32Array;
+	/** Median size of the strokes' luma steps: how strongly this screen's text stands out. */
+	stepMedian: number;
 }
 
 /** A luma step this large is a stroke edge (dark blue on black is a step of about 19). */
@@ -67,6 +69,7 @@ export function strokeProfiles(planes: Planes): Profiles {
 	let kept = 0;
 	let stride = 1;
 	let seen = 0;
+	const steps = new Uint32Array(256);
 	for (let y = 0; y < height; y++) {
 		const row = y * width;
 		let count = 0;
@@ -77,6 +80,7 @@ export function strokeProfiles(planes: Planes): Profiles {
 			const d = (luma[row + next] as number) - (luma[row + x] as number);
 			x = next;
 			if (d <= STEP && d >= -STEP) continue;
+			steps[d < 0 ? -d : d] = (steps[d < 0 ? -d : d] as number) + 1;
 			count++;
 			cols[x] = (cols[x] as number) + 1;
 			if (seen++ % stride !== 0) continue;
@@ -96,7 +100,18 @@ export function strokeProfiles(planes: Planes): Profiles {
 		rows[y] = count;
 	}
 	points = points.slice(0, kept * 2);
-	return { rows: clipSpikes(rows), cols: clipSpikes(cols), points };
+	return { rows: clipSpikes(rows), cols: clipSpikes(cols), points, stepMedian: median(steps) };
+}
+
+function median(histogram: Uint32Array): number {
+	let total = 0;
+	for (const n of histogram) total += n;
+	let seen = 0;
+	for (let v = 0; v < histogram.length; v++) {
+		seen += histogram[v] as number;
+		if (seen * 2 >= total && total > 0) return v;
+	}
+	return 0;
 }
 
 /**
