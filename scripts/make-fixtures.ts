@@ -150,9 +150,10 @@ async function vcsaTruth(vm: QemuVm, ppm: Ppm, cellW = 8, cellH = 16): Promise<s
 	const after = vm.serial().length;
 	await vm.waitFor("a vcsa dump", () => vm.serial().slice(after).includes("@@END@@"), 60_000);
 	const text = vm.serial().slice(after);
-	const m = /@@VCSA@@ ([0-9a-f]+) @@END@@/.exec(text.replace(/\s+(?=[0-9a-f]*\s*@@END@@)/g, ""));
-	const hex = m?.[1];
-	if (!hex) throw new Error("no vcsa dump in the serial log");
+	const end = text.lastIndexOf("@@END@@");
+	const start = text.lastIndexOf("@@VCSA@@", end);
+	const hex = start >= 0 ? text.slice(start + "@@VCSA@@".length, end).replace(/\s+/g, "") : "";
+	if (!/^[0-9a-f]+$/.test(hex)) throw new Error("no vcsa dump in the serial log");
 	const bytes = Buffer.from(hex, "hex");
 	const rows = bytes[0] ?? 0;
 	const cols = bytes[1] ?? 0;
@@ -474,7 +475,30 @@ const fb1080: Maker = () =>
 	);
 
 /** The UEFI setup front page of Debian's OVMF, read from the screen and checked cell by cell. */
-const UEFI_SETUP_TRUTH = "";
+const UEFI_SETUP_TRUTH = `
+ Standard PC (i440FX + PIIX, 1996)
+ pc-i440fx-7.2                                       2.00 GHz
+ 0.0.0                                               256 MB RAM
+
+
+
+   Select Language            <Standard English>         This is the option
+                                                         one adjusts to change
+ ► Device Manager                                        the language for the
+ ► Boot Manager                                          current system
+ ► Boot Maintenance Manager
+
+   Continue
+   Reset
+
+
+
+
+
+
+
+  ↑↓=Move Highlight       <Enter>=Select Entry
+`;
 
 const uefiSetup: Maker = async () => {
 	const vars = join(tmp, "OVMF_VARS.fd");
@@ -498,11 +522,15 @@ const uefiSetup: Maker = async () => {
 				await Bun.sleep(500);
 			}
 			const ppm = await vm.waitStable(1, 60_000);
-			writeFileSync(
-				join(tmp, "uefi.ppm"),
-				Buffer.concat([Buffer.from(`P6\n${ppm.width} ${ppm.height}\n255\n`), Buffer.from(ppm.rgb)]),
-			);
-			await writeFixture("uefi-setup", ppm, UEFI_SETUP_TRUTH || "(truth pending)\n");
+			// The GOP text console: 80x25 cells of 8x19 pixels, centred vertically.
+			const grid: Grid = { cols: 80, rows: 25, cellW: 8, cellH: 19, y0: Math.floor((ppm.height - 25 * 19) / 2) };
+			const truth = UEFI_SETUP_TRUTH.split("\n").map((l) => [...l.padEnd(80)]);
+			const problems = checkGrid(ppm, grid, truth);
+			if (problems.length) {
+				await writeFixture("uefi-setup-mismatch", ppm, "");
+				throw new Error(`UEFI truth does not match the picture: ${problems.slice(0, 5).join("; ")}`);
+			}
+			await writeFixture(`uefi-setup-${ppm.width}x${ppm.height}`, ppm, UEFI_SETUP_TRUTH);
 		},
 	);
 };
@@ -548,7 +576,7 @@ const MAKERS: Record<string, Maker> = {
 	"initramfs-shell-720x400": initramfsShell,
 	"login-1024x768": loginPrompt,
 	"fbcon-1920x1080": fb1080,
-	"uefi-setup": uefiSetup,
+	"uefi-setup-640x480": uefiSetup,
 	"dim-bmc-1024x768": dimBmc,
 	"jpeg-q30-1024x768": jpegCapture,
 };
