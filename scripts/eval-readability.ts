@@ -32,6 +32,21 @@ export async function loadFixture(path: string): Promise<Frame> {
 }
 
 /**
+ * OCR reads the decoded pixels, re-encoded the same way for every image: tesseract reacts to
+ * the PNG's pHYs (DPI) chunk and to indexed colour, which say nothing about readability.
+ */
+async function asOcrInput(png: Buffer): Promise<Buffer> {
+	const { data, info } = await sharp(png)
+		.removeAlpha()
+		.toColourspace("srgb")
+		.raw()
+		.toBuffer({ resolveWithObject: true });
+	return sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+		.png({ compressionLevel: 1 })
+		.toBuffer();
+}
+
+/**
  * Text as compared: box-drawing and block characters become spaces (frames, not text), runs
  * of blanks become one space, empty lines go. What is left is what a reader must get right.
  */
@@ -104,7 +119,7 @@ async function main(): Promise<void> {
 			const truth = normalise(await Bun.file(join(FIXTURES, `${name}.txt`)).text());
 			const ocr = async (png: Buffer) => {
 				const t0 = performance.now();
-				const { data } = await worker.recognize(png);
+				const { data } = await worker.recognize(await asOcrInput(png));
 				const errors = editDistance(truth, normalise(data.text));
 				return { errors, cer: errors / truth.length, ms: performance.now() - t0 };
 			};
