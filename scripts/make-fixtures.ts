@@ -535,22 +535,50 @@ const uefiSetup: Maker = async () => {
 	);
 };
 
+interface DimRecipe {
+	source: string;
+	/** v' = round(offset + gain * v) + blue cast + noise, clamped to 0..255 */
+	offset: number;
+	gain: number;
+	blueCast: number;
+	/** noise is uniform in -noise..+noise from an LCG with seed 7 */
+	noise: number;
+}
+
 /** A dim, low-contrast BMC-style capture derived from a real screen (see README.md). */
-const dimBmc: Maker = async () => {
-	const src = await readFixture("kernel-panic-1024x768");
-	const out = new Uint8Array(src.rgb.length);
-	// Typical of a BMC with a washed-out video path: black lifted to 12, full scale squeezed to 28%,
-	// a slight blue cast, and ±2 of deterministic noise.
-	let seed = 7;
-	for (let i = 0; i < src.rgb.length; i++) {
-		seed = (seed * 1103515245 + 12345) >>> 0;
-		const noise = ((seed >>> 16) % 5) - 2;
-		const cast = i % 3 === 2 ? 4 : 0;
-		out[i] = Math.max(0, Math.min(255, Math.round(12 + (src.rgb[i] ?? 0) * 0.28) + cast + noise));
-	}
-	const truth = await Bun.file(join(OUT, "kernel-panic-1024x768.txt")).text();
-	await writeFixture("dim-bmc-1024x768", { width: src.width, height: src.height, rgb: out }, truth);
-};
+function dim(name: string, recipe: DimRecipe): Maker {
+	return async () => {
+		const src = await readFixture(recipe.source);
+		const out = new Uint8Array(src.rgb.length);
+		let seed = 7;
+		for (let i = 0; i < src.rgb.length; i++) {
+			seed = (seed * 1103515245 + 12345) >>> 0;
+			const noise = ((seed >>> 16) % (2 * recipe.noise + 1)) - recipe.noise;
+			const cast = i % 3 === 2 ? recipe.blueCast : 0;
+			const v = Math.round(recipe.offset + (src.rgb[i] ?? 0) * recipe.gain) + cast + noise;
+			out[i] = Math.max(0, Math.min(255, v));
+		}
+		const truth = await Bun.file(join(OUT, `${recipe.source}.txt`)).text();
+		await writeFixture(name, { width: src.width, height: src.height, rgb: out }, truth);
+	};
+}
+
+// Washed-out video path: black lifted to 12, full scale squeezed to 28%, slight blue cast.
+const dimBmc = dim("dim-bmc-1024x768", {
+	source: "kernel-panic-1024x768",
+	offset: 12,
+	gain: 0.28,
+	blueCast: 4,
+	noise: 2,
+});
+// Dark grey on black, the common dim BMC look: VGA grey 170 becomes about 38 on a background of 8.
+const dimDark = dim("dim-dark-720x400", {
+	source: "initramfs-shell-720x400",
+	offset: 8,
+	gain: 0.18,
+	blueCast: 0,
+	noise: 3,
+});
 
 /** A JPEG-compressed capture (quality 30, 4:2:0 chroma, as BMC video often is), decoded back. */
 const JPEG_QUALITY = 30;
@@ -578,6 +606,7 @@ const MAKERS: Record<string, Maker> = {
 	"fbcon-1920x1080": fb1080,
 	"uefi-setup-640x480": uefiSetup,
 	"dim-bmc-1024x768": dimBmc,
+	"dim-dark-720x400": dimDark,
 	"jpeg-q30-1024x768": jpegCapture,
 };
 

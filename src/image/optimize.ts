@@ -174,7 +174,13 @@ export function chooseLift(stats: ScreenStats): Lift | undefined {
  * Console text rarely fills a wide screen: a 1920x1080 console whose text ends at column 90
  * would otherwise be shrunk to fit the budget, when its written part fits without shrinking.
  */
-export function contentBox(rgba: Uint8Array, width: number, height: number, stats: ScreenStats): Region | undefined {
+export function contentBox(
+	rgba: Uint8Array,
+	width: number,
+	height: number,
+	stats: ScreenStats,
+	channels: 3 | 4 = 4,
+): Region | undefined {
 	const contrast = Math.abs(stats.text - stats.background);
 	const threshold = Math.max(3 * stats.noise + 2, Math.min(32, contrast / 3));
 	if (contrast <= threshold) return undefined;
@@ -184,8 +190,8 @@ export function contentBox(rgba: Uint8Array, width: number, height: number, stat
 	let bottom = -1;
 	const bg = stats.background;
 	for (let y = 0; y < height; y++) {
-		let i = y * width * 4;
-		for (let x = 0; x < width; x++, i += 4) {
+		let i = y * width * channels;
+		for (let x = 0; x < width; x++, i += channels) {
 			if (Math.abs(luminance(rgba, i) - bg) > threshold) {
 				if (x < left) left = x;
 				if (x > right) right = x;
@@ -253,6 +259,23 @@ export function checkRegion(region: Region, frameWidth: number, frameHeight: num
 	}
 }
 
+/** The region's pixels as packed RGB: a copy, so the frame itself is never modified. */
+function cropRgb(frame: Frame, region: Region): Uint8Array {
+	checkRegion(region, frame.width, frame.height);
+	const out = new Uint8Array(region.width * region.height * 3);
+	const src = frame.rgba;
+	let o = 0;
+	for (let r = 0; r < region.height; r++) {
+		let i = ((region.y + r) * frame.width + region.x) * 4;
+		for (let c = 0; c < region.width; c++, i += 4) {
+			out[o++] = src[i] as number;
+			out[o++] = src[i + 1] as number;
+			out[o++] = src[i + 2] as number;
+		}
+	}
+	return out;
+}
+
 /** A copy of the region's RGBA pixels (the frame itself is never modified). */
 export function cropRgba(frame: Frame, region: Region): Uint8Array {
 	checkRegion(region, frame.width, frame.height);
@@ -306,41 +329,33 @@ export interface OptimizedImage {
 
 export async function optimizeFrame(frame: Frame, options: OptimizeOptions = {}): Promise<OptimizedImage> {
 	let region = options.region ?? { x: 0, y: 0, width: frame.width, height: frame.height };
-	let pixels = cropRgba(frame, region);
-	const stats = screenStats(pixels);
+	let pixels = cropRgb(frame, region);
+	const stats = screenStats(pixels, 3);
 	let trimmed = false;
 	if (!options.region && options.trim !== false) {
-		const box = contentBox(pixels, region.width, region.height, stats);
+		const box = contentBox(pixels, region.width, region.height, stats, 3);
 		if (box) {
 			region = box;
-			pixels = cropRgba(frame, box);
+			pixels = cropRgb(frame, box);
 			trimmed = true;
 		}
 	}
 	const lift = chooseLift(stats);
-	if (lift) applyLift(pixels, lift);
+	if (lift) applyLift(pixels, lift, 3);
 	const plan = planScale(
 		region.width,
 		region.height,
 		options.limits,
 		options.region ? (options.maxZoom ?? MAX_ZOOM) : (options.maxUpscale ?? MAX_UPSCALE),
 	);
-	let rgb: Uint8Array;
-	if (plan.width === region.width && plan.height === region.height) {
-		rgb = pixels;
-	} else {
-		rgb = await sharp(pixels, { raw: { width: region.width, height: region.height, channels: 4 } })
-			.removeAlpha()
-			.resize(plan.width, plan.height, { kernel: plan.kernel, fit: "fill" })
-			.raw()
-			.toBuffer();
-	}
-	const encoded = await encodeImage({
-		width: plan.width,
-		height: plan.height,
-		data: rgb,
-		channels: rgb === pixels ? 4 : 3,
-	});
+	const rgb =
+		plan.width === region.width && plan.height === region.height
+			? pixels
+			: await sharp(pixels, { raw: { width: region.width, height: region.height, channels: 3 } })
+					.resize(plan.width, plan.height, { kernel: plan.kernel, fit: "fill" })
+					.raw()
+					.toBuffer();
+	const encoded = await encodeImage({ width: plan.width, height: plan.height, data: rgb, channels: 3 });
 	return {
 		png: encoded.png,
 		width: plan.width,
