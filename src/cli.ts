@@ -6,8 +6,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { createApp } from "./app.ts";
-import { COMMON_OPTIONS, parse, parseRegion, UsageError } from "./cli/args.ts";
+import { COMMON_OPTIONS, parse, parseRegion, processIo, UsageError } from "./cli/args.ts";
 import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig } from "./cli/client-config.ts";
+import { ovhCredentialsCommand } from "./cli/ovh-credentials.ts";
 import { loadConfig } from "./config.ts";
 import { isIkvmError } from "./errors.ts";
 import { renderScreenshot } from "./image/render.ts";
@@ -23,6 +24,8 @@ Usage:
   ikvm-mcp list [--config FILE]                                      list servers as JSON
   ikvm-mcp screenshot <serverId> [-o shot.png] [--raw] [--region x,y,w,h] [--config FILE]
   ikvm-mcp config <client> [--with-secrets]                         MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
+  ikvm-mcp ovh-credentials [--endpoint eu|ca|us] [--application-key AK]   ask OVH for a consumer key
+  ikvm-mcp doctor [--config FILE]                                    check everything a screenshot needs
   ikvm-mcp --version
 
 Run "ikvm-mcp <command> --help" for a command's options. Configuration comes from the
@@ -54,12 +57,17 @@ function stderr(line: string): void {
 	process.stderr.write(`${line}\n`);
 }
 
-/** Progress for steps that take seconds (OVH task polling, BMC login) goes to stderr. */
-function cliContext(): CallContext {
+/** Aborted by Ctrl-C, so network waits end with a clear error instead of a hang. */
+function interruptSignal(): AbortSignal {
 	const controller = new AbortController();
 	process.once("SIGINT", () => controller.abort(new Error("interrupted")));
+	return controller.signal;
+}
+
+/** Progress for steps that take seconds (OVH task polling, BMC login) goes to stderr. */
+function cliContext(): CallContext {
 	return {
-		signal: controller.signal,
+		signal: interruptSignal(),
 		progress: (stage, message) => stderr(`… ${stage}: ${message}`),
 	};
 }
@@ -171,7 +179,13 @@ const clientConfig: Command = async (argv) => {
 	return 0;
 };
 
-const COMMANDS: Record<string, Command> = { serve, list, screenshot, config: clientConfig };
+const COMMANDS: Record<string, Command> = {
+	serve,
+	list,
+	screenshot,
+	config: clientConfig,
+	"ovh-credentials": (argv) => ovhCredentialsCommand(argv, processIo(interruptSignal())),
+};
 
 function help(usage: string): number {
 	process.stdout.write(`${usage}\n`);
