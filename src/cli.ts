@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { createApp } from "./app.ts";
 import { COMMON_OPTIONS, parse, parseRegion, processIo, UsageError } from "./cli/args.ts";
 import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig } from "./cli/client-config.ts";
+import { doctorCommand } from "./cli/doctor/command.ts";
 import { ovhCredentialsCommand } from "./cli/ovh-credentials.ts";
 import { loadConfig } from "./config.ts";
 import { isIkvmError } from "./errors.ts";
@@ -185,6 +186,7 @@ const COMMANDS: Record<string, Command> = {
 	screenshot,
 	config: clientConfig,
 	"ovh-credentials": (argv) => ovhCredentialsCommand(argv, processIo(interruptSignal())),
+	doctor: (argv) => doctorCommand(argv, processIo(interruptSignal())),
 };
 
 function help(usage: string): number {

@@ -1,0 +1,55 @@
+/**
+ * Doctor step for the configured targets: does each VNC server and AMI BMC answer?
+ * Each probe has short time limits and leaves nothing open (a BMC allows few sessions).
+ */
+import type { ConsoleTarget } from "../../console/types.ts";
+import { IkvmError, isIkvmError } from "../../errors.ts";
+import { mapLimit } from "../../providers/ovh/timing.ts";
+import { redact } from "../../redact.ts";
+import { DEFAULT_TARGET_PROBES } from "./target-probes.ts";
+import { type CheckResult, type DoctorStep, fail, pass } from "./types.ts";
+
+/** Where a target points, for the checklist: never its password; URL tokens redacted. */
+export function describeTarget(target: ConsoleTarget): string {
+	switch (target.kind) {
+		case "vnc":
+			return target.url ? `vnc ${redact(safeUrl(target.url))}` : `vnc ${target.host}:${target.port ?? 5900}`;
+		case "ami-login":
+			return `ami ${redact(safeUrl(target.url))}`;
+		case "ami-viewer":
+			return `ami viewer ${new URL(target.viewerUrl).host}`;
+	}
+}
+
+function safeUrl(url: string): string {
+	try {
+		const u = new URL(url);
+		u.username = "";
+		u.password = "";
+		return u.href.replace(/\/$/, "");
+	} catch {
+		return "(invalid URL)";
+	}
+}
+
+export const checkTargets: DoctorStep = async (state, ctx) => {
+	const targets = state.targets ?? [];
+	if (targets.length === 0) return [];
+	const probes = { ...DEFAULT_TARGET_PROBES, ...ctx.options.probes };
+	const settled = await mapLimit(targets, 4, async (server) => {
+		const probe = probes[server.target.kind];
+		if (!probe) throw new IkvmError("NOT_SUPPORTED", `No check exists for ${server.target.kind} targets.`);
+		// Each phase has its own limit; this bound keeps a probe that ignores it from hanging the doctor.
+		const bound = AbortSignal.timeout(ctx.timeouts.targetMs * 4);
+		return probe(server.target, AbortSignal.any([ctx.signal, bound]), ctx.timeouts.targetMs);
+	});
+	return targets.map((server, i): CheckResult => {
+		const name = `target ${server.id}`;
+		const where = describeTarget(server.target);
+		const result = settled[i];
+		if (result?.status === "fulfilled") return pass(name, `${where}: ${result.value}`);
+		const error = result?.reason;
+		if (isIkvmError(error)) return fail(name, `${where}: ${error.message}`, error.hint);
+		return fail(name, `${where}: ${error instanceof Error ? error.message : String(error)}`);
+	});
+};
