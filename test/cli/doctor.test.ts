@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "../mocks/ovh-api.ts";
+import { runCli } from "../support/cli.ts";
+
+let mock: MockOvhApi;
+const cwd = mkdtempSync(join(tmpdir(), "ikvm-doctor-cli-"));
+
+beforeAll(async () => {
+	mock = await MockOvhApi.start();
+});
+afterAll(async () => {
+	await mock.stop();
+});
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+	return {
+		OVH_ENDPOINT: mock.endpoint,
+		OVH_APPLICATION_KEY: MOCK_APPLICATION_KEY,
+		OVH_APPLICATION_SECRET: MOCK_APPLICATION_SECRET,
+		OVH_CONSUMER_KEY: MOCK_CONSUMER_KEY,
+		...extra,
+	};
+}
+
+describe("ikvm-mcp doctor (subprocess)", () => {
+	test("all green: a checklist on stdout, one line per check, exit 0", async () => {
+		const r = await runCli(["doctor"], env(), cwd);
+		expect(r.code).toBe(0);
+		const lines = r.stdout.trimEnd().split("\n");
+		expect(lines[0]).toBe(`✓ environment: valid; OVH configured for ${mock.endpoint}`);
+		expect(lines).toContain("✓ rule POST /dedicated/server/*/features/ipmi/access: granted");
+		expect(lines).toContain("✓ server ns3001234.ip-51-68-1.eu: IPMI activated, HTML5 KVM supported");
+		expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed, 1 skipped: ready for screenshots$/);
+		for (const line of lines.filter(Boolean).slice(0, -1)) expect(line).toMatch(/^[✓–] /);
+		expect(r.stderr).toBe("");
+	});
+
+	test("a failure: ✗ with its fix below, no secret anywhere, exit 1", async () => {
+		const r = await runCli(["doctor"], env({ OVH_APPLICATION_SECRET: "a-wrong-secret-42" }), cwd);
+		expect(r.code).toBe(1);
+		expect(r.stdout).toMatch(/^✗ OVH credentials: OVH rejected the request signature/m);
+		expect(r.stdout).toMatch(/^ {4}fix: OVH_APPLICATION_SECRET is wrong/m);
+		expect(r.stdout).toContain("– access rules: skipped: the OVH credentials are not valid");
+		expect(r.stdout).toContain("1 failed");
+		expect(r.stdout + r.stderr).not.toContain("a-wrong-secret-42");
+		expect(r.stdout + r.stderr).not.toContain(MOCK_CONSUMER_KEY);
+	});
+
+	test("--help, and usage errors exit 2", async () => {
+		const help = await runCli(["doctor", "--help"]);
+		expect(help.code).toBe(0);
+		expect(help.stdout).toContain("Usage: ikvm-mcp doctor");
+		const bad = await runCli(["doctor", "now"]);
+		expect(bad.code).toBe(2);
+		expect(bad.stderr).toContain('unexpected argument "now"');
+	});
+});
