@@ -320,7 +320,7 @@ describe("doctor: configuration", () => {
 		const good = join(dir, "ikvm.config.json");
 		writeFileSync(good, JSON.stringify({ servers: [{ id: "vm1", type: "vnc", host: "127.0.0.1", port: 1 }] }));
 		// Found in the working directory without --config, as the server finds it.
-		const results = await doctor({}, { cwd: dir, probes: { vnc: async () => "answered" } });
+		const results = await doctor({}, { cwd: dir, probes: { vnc: async () => ({ detail: "answered" }) } });
 		expect(find(results, "targets file")).toMatchObject({ status: "pass", detail: `${good}: 1 target (1 VNC, 0 AMI)` });
 		expect(find(results, "target vm1")).toMatchObject({ status: "pass", detail: "vnc 127.0.0.1:1: answered" });
 		expect(summarize(results).exitCode).toBe(0);

@@ -7,7 +7,7 @@ import { IkvmError, isIkvmError } from "../../errors.ts";
 import { mapLimit } from "../../providers/ovh/timing.ts";
 import { redact } from "../../redact.ts";
 import { DEFAULT_TARGET_PROBES } from "./target-probes.ts";
-import { type CheckResult, type DoctorStep, fail, pass } from "./types.ts";
+import { type CheckResult, type DoctorStep, fail, pass, warn } from "./types.ts";
 
 /** Where a target points, for the checklist: never its password; URL tokens redacted. */
 export function describeTarget(target: ConsoleTarget): string {
@@ -41,13 +41,23 @@ export const checkTargets: DoctorStep = async (state, ctx) => {
 		if (!probe) throw new IkvmError("NOT_SUPPORTED", `No check exists for ${server.target.kind} targets.`);
 		// Each phase has its own limit; this bound keeps a probe that ignores it from hanging the doctor.
 		const bound = AbortSignal.timeout(ctx.timeouts.targetMs * 4);
-		return probe(server.target, AbortSignal.any([ctx.signal, bound]), ctx.timeouts.targetMs);
+		return probe(server.target, {
+			signal: AbortSignal.any([ctx.signal, bound]),
+			timeoutMs: ctx.timeouts.targetMs,
+			limits: {
+				maxWidth: state.config?.maxFramebuffer.width ?? 8192,
+				maxHeight: state.config?.maxFramebuffer.height ?? 8192,
+			},
+		});
 	});
 	return targets.map((server, i): CheckResult => {
 		const name = `target ${server.id}`;
 		const where = describeTarget(server.target);
 		const result = settled[i];
-		if (result?.status === "fulfilled") return pass(name, `${where}: ${result.value}`);
+		if (result?.status === "fulfilled") {
+			const { detail, warning } = result.value;
+			return warning ? warn(name, `${where}: ${detail}`, warning) : pass(name, `${where}: ${detail}`);
+		}
 		const error = result?.reason;
 		if (isIkvmError(error)) return fail(name, `${where}: ${error.message}`, error.hint);
 		return fail(name, `${where}: ${error instanceof Error ? error.message : String(error)}`);

@@ -3,7 +3,7 @@
  * steps pass along (what earlier steps learned), and a step.
  */
 import type { AppConfig } from "../../config.ts";
-import type { ConsoleTarget } from "../../console/types.ts";
+import type { ConsoleLimits, ConsoleTarget } from "../../console/types.ts";
 import type { OvhApiClient } from "../../providers/ovh/api.ts";
 import type { CurrentCredential } from "../../providers/ovh/types.ts";
 import type { StaticServer } from "../../providers/static/config.ts";
@@ -30,8 +30,22 @@ export interface DoctorTimeouts {
 
 export const DEFAULT_DOCTOR_TIMEOUTS: DoctorTimeouts = { ovhRequestMs: 8000, targetMs: 5000 };
 
-/** Checks that a configured console answers, then leaves nothing open. Returns what it saw. */
-export type TargetProbe = (target: ConsoleTarget, signal: AbortSignal, timeoutMs: number) => Promise<string>;
+export interface ProbeContext {
+	signal: AbortSignal;
+	/** Limit of each phase (connect, handshake, login). */
+	timeoutMs: number;
+	/** The framebuffer bounds the server enforces. */
+	limits: ConsoleLimits;
+}
+
+/** What a probe saw; a `warning` (with its fix) makes the line a ⚠ instead of a ✓. */
+export interface ProbeReport {
+	detail: string;
+	warning?: string;
+}
+
+/** Checks that a configured console answers, then leaves nothing open; throws an IkvmError when it does not. */
+export type TargetProbe = (target: ConsoleTarget, ctx: ProbeContext) => Promise<ProbeReport>;
 
 export interface DoctorOptions {
 	env: Record<string, string | undefined>;
