@@ -5,28 +5,25 @@
 import type { ConsoleTarget } from "../../console/types.ts";
 import { IkvmError, isIkvmError } from "../../errors.ts";
 import { mapLimit } from "../../providers/ovh/timing.ts";
-import { redact } from "../../redact.ts";
 import { DEFAULT_TARGET_PROBES } from "./target-probes.ts";
 import { type CheckResult, type DoctorStep, fail, pass, warn } from "./types.ts";
 
-/** Where a target points, for the checklist: never its password; URL tokens redacted. */
+/** Where a target points, for the checklist: never a password, and no query string (consoles put tickets there). */
 export function describeTarget(target: ConsoleTarget): string {
 	switch (target.kind) {
 		case "vnc":
-			return target.url ? `vnc ${redact(safeUrl(target.url))}` : `vnc ${target.host}:${target.port ?? 5900}`;
+			return target.url ? `vnc ${bareUrl(target.url)}` : `vnc ${target.host}:${target.port ?? 5900}`;
 		case "ami-login":
-			return `ami ${redact(safeUrl(target.url))}`;
+			return `ami ${bareUrl(target.url)}`;
 		case "ami-viewer":
-			return `ami viewer ${new URL(target.viewerUrl).host}`;
+			return `ami viewer ${bareUrl(target.viewerUrl)}`;
 	}
 }
 
-function safeUrl(url: string): string {
+function bareUrl(url: string): string {
 	try {
 		const u = new URL(url);
-		u.username = "";
-		u.password = "";
-		return u.href.replace(/\/$/, "");
+		return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`;
 	} catch {
 		return "(invalid URL)";
 	}
