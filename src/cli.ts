@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { createApp } from "./app.ts";
 import { COMMON_OPTIONS, parse, parseRegion, processIo, UsageError } from "./cli/args.ts";
 import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig } from "./cli/client-config.ts";
+import { decodeFrameCommand } from "./cli/decode-frame.ts";
 import { doctorCommand } from "./cli/doctor/command.ts";
 import { ovhCredentialsCommand } from "./cli/ovh-credentials.ts";
 import { loadConfig } from "./config.ts";
@@ -27,6 +28,7 @@ Usage:
   ikvm-mcp config <client> [--with-secrets]                         MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
   ikvm-mcp ovh-credentials [--endpoint eu|ca|us] [--application-key AK]   ask OVH for a consumer key
   ikvm-mcp doctor [--config FILE]                                    check everything a screenshot needs
+  ikvm-mcp decode-frame [--colors ami|bt601] <frame.bin> [...] <out.png>   decode captured AST2500 frames
   ikvm-mcp --version
 
 Run "ikvm-mcp <command> --help" for a command's options. Configuration comes from the
@@ -187,6 +189,7 @@ const COMMANDS: Record<string, Command> = {
 	config: clientConfig,
 	"ovh-credentials": (argv) => ovhCredentialsCommand(argv, processIo(interruptSignal())),
 	doctor: (argv) => doctorCommand(argv, processIo(interruptSignal())),
+	"decode-frame": decodeFrameCommand,
 };
 
 function help(usage: string): number {
