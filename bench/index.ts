@@ -5,8 +5,9 @@
 import { ast2500Suite } from "./ast2500.ts";
 import { printRows, type Row } from "./harness.ts";
 import { pngSuite } from "./png.ts";
+import { vncSuite } from "./vnc.ts";
 
-const suites: Array<() => Promise<Row[]>> = [pngSuite, ast2500Suite];
+const suites: Array<() => Promise<Row[]>> = [pngSuite, ast2500Suite, vncSuite];
 
 const rows: Row[] = [];
 for (const suite of suites) rows.push(...(await suite()));
