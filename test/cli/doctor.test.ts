@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startRfbServer } from "../../src/demo/rfb-server.ts";
 import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "../mocks/ovh-api.ts";
 import { runCli } from "../support/cli.ts";
 
@@ -36,6 +37,33 @@ describe("ikvm-mcp doctor (subprocess)", () => {
 		expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed, 1 skipped: ready for screenshots$/);
 		for (const line of lines.filter(Boolean).slice(0, -1)) expect(line).toMatch(/^[✓–] /);
 		expect(r.stderr).toBe("");
+	});
+
+	test("all green with a VNC server configured: every line ✓, exit 0", async () => {
+		const vnc = await startRfbServer({
+			image: { width: 8, height: 8, rgba: new Uint8Array(256) },
+			security: "vnc",
+			password: "vnc-pass-1",
+		});
+		try {
+			const file = join(mkdtempSync(join(tmpdir(), "ikvm-doctor-cli-")), "targets.json");
+			writeFileSync(
+				file,
+				JSON.stringify({ servers: [{ id: "vm1", type: "vnc", url: vnc.wsUrl, passwordEnv: "VM1_PASSWORD" }] }),
+			);
+			const r = await runCli(["doctor", "--config", file], env({ VM1_PASSWORD: "vnc-pass-1" }), cwd);
+			expect(r.code).toBe(0);
+			const lines = r.stdout.trimEnd().split("\n");
+			expect(lines).toContain(`✓ targets file: ${file}: 1 target (1 VNC, 0 AMI)`);
+			expect(lines).toContain(
+				`✓ target vm1: vnc ${vnc.wsUrl.replace(/\/$/, "")}: RFB handshake complete, password accepted`,
+			);
+			expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed: ready for screenshots$/);
+			for (const line of lines.filter(Boolean).slice(0, -1)) expect(line).toMatch(/^✓ /);
+			expect(r.stdout + r.stderr).not.toContain("vnc-pass-1");
+		} finally {
+			await vnc.close();
+		}
 	});
 
 	test("a failure: ✗ with its fix below, no secret anywhere, exit 1", async () => {
