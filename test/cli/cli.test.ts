@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import sharp from "sharp";
+import { testPattern } from "../../src/demo/patterns.ts";
+import { startRfbServer } from "../../src/demo/rfb-server.ts";
 import { runCli } from "../support/cli.ts";
 
 describe("ikvm-mcp CLI", () => {
@@ -105,5 +108,43 @@ describe("ikvm-mcp config <client>", () => {
 		const { value } = await reader.read();
 		proc.kill();
 		expect(JSON.parse(new TextDecoder().decode(value)).result.serverInfo.name).toBe("ikvm-mcp");
+	});
+});
+
+describe("ikvm-mcp screenshot against a real VNC server", () => {
+	test("writes the framebuffer PNG with -o over plain TCP and WebSocket, progress on stderr only", async () => {
+		const image = testPattern(320, 200);
+		const server = await startRfbServer({ image, encoding: "zrle", security: "vnc", password: "s3cret-pw" });
+		try {
+			const dir = mkdtempSync(join(tmpdir(), "ikvm-cli-"));
+			const file = join(dir, "targets.json");
+			writeFileSync(
+				file,
+				JSON.stringify({
+					servers: [
+						{ id: "tcp-vm", type: "vnc", host: "127.0.0.1", port: server.tcpPort, passwordEnv: "VM_PW" },
+						{ id: "ws-vm", type: "vnc", url: server.wsUrl, passwordEnv: "VM_PW" },
+					],
+				}),
+			);
+			for (const id of ["tcp-vm", "ws-vm"]) {
+				const out = join(dir, `${id}.png`);
+				const r = await runCli(["screenshot", id, "--raw", "-o", out, "--config", file], { VM_PW: "s3cret-pw" });
+				expect(r.stderr).not.toContain("s3cret-pw");
+				expect(r.code).toBe(0);
+				expect(r.stdout).toBe("");
+				const { data, info } = await sharp(out).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+				expect([info.width, info.height]).toEqual([320, 200]);
+				expect(Buffer.compare(data, Buffer.from(image.rgba))).toBe(0);
+			}
+			const region = await runCli(
+				["screenshot", "tcp-vm", "--raw", "--region", "10,20,30,40", "-o", join(dir, "r.png"), "--config", file],
+				{ VM_PW: "s3cret-pw" },
+			);
+			expect(region.code).toBe(0);
+			expect((await sharp(join(dir, "r.png")).metadata()).width).toBe(30);
+		} finally {
+			await server.close();
+		}
 	});
 });
