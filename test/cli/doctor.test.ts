@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startRfbServer } from "../../src/demo/rfb-server.ts";
+import { MockBmc } from "../mocks/bmc.ts";
 import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "../mocks/ovh-api.ts";
 import { runCli } from "../support/cli.ts";
 
@@ -39,30 +40,54 @@ describe("ikvm-mcp doctor (subprocess)", () => {
 		expect(r.stderr).toBe("");
 	});
 
-	test("all green with a VNC server configured: every line ✓, exit 0", async () => {
+	test("all green with a VNC server and an AMI BMC configured: every line ✓, exit 0, nothing left open", async () => {
 		const vnc = await startRfbServer({
 			image: { width: 8, height: 8, rgba: new Uint8Array(256) },
 			security: "vnc",
 			password: "vnc-pass-1",
 		});
+		const bmc = await new MockBmc({ frames: () => new Uint8Array(0) }).start();
 		try {
 			const file = join(mkdtempSync(join(tmpdir(), "ikvm-doctor-cli-")), "targets.json");
 			writeFileSync(
 				file,
-				JSON.stringify({ servers: [{ id: "vm1", type: "vnc", url: vnc.wsUrl, passwordEnv: "VM1_PASSWORD" }] }),
+				JSON.stringify({
+					servers: [
+						{ id: "vm1", type: "vnc", url: vnc.wsUrl, passwordEnv: "VM1_PASSWORD" },
+						{
+							id: "bmc1",
+							type: "ami",
+							url: bmc.origin,
+							usernameEnv: "BMC_USER",
+							passwordEnv: "BMC_PASSWORD",
+							tls: { insecure: true },
+						},
+					],
+				}),
 			);
-			const r = await runCli(["doctor", "--config", file], env({ VM1_PASSWORD: "vnc-pass-1" }), cwd);
+			const r = await runCli(
+				["doctor", "--config", file],
+				env({ VM1_PASSWORD: "vnc-pass-1", BMC_USER: bmc.username, BMC_PASSWORD: bmc.password }),
+				cwd,
+			);
 			expect(r.code).toBe(0);
 			const lines = r.stdout.trimEnd().split("\n");
-			expect(lines).toContain(`✓ targets file: ${file}: 1 target (1 VNC, 0 AMI)`);
+			expect(lines).toContain(`✓ targets file: ${file}: 2 targets (1 VNC, 1 AMI)`);
 			expect(lines).toContain(
 				`✓ target vm1: vnc ${vnc.wsUrl.replace(/\/$/, "")}: RFB handshake complete, password accepted`,
 			);
+			expect(lines).toContain(`✓ target bmc1: ami ${bmc.origin}: logged in as "${bmc.username}" and out again`);
 			expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed: ready for screenshots$/);
 			for (const line of lines.filter(Boolean).slice(0, -1)) expect(line).toMatch(/^✓ /);
+			expect(bmc.stats.logins).toBe(1);
+			expect(bmc.stats.webSessions).toBe(0);
+			expect(bmc.stats.kvmConnections).toBe(0);
+			expect(vnc.openConnections).toBe(0);
 			expect(r.stdout + r.stderr).not.toContain("vnc-pass-1");
+			expect(r.stdout + r.stderr).not.toContain(bmc.password);
 		} finally {
 			await vnc.close();
+			await bmc.stop();
 		}
 	});
 

@@ -7,6 +7,7 @@ import { formatResult, summarize } from "../../src/cli/doctor/report.ts";
 import { runDoctor } from "../../src/cli/doctor/run.ts";
 import type { CheckResult } from "../../src/cli/doctor/types.ts";
 import { type RfbServerOptions, type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts";
+import { MockBmc, type MockBmcOptions } from "../mocks/bmc.ts";
 import { closedPort } from "../support/cli.ts";
 
 const IMAGE = { width: 16, height: 8, rgba: new Uint8Array(16 * 8 * 4).fill(200) };
@@ -19,6 +20,12 @@ async function rfb(options: Partial<RfbServerOptions> = {}): Promise<RfbTestServ
 	const server = await startRfbServer({ image: IMAGE, ...options });
 	cleanups.push(() => server.close());
 	return server;
+}
+
+async function bmc(options: Partial<MockBmcOptions> = {}): Promise<MockBmc> {
+	const mock = await new MockBmc({ frames: () => new Uint8Array(0), ...options }).start();
+	cleanups.push(() => mock.stop());
+	return mock;
 }
 
 /** A TCP server that accepts connections and never says a word. */
@@ -109,5 +116,108 @@ describe("doctor: VNC targets", () => {
 		const mute = find(results, "target mute");
 		expect(mute.status).toBe("fail");
 		expect(mute.detail).toContain("did not");
+	});
+});
+
+describe("doctor: AMI BMC targets", () => {
+	function amiTarget(mock: MockBmc, extra: Record<string, unknown> = {}) {
+		return {
+			id: "bmc",
+			type: "ami",
+			url: mock.origin,
+			usernameEnv: "BMC_USER",
+			passwordEnv: "BMC_PASSWORD",
+			tls: { insecure: true },
+			...extra,
+		};
+	}
+
+	test("the login works: pass, logged out again, no KVM session opened", async () => {
+		const mock = await bmc();
+		const results = await check([amiTarget(mock)], { BMC_USER: mock.username, BMC_PASSWORD: mock.password });
+		expect(find(results, "target bmc")).toMatchObject({
+			status: "pass",
+			detail: `ami ${mock.origin}: logged in as "${mock.username}" and out again`,
+		});
+		expect(mock.stats.logins).toBe(1);
+		expect(mock.stats.logouts).toBe(1);
+		expect(mock.stats.webSessions).toBe(0);
+		expect(mock.stats.kvmConnections).toBe(0);
+		expect(results.map(formatResult).join("\n")).not.toContain(mock.password);
+	});
+
+	test("a wrong BMC password fails with the fix, and no session is left", async () => {
+		const mock = await bmc();
+		const results = await check([amiTarget(mock)], { BMC_USER: mock.username, BMC_PASSWORD: "not-the-password" });
+		const target = find(results, "target bmc");
+		expect(target.status).toBe("fail");
+		expect(target.detail).toContain("wrong username or password");
+		expect(target.fix).toContain("password");
+		expect(mock.stats.failedLogins).toBe(1);
+		expect(mock.stats.webSessions).toBe(0);
+		expect(summarize(results).exitCode).toBe(1);
+	});
+
+	test("a self-signed certificate without tls.insecure fails naming the setting", async () => {
+		const mock = await bmc();
+		const results = await check([amiTarget(mock, { tls: undefined })], {
+			BMC_USER: mock.username,
+			BMC_PASSWORD: mock.password,
+		});
+		const target = find(results, "target bmc");
+		expect(target.status).toBe("fail");
+		expect(target.fix).toContain("insecure");
+	});
+
+	test("a BMC that does not answer the login fails within the time limit", async () => {
+		const mock = await bmc({ stall: "login" });
+		const started = Date.now();
+		const results = await check([amiTarget(mock)], { BMC_USER: mock.username, BMC_PASSWORD: mock.password });
+		expect(Date.now() - started).toBeLessThan(3000);
+		expect(find(results, "target bmc").status).toBe("fail");
+		expect(find(results, "target bmc").detail).toContain("did not answer");
+	});
+
+	test("a BMC without a free web session fails saying so", async () => {
+		const mock = await bmc({ maxWebSessions: 0 });
+		const results = await check([amiTarget(mock)], { BMC_USER: mock.username, BMC_PASSWORD: mock.password });
+		const target = find(results, "target bmc");
+		expect(target.status).toBe("fail");
+		expect(target.detail.toLowerCase()).toContain("session");
+		expect(mock.stats.webSessions).toBe(0);
+	});
+});
+
+describe("doctor: target step", () => {
+	test("a probe's warning is a ⚠ line with its fix and does not fail the run", async () => {
+		const results = await runDoctor({
+			env: {},
+			configPath: configFile([{ id: "vm", type: "vnc", host: "127.0.0.1", port: 5900 }]),
+			probes: { vnc: async () => ({ detail: "answered, slowly", warning: "Look at the network." }) },
+		});
+		expect(find(results, "target vm")).toEqual({
+			name: "target vm",
+			status: "warn",
+			detail: "vnc 127.0.0.1:5900: answered, slowly",
+			fix: "Look at the network.",
+		});
+		expect(summarize(results).exitCode).toBe(0);
+	});
+
+	test("a probe that ignores its time limits is cut off, and URL query strings are not shown", async () => {
+		const started = Date.now();
+		const results = await runDoctor({
+			env: {},
+			configPath: configFile([
+				{ id: "pve", type: "vnc", url: "wss://pve.example.net:8006/vncwebsocket?vncticket=PVEVNC:SECRET" },
+			]),
+			timeouts: { targetMs: 100 },
+			probes: { vnc: () => new Promise(() => {}) },
+		});
+		expect(Date.now() - started).toBeLessThan(2000);
+		const pve = find(results, "target pve");
+		expect(pve.status).toBe("fail");
+		expect(pve.detail).toStartWith("vnc wss://pve.example.net:8006/vncwebsocket: ");
+		expect(formatResult(pve)).not.toContain("SECRET");
 	});
 });

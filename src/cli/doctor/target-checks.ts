@@ -29,6 +29,16 @@ function bareUrl(url: string): string {
 	}
 }
 
+function rejectOnAbort(signal: AbortSignal, ms: number): Promise<never> {
+	return new Promise((_, reject) => {
+		signal.addEventListener(
+			"abort",
+			() => reject(new IkvmError("TIMEOUT", `The check did not finish within ${ms / 1000} s.`, { stage: "connect" })),
+			{ once: true },
+		);
+	});
+}
+
 export const checkTargets: DoctorStep = async (state, ctx) => {
 	const targets = state.targets ?? [];
 	if (targets.length === 0) return [];
@@ -36,9 +46,10 @@ export const checkTargets: DoctorStep = async (state, ctx) => {
 	const settled = await mapLimit(targets, 4, async (server) => {
 		const probe = probes[server.target.kind];
 		if (!probe) throw new IkvmError("NOT_SUPPORTED", `No check exists for ${server.target.kind} targets.`);
-		// Each phase has its own limit; this bound keeps a probe that ignores it from hanging the doctor.
-		const bound = AbortSignal.timeout(ctx.timeouts.targetMs * 4);
-		return probe(server.target, {
+		// Each phase has its own limit; this bound keeps a probe that overruns them from holding up the checklist.
+		const boundMs = ctx.timeouts.targetMs * 4;
+		const bound = AbortSignal.timeout(boundMs);
+		const probing = probe(server.target, {
 			signal: AbortSignal.any([ctx.signal, bound]),
 			timeoutMs: ctx.timeouts.targetMs,
 			limits: {
@@ -46,6 +57,7 @@ export const checkTargets: DoctorStep = async (state, ctx) => {
 				maxHeight: state.config?.maxFramebuffer.height ?? 8192,
 			},
 		});
+		return Promise.race([probing, rejectOnAbort(bound, boundMs)]);
 	});
 	return targets.map((server, i): CheckResult => {
 		const name = `target ${server.id}`;
