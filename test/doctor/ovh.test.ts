@@ -129,6 +129,25 @@ describe("doctor: OVH", () => {
 		expect(unknown.detail).toContain("NOT_CREDENTIAL");
 	});
 
+	test("a key that expires within a week warns (exit 0); one past its expiry fails", async () => {
+		const mock = await startMock();
+		const credential = (expiration: string) =>
+			JSON.stringify({ credentialId: 7, status: "validated", rules: accessRulesForRequest(), expiration });
+		const soon = new Date(Date.now() + 3 * 86_400_000).toISOString();
+		mock.inject({ method: "GET", path: "/auth/currentCredential", status: 200, rawBody: credential(soon) });
+		const warned = await doctor(ovhEnv(mock));
+		expect(find(warned, "OVH credentials")).toMatchObject({ status: "warn" });
+		expect(find(warned, "OVH credentials").detail).toContain(`expires at ${soon}`);
+		expect(summarize(warned).exitCode).toBe(0);
+
+		const past = new Date(Date.now() - 60_000).toISOString();
+		mock.inject({ method: "GET", path: "/auth/currentCredential", status: 200, rawBody: credential(past) });
+		const failed = await doctor(ovhEnv(mock));
+		expect(find(failed, "OVH credentials").status).toBe("fail");
+		expect(find(failed, "OVH credentials").detail).toContain("expired");
+		expect(find(failed, "access rules").status).toBe("skip");
+	});
+
 	test("a key without the POST rule: that rule fails by name, the others pass", async () => {
 		const mock = await startMock();
 		const rules = accessRulesForRequest().filter((r) => r.method !== "POST");
