@@ -2,12 +2,17 @@
  * `bun run bench`: speed and memory of the pipeline stages, with the targets
  * the issues set. Each area has a suite file that returns its rows.
  */
-import { imageRows } from "./image.ts";
-import type { Row } from "./lib.ts";
+import { ast2500Suite } from "./ast2500.ts";
+import { printRows, type Row } from "./harness.ts";
+import { imageSuite } from "./image.ts";
+import { kvmSuite } from "./kvm.ts";
+import { pngSuite } from "./png.ts";
+import { vncSuite } from "./vnc.ts";
 
-const rows: Row[] = [...(await imageRows())];
+const suites: Array<() => Promise<Row[]>> = [pngSuite, imageSuite, ast2500Suite, kvmSuite, vncSuite];
 
-console.log("| stage | median ms | target ms | note |");
-console.log("|---|---:|---:|---|");
-for (const r of rows) console.log(`| ${r.name} | ${r.ms.toFixed(1)} | ${r.target ?? ""} | ${r.note ?? ""} |`);
+const rows: Row[] = [];
+for (const suite of suites) rows.push(...(await suite()));
+
+printRows(rows);
 console.log(`\npeak RSS ${(process.memoryUsage().rss / 1048576).toFixed(0)} MiB`);

@@ -13,6 +13,8 @@ export interface OvhSettings {
 	consumerKey: string;
 	/** Public IPv4 OVH should let reach the BMC; discovered when absent. */
 	ipmiAllowedIp?: string;
+	/** "What is my IP" URL used for that discovery; "off" disables it. */
+	ipDiscoveryUrl?: string;
 }
 
 export interface AppConfig {
@@ -80,6 +82,12 @@ const envSchema = z.object({
 	OVH_APPLICATION_SECRET: z.string().min(1).optional(),
 	OVH_CONSUMER_KEY: z.string().min(1).optional(),
 	OVH_IPMI_ALLOWED_IP: z.ipv4("OVH_IPMI_ALLOWED_IP must be an IPv4 address").optional(),
+	OVH_IP_DISCOVERY_URL: z
+		.union([
+			z.literal("off"),
+			z.url({ protocol: /^https?$/, error: "OVH_IP_DISCOVERY_URL must be an http(s) URL or off" }),
+		])
+		.optional(),
 });
 
 const OVH_VARS = ["OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY"] as const;
@@ -110,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 			applicationSecret: e.OVH_APPLICATION_SECRET,
 			consumerKey: e.OVH_CONSUMER_KEY,
 			ipmiAllowedIp: e.OVH_IPMI_ALLOWED_IP,
+			ipDiscoveryUrl: e.OVH_IP_DISCOVERY_URL,
 		};
 	}
 

@@ -2,8 +2,18 @@
  * Chooses the console protocol for a target.
  */
 import { IkvmError } from "../errors.ts";
+import { openAmiSession } from "../kvm/screenshot.ts";
+import { openVncSession } from "../vnc/screenshot.ts";
 import type { ConsoleOpener } from "./types.ts";
 
-export const openConsole: ConsoleOpener = async (target) => {
-	throw new IkvmError("NOT_SUPPORTED", `Console type "${target.kind}" is not available yet.`);
+export const openConsole: ConsoleOpener = async (target, ctx, limits) => {
+	switch (target.kind) {
+		case "vnc":
+			return openVncSession(target, ctx, limits);
+		case "ami-viewer":
+		case "ami-login":
+			return openAmiSession(target, ctx, limits);
+		default:
+			throw new IkvmError("NOT_SUPPORTED", `Console type "${(target as { kind: string }).kind}" is not supported.`);
+	}
 };

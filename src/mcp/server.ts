@@ -19,7 +19,7 @@ export function createMcpServer(deps: ToolDeps): McpServer {
 	const server = new McpServer(
 		{ name: "ikvm-mcp", version: VERSION },
 		{
-			capabilities: { tools: {} },
+			capabilities: { tools: {}, logging: {} },
 			instructions:
 				"Console access to bare-metal servers. Call list_servers, then get_screenshot with a serverId to see its screen.",
 		},

@@ -3,8 +3,20 @@
  */
 import type { AppConfig } from "../config.ts";
 import type { ConsolePool } from "../console/pool.ts";
+import { log } from "../log.ts";
+import { OvhProvider } from "./ovh/provider.ts";
+import { findConfigFile, loadStaticConfig } from "./static/config.ts";
+import { StaticProvider } from "./static/provider.ts";
 import type { Provider } from "./types.ts";
 
-export async function buildProviders(_config: AppConfig, _consoles: ConsolePool): Promise<Provider[]> {
-	return [];
+export async function buildProviders(config: AppConfig, consoles: ConsolePool): Promise<Provider[]> {
+	const providers: Provider[] = [];
+	if (config.ovh) providers.push(new OvhProvider(config.ovh, consoles));
+	const file = findConfigFile(config.configPath);
+	if (file) {
+		const servers = loadStaticConfig(file);
+		log.info(`loaded ${servers.length} configured target(s)`, { file });
+		providers.push(new StaticProvider(servers, consoles));
+	}
+	return providers;
 }

@@ -1,0 +1,154 @@
+/**
+ * VNC path: decoding a full-frame FramebufferUpdate per encoding (parser and
+ * decoder together, fed as one chunk, into a warm session's framebuffer),
+ * decode + PNG, and connect → PNG (everything: connect, handshake, framebuffer
+ * allocation, frame, PNG) against the local RFB test server.
+ */
+import { consolePattern, testPattern } from "../src/demo/patterns.ts";
+import {
+	compressZrle,
+	type EncodedRect,
+	encodeCopyRectUpdate,
+	encodeHextile,
+	encodeRaw,
+	rectMessage,
+	toWirePicture,
+	ZrleStream,
+	zrleTiles,
+} from "../src/demo/rfb-encoders.ts";
+import { startRfbServer } from "../src/demo/rfb-server.ts";
+import { encodePng } from "../src/image/encode.ts";
+import { standaloneContext } from "../src/providers/types.ts";
+import { RfbClient } from "../src/vnc/rfb-client.ts";
+import { captureVncFrame } from "../src/vnc/screenshot.ts";
+import { CLIENT_PIXEL_FORMAT, Encoding, type RgbaImage } from "../src/vnc/types.ts";
+import { type Row, time } from "./harness.ts";
+
+const LIMITS = { maxWidth: 8192, maxHeight: 8192 };
+const DECODE_PLUS_PNG_TARGET_MS = 100;
+
+/** The server's side of a session up to ServerInit (RFB 3.8, security None). */
+function handshake(width: number, height: number): Uint8Array {
+	const init = new Uint8Array(24);
+	const v = new DataView(init.buffer);
+	v.setUint16(0, width);
+	v.setUint16(2, height);
+	init.set([32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0], 4);
+	return new Uint8Array([...new TextEncoder().encode("RFB 003.008\n"), 1, 1, 0, 0, 0, 0, ...init]);
+}
+
+/** `count` FramebufferUpdates, each carrying the whole picture in `encoding`; ZRLE ones continue one zlib stream. */
+async function fullUpdates(image: RgbaImage, encoding: number, count: number): Promise<Uint8Array[]> {
+	const pic = toWirePicture(image, CLIENT_PIXEL_FORMAT);
+	const { width: w, height: h } = image;
+	const zrle = new ZrleStream();
+	const updates: Uint8Array[] = [];
+	let fixed: EncodedRect[] | undefined;
+	if (encoding === Encoding.CopyRect) fixed = encodeCopyRectUpdate(pic);
+	else if (encoding === Encoding.Hextile)
+		fixed = [{ x: 0, y: 0, width: w, height: h, encoding, payload: encodeHextile(pic, 0, 0, w, h) }];
+	else if (encoding === Encoding.Raw)
+		fixed = [{ x: 0, y: 0, width: w, height: h, encoding, payload: encodeRaw(pic, 0, 0, w, h) }];
+	const tiles = encoding === Encoding.ZRLE ? zrleTiles(pic, 0, 0, w, h) : undefined;
+	for (let i = 0; i < count; i++) {
+		// ZRLE: the same tiles, compressed again on the continuing stream, as a server would.
+		const rects: EncodedRect[] = fixed ?? [
+			{ x: 0, y: 0, width: w, height: h, encoding, payload: await compressZrle(zrle, tiles as Uint8Array) },
+		];
+		const header = new Uint8Array(4);
+		new DataView(header.buffer).setUint16(2, rects.length);
+		updates.push(new Uint8Array(Buffer.concat([header, ...rects.map(rectMessage)])));
+	}
+	zrle.close();
+	return updates;
+}
+
+/**
+ * A client past its handshake, as in a warm session: framebuffer allocated,
+ * zlib stream open. `next()` feeds it the next full-frame update (one chunk).
+ */
+async function warmClient(image: RgbaImage, encoding: number, runs: number) {
+	const updates = await fullUpdates(image, encoding, runs + 1);
+	let done = 0;
+	const client = new RfbClient(
+		{ limits: LIMITS, encodings: encoding === Encoding.CopyRect ? [encoding, Encoding.Raw] : [encoding] },
+		{ send: () => {}, ready: () => {}, updateEnd: () => done++ },
+	);
+	client.receive(handshake(image.width, image.height));
+	const fb = client.framebuffer as NonNullable<typeof client.framebuffer>;
+	let k = 0;
+	return {
+		bytes: updates[0]?.length ?? 0,
+		next() {
+			const before = done;
+			client.receive(updates[k++] as Uint8Array);
+			if (done !== before + 1) throw new Error("update not decoded");
+			return fb;
+		},
+	};
+}
+
+const ENCODINGS: Array<[string, number]> = [
+	["Raw", Encoding.Raw],
+	["CopyRect", Encoding.CopyRect],
+	["Hextile", Encoding.Hextile],
+	["ZRLE", Encoding.ZRLE],
+];
+
+export async function vncSuite(): Promise<Row[]> {
+	const rows: Row[] = [];
+	const runs = 20;
+	const pictures: Array<[string, RgbaImage]> = [
+		["console 1024x768", consolePattern(1024, 768)],
+		["console 1920x1080", consolePattern(1920, 1080)],
+		["mixed 1920x1080", testPattern(1920, 1080)],
+	];
+	for (const [label, image] of pictures) {
+		for (const [name, encoding] of ENCODINGS) {
+			const client = await warmClient(image, encoding, runs);
+			rows.push(
+				await time(
+					`VNC decode ${name}, ${label} (${(client.bytes / 1024).toFixed(0)} KiB)`,
+					() => client.next(),
+					runs - 1,
+				),
+			);
+		}
+	}
+	for (const [label, image] of pictures.slice(1)) {
+		for (const [name, encoding] of ENCODINGS.slice(2)) {
+			const client = await warmClient(image, encoding, runs);
+			rows.push(
+				await time(
+					`VNC decode ${name} + PNG, ${label}`,
+					() => encodePng(client.next().snapshot()),
+					runs - 1,
+					DECODE_PLUS_PNG_TARGET_MS,
+					// Compute on one core: CPU time stays meaningful while other work shares the machine.
+					"cpu",
+				),
+			);
+		}
+	}
+	for (const [w, h] of [
+		[1024, 768],
+		[1920, 1080],
+	] as const) {
+		const server = await startRfbServer({ image: consolePattern(w, h), encoding: "zrle" });
+		try {
+			for (const [transport, target] of [
+				["WebSocket", { kind: "vnc" as const, url: server.wsUrl }],
+				["TCP", { kind: "vnc" as const, host: "127.0.0.1", port: server.tcpPort }],
+			] as const) {
+				rows.push(
+					await time(`VNC connect → PNG over ${transport}, ZRLE console ${w}x${h} (local test server)`, async () =>
+						encodePng(await captureVncFrame(target, standaloneContext(), LIMITS)),
+					),
+				);
+			}
+		} finally {
+			await server.close();
+		}
+	}
+	return rows;
+}

@@ -1,0 +1,438 @@
+/**
+ * The AMI/ASRockRack console path: BMC session → one-time KVM token → IVTP
+ * over `wss://<bmc>/kvm` → AST2500 frames → Frame.
+ *
+ * A session stays connected between captures (the ConsolePool keeps it warm),
+ * decodes every frame the BMC sends with one decoder (partial updates apply
+ * over the previous picture), and answers a capture with one GET_FULL_SCREEN
+ * round trip. close() ends the WebSocket and, for direct logins, the BMC web
+ * session, so no KVM slot or login is left behind.
+ */
+import type { ConsoleLimits, ConsoleOpener, ConsoleSession } from "../console/types.ts";
+import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
+import { createFrame, type Frame } from "../image/frame.ts";
+import { log } from "../log.ts";
+import type { CallContext } from "../providers/types.ts";
+import { loginWithPassword, loginWithViewerUrl, logout, requestKvmToken } from "./bmc-session.ts";
+import { defaultDecoderFactory } from "./decoder.ts";
+import { IvtpParser, IvtpProtocol, type IvtpStep, poweredOffError } from "./ivtp.ts";
+import { type KvmSocket, openKvmSocket } from "./socket.ts";
+import {
+	type AssembledFrame,
+	type BmcSession,
+	DEFAULT_KVM_TIMEOUTS,
+	type KvmTimeouts,
+	type KvmToken,
+	type VideoDecoder,
+	type VideoDecoderFactory,
+} from "./types.ts";
+
+export interface AmiOpenerOptions {
+	timeouts?: Partial<KvmTimeouts>;
+	/** The AST2500 decoder; tests may inject another. */
+	decoder?: VideoDecoderFactory;
+	/** Interval of IVTP keep-alive packets on an idle session (the AMI viewer sends one every 3 s); 0 disables. */
+	keepAliveMs?: number;
+	/** Absolute cap on one frame's compressed bytes. */
+	maxFrameBytes?: number;
+}
+
+const DEFAULT_KEEP_ALIVE_MS = 3_000;
+const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+/** Builds an opener for `ami-viewer` and `ami-login` targets. */
+export function createAmiOpener(options: AmiOpenerOptions = {}): ConsoleOpener {
+	const timeouts: KvmTimeouts = { ...DEFAULT_KVM_TIMEOUTS, ...options.timeouts };
+	const decoderFactory = options.decoder ?? defaultDecoderFactory;
+	return async (target, ctx, limits) => {
+		if (target.kind !== "ami-viewer" && target.kind !== "ami-login") {
+			throw new IkvmError("NOT_SUPPORTED", `The AMI console path cannot open a "${target.kind}" target.`);
+		}
+		const request = { signal: ctx.signal, timeoutMs: timeouts.request };
+		let bmc: BmcSession;
+		if (target.kind === "ami-viewer") {
+			ctx.progress("bmc-login", `Opening the BMC session of ${hostOf(target.viewerUrl)}`);
+			bmc = await loginWithViewerUrl(target.viewerUrl, target.tls, request);
+		} else {
+			ctx.progress("bmc-login", `Logging in to the BMC ${hostOf(target.url)} as ${target.username}`);
+			bmc = await loginWithPassword(target.url, target.username, target.password, target.tls, request);
+		}
+		let session: AmiConsoleSession | undefined;
+		try {
+			ctx.progress("bmc-login", "Requesting a KVM token");
+			const token = await requestKvmToken(bmc, request);
+			session = new AmiConsoleSession(bmc, token, decoderFactory(limits), limits, {
+				timeouts,
+				keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
+				maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+			});
+			await session.connect(ctx);
+			return session;
+		} catch (error) {
+			if (session) await session.close();
+			else if (bmc.kind === "login") await logout(bmc, timeouts.close);
+			throw error;
+		}
+	};
+}
+
+/** The opener `src/console/open.ts` uses for AMI targets. */
+export const openAmiSession: ConsoleOpener = createAmiOpener();
+
+function hostOf(url: string): string {
+	try {
+		return new URL(url).host;
+	} catch {
+		return "(invalid URL)";
+	}
+}
+
+interface SessionSettings {
+	timeouts: KvmTimeouts;
+	keepAliveMs: number;
+	maxFrameBytes: number;
+}
+
+interface FrameWaiter {
+	from: number;
+	resolve(frame: Frame): void;
+	reject(error: IkvmError): void;
+}
+
+/** The outcome of the latest frame, for a capture that asks after it arrived. */
+type LastFrame = { index: number; frame: Frame } | { index: number; error: IkvmError };
+
+/** Re-labels an error with the stage it surfaced in, unless it already names one. */
+function atStage(error: IkvmError, stage: Stage): IkvmError {
+	if (error.stage) return error;
+	return new IkvmError(error.code, error.message, {
+		stage,
+		hint: error.hint,
+		retryable: error.retryable,
+		cause: error,
+	});
+}
+
+export class AmiConsoleSession implements ConsoleSession {
+	readonly description: string;
+	private socket: KvmSocket | undefined;
+	private readonly parser: IvtpParser;
+	private readonly protocol: IvtpProtocol;
+	private readonly waiters = new Set<FrameWaiter>();
+	private handshakeWaiter: { resolve(): void; reject(error: IkvmError): void } | undefined;
+	private failure: IkvmError | undefined;
+	private isClosed = false;
+	private closing: Promise<void> | undefined;
+	private last: LastFrame | undefined;
+	/** GET_FULL_SCREEN sent by the handshake and not yet claimed by a capture. */
+	private unclaimedFrom: number | undefined;
+	private keepAlive: ReturnType<typeof setInterval> | undefined;
+
+	constructor(
+		private readonly bmc: BmcSession,
+		token: KvmToken,
+		private readonly decoder: VideoDecoder,
+		limits: ConsoleLimits,
+		private readonly settings: SessionSettings,
+	) {
+		this.description = `ami ${bmc.host}`;
+		this.protocol = new IvtpProtocol({
+			maxWidth: limits.maxWidth,
+			maxHeight: limits.maxHeight,
+			maxFrameBytes: settings.maxFrameBytes,
+			credentials: { token: token.token, clientIp: token.clientIp },
+		});
+		this.parser = new IvtpParser(this.protocol.parserOptions());
+	}
+
+	get closed(): boolean {
+		return this.isClosed;
+	}
+
+	/** Opens the WebSocket and runs the IVTP handshake up to "powered on, first frame requested". */
+	async connect(ctx: CallContext): Promise<void> {
+		ctx.progress("ws-connect", `Connecting to wss://${this.bmc.host}/kvm`);
+		this.socket = await openKvmSocket(
+			this.bmc,
+			{ onData: (bytes) => this.onData(bytes), onClose: (info) => this.onPeerClose(info) },
+			{ timeoutMs: this.settings.timeouts.wsConnect, signal: ctx.signal },
+		);
+		ctx.progress("handshake", "IVTP handshake: validating the KVM session");
+		await this.waitFor<void>(
+			"handshake",
+			ctx,
+			this.settings.timeouts.handshake,
+			(resolve, reject) => {
+				if (this.failure) reject(this.failure);
+				else if (this.protocol.state === "streaming") resolve();
+				else this.handshakeWaiter = { resolve, reject };
+				return () => {
+					this.handshakeWaiter = undefined;
+				};
+			},
+			() =>
+				new IkvmError(
+					"TIMEOUT",
+					`The BMC at ${this.bmc.host} did not complete the KVM handshake within ${seconds(this.settings.timeouts.handshake)} s (stuck at ${this.protocol.state}).`,
+					{
+						stage: "handshake",
+						hint: "The BMC's KVM service may be hung; try again, or reset the BMC's KVM.",
+						retryable: true,
+					},
+				),
+		);
+		if (this.settings.keepAliveMs > 0) {
+			this.keepAlive = setInterval(() => this.socket?.send(this.protocol.keepAlive()), this.settings.keepAliveMs);
+			this.keepAlive.unref?.();
+		}
+	}
+
+	async capture(ctx: CallContext): Promise<Frame> {
+		if (this.failure) throw atStage(this.failure, "first-frame");
+		if (this.isClosed || !this.socket) {
+			throw new IkvmError("CONNECTION", `The KVM session to ${this.bmc.host} is closed.`, {
+				stage: "first-frame",
+				retryable: true,
+			});
+		}
+		ctx.progress("first-frame", `Waiting for a full frame from ${this.bmc.host}`);
+		let from: number;
+		if (this.unclaimedFrom !== undefined) {
+			from = this.unclaimedFrom;
+			this.unclaimedFrom = undefined;
+		} else {
+			const request = this.protocol.requestFullScreen();
+			this.socket.send(request.bytes);
+			from = request.from;
+		}
+		return this.waitFor<Frame>(
+			"first-frame",
+			ctx,
+			this.settings.timeouts.frame,
+			(resolve, reject) => {
+				const last = this.last;
+				if (last && last.index >= from) {
+					if ("frame" in last) resolve(last.frame);
+					else reject(last.error);
+					return undefined;
+				}
+				const waiter: FrameWaiter = { from, resolve, reject };
+				this.waiters.add(waiter);
+				return () => {
+					this.waiters.delete(waiter);
+				};
+			},
+			() => {
+				const progress = this.protocol.assembler.progress;
+				const partial = progress ? ` (${progress.received} of ${progress.expected} bytes of a frame arrived)` : "";
+				const error = new IkvmError(
+					"TIMEOUT",
+					`No complete video frame from the BMC at ${this.bmc.host} within ${seconds(this.settings.timeouts.frame)} s${partial}.`,
+					{ stage: "first-frame", hint: "The BMC's video engine may be stalled; try again.", retryable: true },
+				);
+				// A KVM that stopped answering is not worth keeping warm.
+				this.fail(error);
+				return error;
+			},
+		);
+	}
+
+	/**
+	 * Waits for `register` to settle, bounded by `timeoutMs` and the caller's
+	 * signal. `register` may return an unregister function.
+	 */
+	private waitFor<T>(
+		stage: Stage,
+		ctx: CallContext,
+		timeoutMs: number,
+		register: (resolve: (value: T) => void, reject: (error: IkvmError) => void) => (() => void) | undefined,
+		onTimeout: () => IkvmError,
+	): Promise<T> {
+		return new Promise<T>((resolve, reject) => {
+			let done = false;
+			let unregister: (() => void) | undefined;
+			const finish = () => {
+				done = true;
+				clearTimeout(timer);
+				ctx.signal.removeEventListener("abort", onAbort);
+				unregister?.();
+			};
+			const onAbort = () => {
+				if (done) return;
+				finish();
+				reject(abortReasonToError(ctx.signal.reason, stage));
+			};
+			const timer = setTimeout(() => {
+				if (done) return;
+				finish();
+				reject(onTimeout());
+			}, timeoutMs);
+			if (ctx.signal.aborted) return onAbort();
+			ctx.signal.addEventListener("abort", onAbort, { once: true });
+			const result = register(
+				(value) => {
+					if (done) return;
+					finish();
+					resolve(value);
+				},
+				(error) => {
+					if (done) return;
+					finish();
+					reject(atStage(error, stage));
+				},
+			);
+			if (typeof result === "function") {
+				if (done) result();
+				else unregister = result;
+			}
+		});
+	}
+
+	private onData(bytes: Uint8Array): void {
+		if (this.failure || this.isClosed) return;
+		try {
+			for (const packet of this.parser.push(bytes)) {
+				for (const step of this.protocol.handle(packet)) this.apply(step);
+				if (this.failure) return;
+			}
+		} catch (error) {
+			this.fail(
+				error instanceof IkvmError ? error : new IkvmError("PROTOCOL", `IVTP error: ${(error as Error).message}`),
+			);
+		}
+	}
+
+	private apply(step: IvtpStep): void {
+		switch (step.kind) {
+			case "send":
+				this.socket?.send(step.bytes);
+				return;
+			case "ready":
+				this.unclaimedFrom = step.fullScreenFrom;
+				this.handshakeWaiter?.resolve();
+				return;
+			case "frame":
+				this.onFrame(step.frame);
+				return;
+			case "blank":
+				this.rejectWaiters(
+					new IkvmError(
+						"UPSTREAM",
+						`The BMC at ${this.bmc.host} reports a blank screen: the server sends no video signal.`,
+						{
+							hint: "The display may be off or in power saving, or the server is booting; try again in a moment.",
+							retryable: true,
+						},
+					),
+				);
+				return;
+			case "power":
+				if (!step.on) this.fail(poweredOffError());
+				return;
+		}
+	}
+
+	private onFrame(assembled: AssembledFrame): void {
+		let outcome: LastFrame;
+		try {
+			const picture = this.decoder.decode(assembled.bytes);
+			const frame = createFrame(picture.width, picture.height, picture.rgba, new Date());
+			outcome = { index: assembled.index, frame };
+		} catch (error) {
+			const reason = error instanceof Error ? error.message : String(error);
+			outcome = {
+				index: assembled.index,
+				error: new IkvmError(
+					"PROTOCOL",
+					`Could not decode the BMC's ${assembled.width}x${assembled.height} video frame: ${reason}`,
+					{
+						stage: "decode",
+						hint: "A fresh capture requests a full frame again; if this persists, save the frame with LOG_LEVEL=debug and report it.",
+						retryable: true,
+						cause: error,
+					},
+				),
+			};
+			log.debug("AST2500 decode failed", { bmc: this.bmc.host, error: reason });
+		}
+		this.last = outcome;
+		for (const waiter of [...this.waiters]) {
+			if (waiter.from > assembled.index) continue;
+			this.waiters.delete(waiter);
+			if ("frame" in outcome) waiter.resolve(outcome.frame);
+			else waiter.reject(outcome.error);
+		}
+	}
+
+	private rejectWaiters(error: IkvmError): void {
+		const waiters = [...this.waiters];
+		this.waiters.clear();
+		for (const w of waiters) w.reject(error);
+	}
+
+	private onPeerClose(info: { code: number; reason: string }): void {
+		if (this.failure || this.isClosed) return;
+		const progress = this.protocol.assembler.progress;
+		let error: IkvmError;
+		if (this.protocol.state !== "streaming") {
+			error = new IkvmError(
+				"CONNECTION",
+				`The BMC at ${this.bmc.host} closed the KVM connection during the handshake (code ${info.code}).`,
+				{
+					hint: "The BMC does this when the web session expired or the cookie/Origin was refused; a fresh login is made on retry.",
+					retryable: true,
+				},
+			);
+		} else if (progress) {
+			error = new IkvmError(
+				"CONNECTION",
+				`The BMC at ${this.bmc.host} closed the KVM connection in the middle of a video frame (${progress.received} of ${progress.expected} bytes).`,
+				{ retryable: true },
+			);
+		} else {
+			error = new IkvmError(
+				"CONNECTION",
+				`The BMC at ${this.bmc.host} closed the KVM connection (code ${info.code}).`,
+				{
+					retryable: true,
+				},
+			);
+		}
+		this.fail(error);
+	}
+
+	/** Makes the session unusable, tells everyone waiting, and releases the connection. */
+	private fail(error: IkvmError): void {
+		if (this.failure) return;
+		this.failure = error;
+		const handshake = this.handshakeWaiter;
+		this.handshakeWaiter = undefined;
+		handshake?.reject(error);
+		this.rejectWaiters(error);
+		void this.close();
+	}
+
+	close(): Promise<void> {
+		if (this.closing) return this.closing;
+		this.isClosed = true;
+		if (this.keepAlive) clearInterval(this.keepAlive);
+		const closedError = new IkvmError("CANCELLED", `The KVM session to ${this.bmc.host} was closed.`);
+		this.handshakeWaiter?.reject(closedError);
+		this.handshakeWaiter = undefined;
+		this.rejectWaiters(closedError);
+		const { close } = this.settings.timeouts;
+		this.closing = (async () => {
+			try {
+				await this.socket?.close(close);
+				if (this.bmc.kind === "login") await logout(this.bmc, close);
+			} catch (error) {
+				log.warn("closing the KVM session failed", { bmc: this.bmc.host, error: (error as Error).message });
+			}
+		})();
+		return this.closing;
+	}
+}
+
+function seconds(ms: number): string {
+	return ms >= 1000 ? String(Math.round(ms / 100) / 10) : String(ms / 1000);
+}

@@ -1,0 +1,597 @@
+/**
+ * The RFB protocol state machine (RFC 6143), without any I/O: bytes go in
+ * through `receive`, bytes to send come out through `events.send`. It owns the
+ * handshake (version, security, ServerInit), our settings (pixel format,
+ * encodings), and the server-message loop that hands rectangles to the
+ * decoders. Every step checks that its whole unit is queued first, so a
+ * message may be split anywhere and several may share one chunk.
+ *
+ * Errors are thrown from `receive` as IkvmError; after one the client is dead
+ * and the caller closes the connection.
+ */
+import type { ConsoleLimits } from "../console/types.ts";
+import { IkvmError, type Stage } from "../errors.ts";
+import { vncAuthResponse } from "./auth.ts";
+import { ByteQueue } from "./byte-queue.ts";
+import { createDecoders, PIXEL_ENCODINGS, PSEUDO_ENCODINGS, type RectDecoder } from "./encodings.ts";
+import { printable, protocolError } from "./errors.ts";
+import { Framebuffer } from "./framebuffer.ts";
+import {
+	CLIENT_PIXEL_FORMAT,
+	ClientMessage,
+	Encoding,
+	encodingName,
+	type PixelFormat,
+	type RectHeader,
+	type RfbVersion,
+	SecurityType,
+	type ServerInit,
+	ServerMessage,
+	securityTypeName,
+} from "./types.ts";
+
+export interface RfbClientOptions {
+	/** For VNC Authentication; only the first 8 characters count. */
+	password?: string;
+	limits: ConsoleLimits;
+	/** Pixel encodings to announce, in preference order (default: ZRLE, Hextile, CopyRect, Raw). */
+	encodings?: readonly number[];
+	/** Ask the server to keep other viewers connected (default true: never kick the admin off). */
+	shared?: boolean;
+}
+
+export interface UpdateSummary {
+	/** Rectangles painted in this update. */
+	rects: number;
+	/** The framebuffer changed size during this update. */
+	resized: boolean;
+	/** Encodings of the painted rectangles, each once. */
+	encodings: number[];
+}
+
+export interface RfbClientEvents {
+	send(bytes: Uint8Array): void;
+	/** ServerInit arrived and our settings are sent: frames can be requested. */
+	ready(init: ServerInit): void;
+	/** A FramebufferUpdate has been applied completely. */
+	updateEnd(summary: UpdateSummary): void;
+	bell?(): void;
+	cutText?(length: number): void;
+}
+
+type HandshakeState =
+	| "version"
+	| "security-types"
+	| "security-type-3.3"
+	| "vnc-challenge"
+	| "security-result"
+	| "failure-reason"
+	| "server-init";
+
+const AWAITING: Record<HandshakeState, string> = {
+	version: "the server's RFB version",
+	"security-types": "the security types",
+	"security-type-3.3": "the security type",
+	"vnc-challenge": "the VNC authentication challenge",
+	"security-result": "the authentication result",
+	"failure-reason": "the failure reason",
+	"server-init": "ServerInit",
+};
+
+type MessageState = "message" | "rect-header" | "rect-body" | "cut-text";
+
+/** Longest reason or desktop name we accept; anything longer is not a real server. */
+const MAX_STRING = 64 * 1024;
+/** ServerCutText beyond this is refused rather than skipped. */
+const MAX_CUT_TEXT = 16 * 1024 * 1024;
+
+const textDecoder = new TextDecoder("utf-8", { fatal: false });
+
+/** Maps a server's announced version to the one we speak (RFC 6143 §7.1.1, and the odd ones seen in the wild). */
+export function negotiateVersion(major: number, minor: number): RfbVersion | undefined {
+	if (major < 3) return undefined;
+	// 4.x and 5.x are RealVNC/Intel AMT announcements that speak 3.8.
+	if (major > 3) return "3.8";
+	// 3.889 (Apple Remote Desktop) and any other minor above 8 speak 3.8.
+	if (minor >= 8) return "3.8";
+	if (minor === 7) return "3.7";
+	// 3.3, 3.5 (unofficial), 3.6 (UltraVNC) and other unknown minors: RFC says treat as 3.3.
+	return "3.3";
+}
+
+export class RfbClient {
+	private readonly queue = new ByteQueue();
+	private readonly decoders: Map<number, RectDecoder>;
+	private readonly encodings: readonly number[];
+	private handshake: HandshakeState | "done" = "version";
+	private state: MessageState = "message";
+	private failed = false;
+	private version: RfbVersion = "3.8";
+	private failureKind: "refused" | "auth" = "refused";
+	private fb: Framebuffer | undefined;
+	private initInfo: ServerInit | undefined;
+
+	// The FramebufferUpdate being read.
+	private rectsLeft = 0;
+	private rectsTotal = 0;
+	private rectsPainted = 0;
+	private resized = false;
+	private updateEncodings = new Set<number>();
+	private rect: RectHeader | undefined;
+	private decoder: RectDecoder | undefined;
+	private cutTextLeft = 0;
+
+	constructor(
+		private readonly options: RfbClientOptions,
+		private readonly events: RfbClientEvents,
+	) {
+		this.encodings = (options.encodings ?? PIXEL_ENCODINGS).filter((e) => e >= 0);
+		this.decoders = createDecoders(this.encodings);
+		if (this.decoders.size === 0) throw new RangeError("no supported pixel encoding requested");
+	}
+
+	/** The current framebuffer (after ServerInit). */
+	get framebuffer(): Framebuffer | undefined {
+		return this.fb;
+	}
+
+	get serverInit(): ServerInit | undefined {
+		return this.initInfo;
+	}
+
+	get negotiatedVersion(): RfbVersion {
+		return this.version;
+	}
+
+	get isReady(): boolean {
+		return this.handshake === "done" && !this.failed;
+	}
+
+	/** What the handshake is waiting for, e.g. "the server's RFB version"; undefined once done. */
+	get awaiting(): string | undefined {
+		return this.handshake === "done" ? undefined : AWAITING[this.handshake];
+	}
+
+	/** Where the parser is, for "the server closed the connection …" messages. */
+	describePosition(): string {
+		if (this.handshake !== "done") return `during the handshake, while waiting for ${AWAITING[this.handshake]}`;
+		if (this.state === "rect-header" || this.state === "rect-body") {
+			const index = this.rectsTotal - this.rectsLeft + 1;
+			const enc = this.rect ? `, ${encodingName(this.rect.encoding)}` : "";
+			return `in the middle of a framebuffer update (rectangle ${index} of ${this.rectsTotal}${enc})`;
+		}
+		if (this.state === "cut-text") return "in the middle of a clipboard message";
+		return "between messages";
+	}
+
+	/** Feeds bytes from the server. Throws IkvmError on anything we cannot accept. */
+	receive(chunk: Uint8Array): void {
+		if (this.failed) return;
+		this.queue.push(chunk);
+		try {
+			while (this.step()) {
+				// each step consumed a whole unit
+			}
+		} catch (error) {
+			this.failed = true;
+			this.queue.clear();
+			throw error;
+		}
+	}
+
+	/** Asks for the whole screen, not just what changed. */
+	requestFullUpdate(): void {
+		if (!this.fb) throw new Error("requestFullUpdate before ServerInit");
+		const m = new Uint8Array(10);
+		const v = new DataView(m.buffer);
+		m[0] = ClientMessage.FramebufferUpdateRequest;
+		m[1] = 0; // non-incremental
+		v.setUint16(6, this.fb.width);
+		v.setUint16(8, this.fb.height);
+		this.events.send(m);
+	}
+
+	private step(): boolean {
+		if (this.handshake !== "done") return this.stepHandshake();
+		switch (this.state) {
+			case "message":
+				return this.readMessage();
+			case "rect-header":
+				return this.readRectHeader();
+			case "rect-body":
+				return this.readRectBody();
+			case "cut-text":
+				return this.skipCutText();
+		}
+	}
+
+	// ---------------------------------------------------------------- handshake
+
+	private stepHandshake(): boolean {
+		const q = this.queue;
+		switch (this.handshake) {
+			case "version": {
+				if (q.length >= 4 && q.peekU32() !== 0x52464220 /* "RFB " */) {
+					throw protocolError(
+						`This is not a VNC server: it greeted with "${printable(q.take(Math.min(q.length, 40)))}" instead of "RFB 003.00x".`,
+						"handshake",
+					);
+				}
+				if (!q.has(12)) return false;
+				const text = new TextDecoder("latin1").decode(q.take(12));
+				const m = /^RFB (\d{3})\.(\d{3})\n$/.exec(text);
+				if (!m)
+					throw protocolError(
+						`Malformed RFB version greeting "${printable(new TextEncoder().encode(text))}".`,
+						"handshake",
+					);
+				const version = negotiateVersion(Number(m[1]), Number(m[2]));
+				if (!version) {
+					throw new IkvmError("NOT_SUPPORTED", `The VNC server speaks RFB ${m[1]}.${m[2]}, older than 3.3.`, {
+						stage: "handshake",
+					});
+				}
+				this.version = version;
+				this.events.send(new TextEncoder().encode(`RFB 003.00${version.slice(2)}\n`));
+				this.handshake = version === "3.3" ? "security-type-3.3" : "security-types";
+				return true;
+			}
+			case "security-types": {
+				if (!q.has(1)) return false;
+				const count = q.peekU8();
+				if (count === 0) {
+					q.skip(1);
+					this.failureKind = "refused";
+					this.handshake = "failure-reason";
+					return true;
+				}
+				if (!q.has(1 + count)) return false;
+				q.skip(1);
+				const offered = [...q.take(count)];
+				const chosen = this.chooseSecurity(offered);
+				this.events.send(Uint8Array.of(chosen));
+				this.afterSecurityChosen(chosen);
+				return true;
+			}
+			case "security-type-3.3": {
+				if (!q.has(4)) return false;
+				const type = q.u32();
+				if (type === SecurityType.Invalid) {
+					this.failureKind = "refused";
+					this.handshake = "failure-reason";
+					return true;
+				}
+				this.afterSecurityChosen(this.chooseSecurity([type]));
+				return true;
+			}
+			case "vnc-challenge": {
+				if (!q.has(16)) return false;
+				const challenge = q.takeCopy(16);
+				this.events.send(vncAuthResponse(this.options.password ?? "", challenge));
+				this.handshake = "security-result";
+				return true;
+			}
+			case "security-result": {
+				if (!q.has(4)) return false;
+				const result = q.u32();
+				if (result === 0) {
+					this.sendClientInit();
+					return true;
+				}
+				if (this.version === "3.8") {
+					this.failureKind = "auth";
+					this.handshake = "failure-reason";
+					return true;
+				}
+				throw authFailed(result === 2 ? "too many attempts" : undefined);
+			}
+			case "failure-reason": {
+				if (!q.has(4)) return false;
+				const length = q.peekU32();
+				if (length > MAX_STRING) {
+					throw protocolError(`The VNC server sent a failure reason of ${length} bytes.`, "handshake");
+				}
+				if (!q.has(4 + length)) return false;
+				q.skip(4);
+				const reason = cleanText(textDecoder.decode(q.take(length)));
+				if (this.failureKind === "auth") throw authFailed(reason);
+				throw new IkvmError(
+					"ACCESS_DENIED",
+					`The VNC server refused the connection: ${sentence(reason || "no reason given")}`,
+					{
+						stage: "handshake",
+						hint: "Another viewer may hold the console, or the server blocks this address after failed logins; try again later.",
+						retryable: true,
+					},
+				);
+			}
+			case "server-init":
+				return this.readServerInit();
+		}
+		return false;
+	}
+
+	private chooseSecurity(offered: number[]): number {
+		if (offered.includes(SecurityType.None)) return SecurityType.None;
+		if (offered.includes(SecurityType.VncAuth)) {
+			if (!this.options.password) {
+				throw new IkvmError("AUTH_FAILED", "The VNC server asks for a password, and none is configured for it.", {
+					stage: "handshake",
+					hint: "Set the VNC password for this server (e.g. passwordEnv in the config file).",
+				});
+			}
+			return SecurityType.VncAuth;
+		}
+		const names = offered.map(securityTypeName).join(", ");
+		throw new IkvmError(
+			"NOT_SUPPORTED",
+			`The VNC server offers only security types this client does not support: ${names}. Supported: None (1) and VNC Authentication (2).`,
+			{
+				stage: "handshake",
+				hint: "Configure the VNC server for no authentication or a plain VNC password (for QEMU: -vnc …,password=on), or reach it through a WebSocket proxy that does.",
+			},
+		);
+	}
+
+	private afterSecurityChosen(type: number): void {
+		if (type === SecurityType.VncAuth) {
+			this.handshake = "vnc-challenge";
+		} else if (this.version === "3.8") {
+			// Only 3.8 sends a SecurityResult for None.
+			this.handshake = "security-result";
+		} else {
+			this.sendClientInit();
+		}
+	}
+
+	private sendClientInit(): void {
+		this.events.send(Uint8Array.of(this.options.shared === false ? 0 : 1));
+		this.handshake = "server-init";
+	}
+
+	private readServerInit(): boolean {
+		const q = this.queue;
+		if (!q.has(24)) return false;
+		const nameLength = q.peekU32(20);
+		if (nameLength > MAX_STRING) {
+			throw protocolError(`The VNC server sent a desktop name of ${nameLength} bytes.`, "handshake");
+		}
+		if (!q.has(24 + nameLength)) return false;
+		const width = q.u16();
+		const height = q.u16();
+		const pixelFormat = readPixelFormat(q.take(16));
+		q.skip(4);
+		const name = textDecoder.decode(q.take(nameLength));
+		this.checkSize(width, height, "handshake");
+		this.fb = new Framebuffer(width, height);
+		this.initInfo = { width, height, pixelFormat, name };
+		this.handshake = "done";
+		this.events.send(setPixelFormatMessage(CLIENT_PIXEL_FORMAT));
+		this.events.send(setEncodingsMessage([...this.encodings, ...PSEUDO_ENCODINGS]));
+		this.events.ready(this.initInfo);
+		return true;
+	}
+
+	/** Refuses sizes outside the limits before anything is allocated. */
+	private checkSize(width: number, height: number, stage: Stage): void {
+		if (width === 0 || height === 0) {
+			throw protocolError(`The VNC server reports an empty ${width}x${height} framebuffer.`, stage);
+		}
+		const { maxWidth, maxHeight } = this.options.limits;
+		if (width > maxWidth || height > maxHeight) {
+			throw new IkvmError(
+				"TOO_LARGE",
+				`The VNC framebuffer is ${width}x${height}, larger than the allowed ${maxWidth}x${maxHeight}.`,
+				{ stage, hint: "Raise MAX_FRAMEBUFFER if this size is expected." },
+			);
+		}
+	}
+
+	// ---------------------------------------------------------------- messages
+
+	private readMessage(): boolean {
+		const q = this.queue;
+		if (!q.has(1)) return false;
+		const type = q.peekU8();
+		switch (type) {
+			case ServerMessage.FramebufferUpdate: {
+				if (!q.has(4)) return false;
+				q.skip(2);
+				this.rectsTotal = q.u16();
+				this.rectsLeft = this.rectsTotal;
+				this.rectsPainted = 0;
+				this.resized = false;
+				this.updateEncodings = new Set();
+				if (this.rectsLeft === 0) this.endUpdate();
+				else this.state = "rect-header";
+				return true;
+			}
+			case ServerMessage.SetColourMapEntries: {
+				if (!q.has(6)) return false;
+				const count = q.peekU16(4);
+				if (!q.has(6 + count * 6)) return false;
+				// We asked for true colour, so a colour map changes nothing we draw.
+				q.skip(6 + count * 6);
+				return true;
+			}
+			case ServerMessage.Bell:
+				q.skip(1);
+				this.events.bell?.();
+				return true;
+			case ServerMessage.ServerCutText: {
+				if (!q.has(8)) return false;
+				const length = q.peekU32(4);
+				if (length > MAX_CUT_TEXT) {
+					throw protocolError(`The VNC server sent a clipboard message of ${length} bytes.`);
+				}
+				q.skip(8);
+				this.events.cutText?.(length);
+				this.cutTextLeft = length;
+				this.state = "cut-text";
+				return true;
+			}
+			default:
+				throw protocolError(`The VNC server sent an unknown message type ${type}.`);
+		}
+	}
+
+	private skipCutText(): boolean {
+		const n = Math.min(this.cutTextLeft, this.queue.length);
+		this.queue.skip(n);
+		this.cutTextLeft -= n;
+		if (this.cutTextLeft > 0) return false;
+		this.state = "message";
+		return true;
+	}
+
+	private readRectHeader(): boolean {
+		const q = this.queue;
+		if (!q.has(12)) return false;
+		const rect: RectHeader = { x: q.u16(), y: q.u16(), width: q.u16(), height: q.u16(), encoding: q.s32() };
+		this.rect = rect;
+		switch (rect.encoding) {
+			case Encoding.LastRect:
+				this.rectsLeft = 0;
+				this.endUpdate();
+				return true;
+			case Encoding.DesktopSize:
+				this.resize(rect.width, rect.height);
+				this.nextRect();
+				return true;
+			case Encoding.ExtendedDesktopSize:
+				this.decoder = undefined;
+				this.state = "rect-body";
+				return true;
+		}
+		const decoder = this.decoders.get(rect.encoding);
+		if (!decoder) {
+			throw protocolError(
+				`The VNC server used ${encodingName(rect.encoding)}, which this client did not ask for (asked: ${this.encodings.map(encodingName).join(", ")}).`,
+			);
+		}
+		const fb = this.fb as Framebuffer;
+		if (!fb.contains(rect.x, rect.y, rect.width, rect.height)) {
+			throw protocolError(
+				`The VNC server sent a ${rect.width}x${rect.height}+${rect.x}+${rect.y} rectangle outside the ${fb.width}x${fb.height} framebuffer.`,
+			);
+		}
+		this.decoder = decoder;
+		this.state = "rect-body";
+		return true;
+	}
+
+	private readRectBody(): boolean {
+		const rect = this.rect as RectHeader;
+		if (!this.decoder) return this.readExtendedDesktopSize(rect);
+		const fb = this.fb as Framebuffer;
+		if (!this.decoder.decodeRect(rect, this.queue, fb)) return false;
+		fb.markPainted(rect.x, rect.y, rect.width, rect.height);
+		this.rectsPainted++;
+		this.updateEncodings.add(rect.encoding);
+		this.nextRect();
+		return true;
+	}
+
+	/** ExtendedDesktopSize: x = reason, y = status, then a screen count and 16 bytes per screen. */
+	private readExtendedDesktopSize(rect: RectHeader): boolean {
+		const q = this.queue;
+		if (!q.has(4)) return false;
+		const screens = q.peekU8();
+		if (!q.has(4 + screens * 16)) return false;
+		q.skip(4 + screens * 16);
+		// A non-zero status answers a resize request of ours; we never send one.
+		if (rect.y === 0) this.resize(rect.width, rect.height);
+		this.nextRect();
+		return true;
+	}
+
+	private nextRect(): void {
+		this.rectsLeft--;
+		this.decoder = undefined;
+		if (this.rectsLeft > 0) {
+			this.state = "rect-header";
+		} else {
+			this.endUpdate();
+		}
+	}
+
+	private endUpdate(): void {
+		this.state = "message";
+		this.rect = undefined;
+		this.events.updateEnd({ rects: this.rectsPainted, resized: this.resized, encodings: [...this.updateEncodings] });
+	}
+
+	private resize(width: number, height: number): void {
+		const fb = this.fb as Framebuffer;
+		if (width === fb.width && height === fb.height) return;
+		this.checkSize(width, height, "decode");
+		this.fb = new Framebuffer(width, height);
+		if (this.initInfo) this.initInfo = { ...this.initInfo, width, height };
+		this.resized = true;
+	}
+}
+
+function authFailed(reason: string | undefined): IkvmError {
+	return new IkvmError(
+		"AUTH_FAILED",
+		reason
+			? `VNC authentication failed: ${sentence(reason)}`
+			: "VNC authentication failed (the server gave no reason).",
+		{ stage: "handshake", hint: "Check the VNC password for this server (only its first 8 characters count)." },
+	);
+}
+
+/** Server text without control characters (QEMU ends its reasons with a NUL). */
+function cleanText(text: string): string {
+	let out = "";
+	for (const ch of text) out += ch < " " || ch === "\u007f" ? " " : ch;
+	return out.replace(/ {2,}/g, " ").trim();
+}
+
+function sentence(text: string): string {
+	return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+function readPixelFormat(b: Uint8Array): PixelFormat {
+	const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+	return {
+		bitsPerPixel: v.getUint8(0),
+		depth: v.getUint8(1),
+		bigEndian: v.getUint8(2) !== 0,
+		trueColour: v.getUint8(3) !== 0,
+		redMax: v.getUint16(4),
+		greenMax: v.getUint16(6),
+		blueMax: v.getUint16(8),
+		redShift: v.getUint8(10),
+		greenShift: v.getUint8(11),
+		blueShift: v.getUint8(12),
+	};
+}
+
+export function setPixelFormatMessage(pf: PixelFormat): Uint8Array {
+	const m = new Uint8Array(20);
+	const v = new DataView(m.buffer);
+	m[0] = ClientMessage.SetPixelFormat;
+	v.setUint8(4, pf.bitsPerPixel);
+	v.setUint8(5, pf.depth);
+	v.setUint8(6, pf.bigEndian ? 1 : 0);
+	v.setUint8(7, pf.trueColour ? 1 : 0);
+	v.setUint16(8, pf.redMax);
+	v.setUint16(10, pf.greenMax);
+	v.setUint16(12, pf.blueMax);
+	v.setUint8(14, pf.redShift);
+	v.setUint8(15, pf.greenShift);
+	v.setUint8(16, pf.blueShift);
+	return m;
+}
+
+export function setEncodingsMessage(encodings: readonly number[]): Uint8Array {
+	const m = new Uint8Array(4 + encodings.length * 4);
+	const v = new DataView(m.buffer);
+	m[0] = ClientMessage.SetEncodings;
+	v.setUint16(2, encodings.length);
+	encodings.forEach((e, i) => {
+		v.setInt32(4 + i * 4, e);
+	});
+	return m;
+}

@@ -1,0 +1,142 @@
+/**
+ * RFB (RFC 6143) wire constants and the shapes the client and its decoders share.
+ */
+
+/** Encoding numbers sent in SetEncodings and found in rectangle headers. */
+export const Encoding = {
+	Raw: 0,
+	CopyRect: 1,
+	Hextile: 5,
+	ZRLE: 16,
+	/** Pseudo-encodings: carry state, not pixels. */
+	DesktopSize: -223,
+	LastRect: -224,
+	ExtendedDesktopSize: -308,
+} as const;
+
+export const ENCODING_NAMES: Record<number, string> = {
+	0: "Raw",
+	1: "CopyRect",
+	2: "RRE",
+	4: "CoRRE",
+	5: "Hextile",
+	6: "zlib",
+	7: "Tight",
+	8: "zlibhex",
+	15: "TRLE",
+	16: "ZRLE",
+	17: "ZYWRLE",
+	[-223]: "DesktopSize",
+	[-224]: "LastRect",
+	[-308]: "ExtendedDesktopSize",
+};
+
+export function encodingName(encoding: number): string {
+	return ENCODING_NAMES[encoding] ?? `encoding ${encoding}`;
+}
+
+/** Security types (RFC 6143 §7.1.2 and the IANA registry). */
+export const SecurityType = {
+	Invalid: 0,
+	None: 1,
+	VncAuth: 2,
+} as const;
+
+const SECURITY_NAMES: Record<number, string> = {
+	0: "Invalid",
+	1: "None",
+	2: "VNC Authentication",
+	5: "RA2",
+	6: "RA2ne",
+	16: "Tight",
+	17: "Ultra",
+	18: "TLS",
+	19: "VeNCrypt",
+	20: "GTK-VNC SASL",
+	21: "MD5 hash",
+	22: "Colin Dean xvp",
+	30: "Apple Remote Desktop (Diffie-Hellman)",
+	113: "UltraVNC MS-Logon II",
+	129: "Unix Login",
+};
+
+export function securityTypeName(type: number): string {
+	const name = SECURITY_NAMES[type];
+	return name ? `${name} (${type})` : `type ${type}`;
+}
+
+/** Server → client message types. */
+export const ServerMessage = {
+	FramebufferUpdate: 0,
+	SetColourMapEntries: 1,
+	Bell: 2,
+	ServerCutText: 3,
+} as const;
+
+/** Client → server message types. */
+export const ClientMessage = {
+	SetPixelFormat: 0,
+	SetEncodings: 2,
+	FramebufferUpdateRequest: 3,
+	KeyEvent: 4,
+	PointerEvent: 5,
+	ClientCutText: 6,
+} as const;
+
+export interface PixelFormat {
+	bitsPerPixel: number;
+	depth: number;
+	bigEndian: boolean;
+	trueColour: boolean;
+	redMax: number;
+	greenMax: number;
+	blueMax: number;
+	redShift: number;
+	greenShift: number;
+	blueShift: number;
+}
+
+/**
+ * The format we ask every server for: 32 bits, little-endian, red in the
+ * lowest byte. A pixel on the wire is then R, G, B, X in memory order, which
+ * is RGBA once the fourth byte is forced to 255, and ZRLE's compact pixel is
+ * the three bytes R, G, B.
+ */
+export const CLIENT_PIXEL_FORMAT: PixelFormat = {
+	bitsPerPixel: 32,
+	depth: 24,
+	bigEndian: false,
+	trueColour: true,
+	redMax: 255,
+	greenMax: 255,
+	blueMax: 255,
+	redShift: 0,
+	greenShift: 8,
+	blueShift: 16,
+};
+
+export interface ServerInit {
+	width: number;
+	height: number;
+	pixelFormat: PixelFormat;
+	name: string;
+}
+
+/** The header every rectangle of a FramebufferUpdate starts with. */
+export interface RectHeader {
+	x: number;
+	y: number;
+	width: number;
+	height: number;
+	encoding: number;
+}
+
+/** The RFB versions we speak; a server's announcement maps onto one of them. */
+export type RfbVersion = "3.3" | "3.7" | "3.8";
+
+/** An RGBA picture (row-major, 4 bytes per pixel); what the test server serves. */
+export interface RgbaImage {
+	width: number;
+	height: number;
+	rgba: Uint8Array;
+}

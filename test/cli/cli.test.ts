@@ -1,0 +1,150 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { testPattern } from "../../src/demo/patterns.ts";
+import { startRfbServer } from "../../src/demo/rfb-server.ts";
+import { runCli } from "../support/cli.ts";
+
+describe("ikvm-mcp CLI", () => {
+	test("--help on the CLI and on each command exits 0 with usage on stdout", async () => {
+		for (const args of [["--help"], ["serve", "--help"], ["list", "--help"], ["screenshot", "--help"]]) {
+			const r = await runCli(args);
+			expect(r.code).toBe(0);
+			expect(r.stdout).toContain("Usage");
+		}
+	});
+
+	test("usage errors exit 2 and say what is wrong", async () => {
+		const cases: Array<[string[], string]> = [
+			[["screenshot"], "give exactly one <serverId>"],
+			[["screenshot", "a", "b"], "give exactly one <serverId>"],
+			[["screenshot", "a", "--region", "1,2,3"], "--region must be x,y,width,height"],
+			[["list", "--bogus"], "bogus"],
+			[["frobnicate"], 'unknown command "frobnicate"'],
+			[["serve", "--port", "x"], "--port must be a number"],
+		];
+		for (const [args, message] of cases) {
+			const r = await runCli(args);
+			expect(r.code).toBe(2);
+			expect(r.stderr).toContain(message);
+			expect(r.stdout).toBe("");
+		}
+	});
+
+	test("list prints the configured servers as JSON on stdout only", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "ikvm-cli-"));
+		const file = join(dir, "t.json");
+		writeFileSync(file, JSON.stringify({ servers: [{ id: "vm1", type: "vnc", host: "127.0.0.1", port: 5999 }] }));
+		const r = await runCli(["list", "--config", file]);
+		expect(r.code).toBe(0);
+		expect(JSON.parse(r.stdout)).toEqual([
+			{ id: "vm1", name: "vm1", provider: "vnc", datacenter: null, ip: "127.0.0.1" },
+		]);
+	});
+
+	test("a bad config file is a runtime error (exit 1) naming file and field", async () => {
+		const dir = mkdtempSync(join(tmpdir(), "ikvm-cli-"));
+		const file = join(dir, "t.json");
+		writeFileSync(file, JSON.stringify({ servers: [{ id: "vm1", type: "vnc" }] }));
+		const r = await runCli(["list", "--config", file]);
+		expect(r.code).toBe(1);
+		expect(r.stderr).toContain(`${file}: servers[0].url`);
+	});
+
+	test("a screenshot of an unknown server exits 1 with the reason", async () => {
+		const r = await runCli(["screenshot", "ghost", "-o", join(tmpdir(), "never.png")]);
+		expect(r.code).toBe(1);
+		expect(r.stderr).toContain("ghost");
+	});
+});
+
+describe("ikvm-mcp config <client>", () => {
+	test("README's client snippets are the command's current output", async () => {
+		const readme = await Bun.file(new URL("../../README.md", import.meta.url)).text();
+		for (const client of ["claude-code", "claude-desktop"]) {
+			const r = await runCli(["config", client, "--root", "/path/to/ikvm-mcp", "--bun", "bun"]);
+			expect(r.code).toBe(0);
+			expect(readme).toContain(r.stdout.trim());
+		}
+	});
+
+	test("uses the variables set, with secrets as placeholders unless --with-secrets", async () => {
+		const env = {
+			OVH_ENDPOINT: "ca",
+			OVH_APPLICATION_KEY: "ak-1",
+			OVH_APPLICATION_SECRET: "as-SECRET",
+			OVH_CONSUMER_KEY: "ck-SECRET",
+		};
+		const hidden = await runCli(["config", "cursor"], env);
+		const json = JSON.parse(hidden.stdout);
+		expect(json.mcpServers.ikvm.env).toEqual({
+			OVH_ENDPOINT: "ca",
+			OVH_APPLICATION_KEY: "ak-1",
+			OVH_APPLICATION_SECRET: "<OVH_APPLICATION_SECRET>",
+			OVH_CONSUMER_KEY: "<OVH_CONSUMER_KEY>",
+		});
+		expect(json.mcpServers.ikvm.args[1]).toMatch(/\/src\/index\.ts$/);
+		const shown = await runCli(["config", "windsurf", "--with-secrets"], env);
+		expect(JSON.parse(shown.stdout).mcpServers.ikvm.env.OVH_APPLICATION_SECRET).toBe("as-SECRET");
+	});
+
+	test("an unknown client is a usage error", async () => {
+		const r = await runCli(["config", "emacs"]);
+		expect(r.code).toBe(2);
+		expect(r.stderr).toContain("claude-desktop");
+	});
+
+	test("the generated stdio command really starts the server", async () => {
+		const r = await runCli(["config", "claude-desktop"]);
+		const { command, args } = JSON.parse(r.stdout).mcpServers.ikvm;
+		const proc = Bun.spawn([command, ...args], { stdin: "pipe", stdout: "pipe", stderr: "ignore" });
+		proc.stdin.write(
+			`${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "0" } } })}\n`,
+		);
+		await proc.stdin.flush();
+		const reader = proc.stdout.getReader();
+		const { value } = await reader.read();
+		proc.kill();
+		expect(JSON.parse(new TextDecoder().decode(value)).result.serverInfo.name).toBe("ikvm-mcp");
+	});
+});
+
+describe("ikvm-mcp screenshot against a real VNC server", () => {
+	test("writes the framebuffer PNG with -o over plain TCP and WebSocket, progress on stderr only", async () => {
+		const image = testPattern(320, 200);
+		const server = await startRfbServer({ image, encoding: "zrle", security: "vnc", password: "s3cret-pw" });
+		try {
+			const dir = mkdtempSync(join(tmpdir(), "ikvm-cli-"));
+			const file = join(dir, "targets.json");
+			writeFileSync(
+				file,
+				JSON.stringify({
+					servers: [
+						{ id: "tcp-vm", type: "vnc", host: "127.0.0.1", port: server.tcpPort, passwordEnv: "VM_PW" },
+						{ id: "ws-vm", type: "vnc", url: server.wsUrl, passwordEnv: "VM_PW" },
+					],
+				}),
+			);
+			for (const id of ["tcp-vm", "ws-vm"]) {
+				const out = join(dir, `${id}.png`);
+				const r = await runCli(["screenshot", id, "--raw", "-o", out, "--config", file], { VM_PW: "s3cret-pw" });
+				expect(r.stderr).not.toContain("s3cret-pw");
+				expect(r.code).toBe(0);
+				expect(r.stdout).toBe("");
+				const { data, info } = await sharp(out).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+				expect([info.width, info.height]).toEqual([320, 200]);
+				expect(Buffer.compare(data, Buffer.from(image.rgba))).toBe(0);
+			}
+			const region = await runCli(
+				["screenshot", "tcp-vm", "--raw", "--region", "10,20,30,40", "-o", join(dir, "r.png"), "--config", file],
+				{ VM_PW: "s3cret-pw" },
+			);
+			expect(region.code).toBe(0);
+			expect((await sharp(join(dir, "r.png")).metadata()).width).toBe(30);
+		} finally {
+			await server.close();
+		}
+	});
+});

@@ -1,0 +1,56 @@
+import { expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+async function run(cmd: string[], cwd: string, env: Record<string, string> = {}) {
+	const proc = Bun.spawn(cmd, { cwd, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+	const [out, err, code] = await Promise.all([
+		new Response(proc.stdout).text(),
+		new Response(proc.stderr).text(),
+		proc.exited,
+	]);
+	return { out, err, code };
+}
+
+// A missing file in "files" only shows up once the package is installed somewhere else.
+test(
+	"npm pack produces a tarball that installs into an empty directory and runs",
+	async () => {
+		const dir = mkdtempSync(join(tmpdir(), "ikvm-pack-"));
+		const packed = await run(["npm", "pack", "--pack-destination", dir], ROOT);
+		expect(packed.code).toBe(0);
+		const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"));
+		expect(tarball).toBeDefined();
+
+		const app = join(dir, "app");
+		mkdirSync(app);
+		writeFileSync(join(app, "package.json"), JSON.stringify({ name: "pack-check", private: true }));
+		const installed = await run([process.execPath, "add", join(dir, tarball as string)], app);
+		expect(installed.code).toBe(0);
+
+		const bin = join(app, "node_modules/.bin/ikvm-mcp");
+		const help = await run([bin, "--help"], app);
+		expect(help.code).toBe(0);
+		expect(help.out).toContain("Usage");
+
+		const port = 20000 + Math.floor(Math.random() * 20000);
+		const server = Bun.spawn([bin, "serve", "--port", String(port)], { cwd: app, stdout: "ignore", stderr: "pipe" });
+		try {
+			let health: unknown;
+			for (let i = 0; i < 50 && !health; i++) {
+				await Bun.sleep(200);
+				health = await fetch(`http://127.0.0.1:${port}/health`)
+					.then((r) => r.json())
+					.catch(() => undefined);
+			}
+			expect(health).toMatchObject({ status: "ok" });
+		} finally {
+			server.kill();
+			await server.exited;
+		}
+	},
+	{ timeout: 120_000 },
+);

@@ -1,0 +1,118 @@
+/**
+ * Interop with a VNC server we did not write: QEMU's, showing a real kernel
+ * panic. Every capture must equal QEMU's own screendump pixel for pixel (the
+ * text cursor is hidden with vt.global_cursor_default=0, so no tolerance).
+ * One VM serves the whole file; it is stopped in afterAll.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Frame } from "../../src/image/frame.ts";
+import { captureVncFrame, openVncSession } from "../../src/vnc/screenshot.ts";
+import { Encoding } from "../../src/vnc/types.ts";
+import { type PanicVm, qemuUnavailable, startPanicVm } from "../support/qemu.ts";
+import { LIMITS, pixelDiff, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
+
+const unavailable = qemuUnavailable();
+if (unavailable) console.warn(`skipping QEMU VNC interop tests: ${unavailable}`);
+
+describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic console)", () => {
+	let vm: PanicVm;
+	const PASSWORD = "Qemu-pw1";
+
+	beforeAll(async () => {
+		vm = await startPanicVm();
+		await vm.setPassword(PASSWORD);
+	}, 120_000);
+
+	afterAll(async () => {
+		await vm?.stop();
+	});
+
+	async function expectSameAsScreendump(frame: Frame): Promise<void> {
+		const truth = await vm.screendump();
+		expect([frame.width, frame.height]).toEqual([truth.width, truth.height]);
+		const diff = pixelDiff(frame, truth);
+		expect(diff.first ? `${diff.count} pixels differ, first at ${diff.first}` : "same").toBe("same");
+	}
+
+	function litPixels(frame: Frame): number {
+		let n = 0;
+		for (let i = 0; i < frame.rgba.length; i += 4) if (frame.rgba[i] || frame.rgba[i + 1] || frame.rgba[i + 2]) n++;
+		return n;
+	}
+
+	test("over WebSocket: the VGA text screen, not blank, equal to screendump", async () => {
+		const frame = await captureVncFrame(wsTarget(`ws://127.0.0.1:${vm.wsPort}`), testContext(), LIMITS);
+		expect([frame.width, frame.height]).toEqual([720, 400]);
+		expect(litPixels(frame)).toBeGreaterThan(5000);
+		await expectSameAsScreendump(frame);
+	});
+
+	test("over TCP: equal to screendump", async () => {
+		const frame = await captureVncFrame(tcpTarget(vm.tcpPort), testContext(), LIMITS);
+		await expectSameAsScreendump(frame);
+	});
+
+	for (const [name, encoding] of [
+		["ZRLE", Encoding.ZRLE],
+		["Hextile", Encoding.Hextile],
+		["Raw", Encoding.Raw],
+	] as const) {
+		test(`QEMU's ${name} decodes to the screendump`, async () => {
+			const used = new Set<number>();
+			const frame = await captureVncFrame(tcpTarget(vm.tcpPort), testContext(), LIMITS, {
+				encodings: [encoding],
+				onUpdate: (u) => {
+					for (const e of u.encodings) used.add(e);
+				},
+			});
+			expect([...used]).toEqual([encoding]);
+			await expectSameAsScreendump(frame);
+		});
+	}
+
+	test("a warm session captures twice on one connection", async () => {
+		const session = await openVncSession(wsTarget(`ws://127.0.0.1:${vm.wsPort}`), testContext(), LIMITS);
+		try {
+			await expectSameAsScreendump(await session.capture(testContext()));
+			await expectSameAsScreendump(await session.capture(testContext()));
+		} finally {
+			await session.close();
+		}
+	});
+
+	describe("password=on (VNC Authentication)", () => {
+		test("the right password, over WebSocket and TCP", async () => {
+			for (const target of [wsTarget(`ws://127.0.0.1:${vm.authWsPort}`), tcpTarget(vm.authTcpPort)]) {
+				const frame = await captureVncFrame({ ...target, password: PASSWORD }, testContext(), LIMITS);
+				await expectSameAsScreendump(frame);
+			}
+		});
+
+		test("only the first 8 characters count", async () => {
+			const frame = await captureVncFrame(
+				tcpTarget(vm.authTcpPort, { password: `${PASSWORD}-ignored` }),
+				testContext(),
+				LIMITS,
+			);
+			expect(frame.width).toBe(720);
+		});
+
+		test("a wrong password gets QEMU's reason", async () => {
+			const error = await captureVncFrame(
+				tcpTarget(vm.authTcpPort, { password: "wrong-pw" }),
+				testContext(),
+				LIMITS,
+			).catch((e) => e);
+			expect(error).toMatchObject({ code: "AUTH_FAILED", stage: "handshake" });
+			expect(error.message).toBe("VNC authentication failed: Authentication failed.");
+		});
+
+		test("no password configured", async () => {
+			const error = await captureVncFrame(wsTarget(`ws://127.0.0.1:${vm.authWsPort}`), testContext(), LIMITS).catch(
+				(e) => e,
+			);
+			expect(error).toMatchObject({ code: "AUTH_FAILED", stage: "handshake" });
+			expect(error.message).toContain("none is configured");
+		});
+	});
+});
