@@ -2,10 +2,9 @@
  * The LLM image stage: makes a console frame as readable as possible for a vision
  * model within the size a model actually looks at.
  *
- *   crop (optional region) → levels lift (only for dim / low-contrast captures)
- *   → resize to the vision budget (integer nearest-neighbour when the factor allows,
- *     so bitmap glyphs stay crisp; otherwise a smooth kernel plus text sharpening)
- *   → PNG (palette when the colours allow it, exact either way)
+ *   crop (the asked-for region, or the screen's written part) → levels lift (only for
+ *   dim / low-contrast captures) → resize to the vision budget (Lanczos3, integer factors
+ *   where they fit) → PNG (palette when the colours allow it, exact either way)
  *
  * Every choice is measured by `bun run eval:readability` (OCR character error rate on
  * real console screenshots); see README.md, "Readability".
@@ -42,15 +41,15 @@ export interface ScalePlan {
  * How the factor and kernel are chosen (each measured with `bun run eval:readability`):
  * - factor ≥ 2 allowed: the largest integer factor. A fractional factor just below it
  *   (1.998 for 720x400) spreads glyph pixels unevenly and made OCR fail on whole lines.
- * - between MIN_UPSCALE and 2: the largest factor allowed (1024x768 → 1.24).
- * - below MIN_UPSCALE: no resampling at all (a 1.05x blur buys nothing).
+ * - between MIN_UPSCALE and 2: the largest factor allowed (640x480 → 1.98).
+ * - below MIN_UPSCALE: no resampling at all (1024x768 → 1.24 read no better than 1x and
+ *   turns an 11 KiB palette PNG into a 380 KiB truecolour one).
  * - larger than the budget: shrink to fit.
  * Lanczos3 beat nearest-neighbour at 2x on every VGA text screen (OCR reads the smooth
- * edges better: GRUB rescue 2.8% vs 8.5% CER, initramfs shell 2.8% vs 7.5%); nearest is
- * kept for large zoom factors, where smooth kernels turn 8x16 glyphs into blobs.
+ * edges better: GRUB rescue 2.8% vs 8.5% CER, initramfs shell 2.8% vs 7.5%), and was as good
+ * or better at 4x on zoomed regions; sharpening on top never helped.
  */
 const MIN_UPSCALE = 1.3;
-const NEAREST_FROM = 4;
 
 export function planScale(
 	width: number,
@@ -65,7 +64,7 @@ export function planScale(
 	);
 	if (max >= 2) {
 		const n = Math.floor(max);
-		return { scale: n, width: width * n, height: height * n, kernel: n >= NEAREST_FROM ? "nearest" : "lanczos3" };
+		return { scale: n, width: width * n, height: height * n, kernel: "lanczos3" };
 	}
 	if (max >= 1 && max < MIN_UPSCALE) return { scale: 1, width, height, kernel: "nearest" };
 	// Fractional: round down so both limits still hold.
