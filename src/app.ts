@@ -28,6 +28,8 @@ export interface AppOptions {
 	/** Replaces the real protocol dispatcher (tests). */
 	opener?: ConsoleOpener;
 	notice?: string;
+	/** Runs after consoles are closed (e.g. stops the demo's simulated hardware). */
+	onClose?: () => Promise<void>;
 }
 
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<App> {
@@ -53,6 +55,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 		async close() {
 			await registry.close();
 			await consoles.closeAll();
+			await options.onClose?.();
 			await closeOcr();
 		},
 	};

@@ -6,9 +6,11 @@
  */
 import { writeFileSync } from "node:fs";
 import { createApp } from "./app.ts";
-import { COMMON_OPTIONS, parse, parseRegion, UsageError } from "./cli/args.ts";
+import { COMMON_OPTIONS, parse, parseRegion, processIo, UsageError } from "./cli/args.ts";
 import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig } from "./cli/client-config.ts";
 import { decodeFrameCommand } from "./cli/decode-frame.ts";
+import { doctorCommand } from "./cli/doctor/command.ts";
+import { ovhCredentialsCommand } from "./cli/ovh-credentials.ts";
 import { loadConfig } from "./config.ts";
 import { isIkvmError } from "./errors.ts";
 import { renderScreenshot } from "./image/render.ts";
@@ -24,6 +26,8 @@ Usage:
   ikvm-mcp list [--config FILE]                                      list servers as JSON
   ikvm-mcp screenshot <serverId> [-o shot.png] [--raw] [--region x,y,w,h] [--config FILE]
   ikvm-mcp config <client> [--with-secrets]                         MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
+  ikvm-mcp ovh-credentials [--endpoint eu|ca|us] [--application-key AK]   ask OVH for a consumer key
+  ikvm-mcp doctor [--config FILE]                                    check everything a screenshot needs
   ikvm-mcp decode-frame [--colors ami|bt601] <frame.bin> [...] <out.png>   decode captured AST2500 frames
   ikvm-mcp --version
 
@@ -56,12 +60,17 @@ function stderr(line: string): void {
 	process.stderr.write(`${line}\n`);
 }
 
-/** Progress for steps that take seconds (OVH task polling, BMC login) goes to stderr. */
-function cliContext(): CallContext {
+/** Aborted by Ctrl-C, so network waits end with a clear error instead of a hang. */
+function interruptSignal(): AbortSignal {
 	const controller = new AbortController();
 	process.once("SIGINT", () => controller.abort(new Error("interrupted")));
+	return controller.signal;
+}
+
+/** Progress for steps that take seconds (OVH task polling, BMC login) goes to stderr. */
+function cliContext(): CallContext {
 	return {
-		signal: controller.signal,
+		signal: interruptSignal(),
 		progress: (stage, message) => stderr(`… ${stage}: ${message}`),
 	};
 }
@@ -178,6 +187,8 @@ const COMMANDS: Record<string, Command> = {
 	list,
 	screenshot,
 	config: clientConfig,
+	"ovh-credentials": (argv) => ovhCredentialsCommand(argv, processIo(interruptSignal())),
+	doctor: (argv) => doctorCommand(argv, processIo(interruptSignal())),
 	"decode-frame": decodeFrameCommand,
 };
 

@@ -38,3 +38,21 @@ export function parseRegion(value: string, usage: string): { x: number; y: numbe
 	if (width === 0 || height === 0) throw new UsageError("--region width and height must be at least 1", usage);
 	return { x, y, width, height };
 }
+
+/** Where a command writes and what it reads, so its logic runs in tests without a subprocess. */
+export interface CliIo {
+	stdout(text: string): void;
+	stderr(text: string): void;
+	env: Record<string, string | undefined>;
+	signal?: AbortSignal;
+}
+
+/** The process's own streams and environment. */
+export function processIo(signal?: AbortSignal): CliIo {
+	return {
+		stdout: (text) => process.stdout.write(text),
+		stderr: (text) => process.stderr.write(text),
+		env: process.env,
+		signal,
+	};
+}

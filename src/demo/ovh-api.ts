@@ -17,21 +17,15 @@
  * Lives in src/demo because the embedded demo runs it; tests import it from test/mocks.
  */
 import type { Server } from "bun";
+import { accessRulesForRequest } from "../providers/ovh/rules.ts";
 import type { AccessRule, IpmiSupportedFeatures, TaskStatus } from "../providers/ovh/types.ts";
 
 export const MOCK_APPLICATION_KEY = "mockAppKey7Hq2Lx9P";
 export const MOCK_APPLICATION_SECRET = "mockAppSecret-Zr8Wf3Kd1Vn6Tq0Yb5Jm";
 export const MOCK_CONSUMER_KEY = "mockConsumerKey-Gp4Xs7Ce2Lh9Ua3Rw";
 
-/** The access rules the README asks for. */
-export const README_ACCESS_RULES: AccessRule[] = [
-	{ method: "GET", path: "/dedicated/server" },
-	{ method: "GET", path: "/dedicated/server/*" },
-	{ method: "GET", path: "/dedicated/server/*/features/ipmi" },
-	{ method: "POST", path: "/dedicated/server/*/features/ipmi/access" },
-	{ method: "GET", path: "/dedicated/server/*/features/ipmi/access" },
-	{ method: "GET", path: "/dedicated/server/*/task/*" },
-];
+/** The access rules the README asks for (the list ikvm-mcp defines once, without its purposes). */
+export const README_ACCESS_RULES: AccessRule[] = accessRulesForRequest();
 
 export interface MockViewerGrant {
 	server: string;

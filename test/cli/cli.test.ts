@@ -5,23 +5,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { testPattern } from "../../src/demo/patterns.ts";
 import { startRfbServer } from "../../src/demo/rfb-server.ts";
-
-const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
-
-export async function runCli(args: string[], env: Record<string, string> = {}) {
-	const proc = Bun.spawn([process.execPath, CLI, ...args], {
-		env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-		stdout: "pipe",
-		stderr: "pipe",
-		stdin: "ignore",
-	});
-	const [stdout, stderr, code] = await Promise.all([
-		new Response(proc.stdout).text(),
-		new Response(proc.stderr).text(),
-		proc.exited,
-	]);
-	return { stdout, stderr, code };
-}
+import { runCli } from "../support/cli.ts";
 
 describe("ikvm-mcp CLI", () => {
 	test("--help on the CLI and on each command exits 0 with usage on stdout", async () => {

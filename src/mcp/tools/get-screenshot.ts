@@ -1,11 +1,22 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { encodePng } from "../../image/encode.ts";
+import { encodeImage, encodePng } from "../../image/encode.ts";
+import type { Frame, Region } from "../../image/frame.ts";
+import { checkRegion, cropRgba, optimizeFrame } from "../../image/optimize.ts";
 import { readScreenText } from "../../text/index.ts";
 import { createCallContext } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
 import type { ToolDeps } from "../server.ts";
 import { describeText } from "./get-screen-text.ts";
+
+const regionSchema = z
+	.object({
+		x: z.number().int().min(0).describe("Left edge, framebuffer pixels"),
+		y: z.number().int().min(0).describe("Top edge, framebuffer pixels"),
+		width: z.number().int().min(1).describe("Width, framebuffer pixels"),
+		height: z.number().int().min(1).describe("Height, framebuffer pixels"),
+	})
+	.strict();
 
 export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 	server.registerTool(
@@ -14,12 +25,17 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 			title: "Console screenshot",
 			description:
 				"Capture the current console screen (BIOS, GRUB, kernel panic, login prompt, …) of one server as a PNG image. " +
-				"serverId comes from list_servers. raw=true returns the exact framebuffer pixels; the default is " +
-				"optimised for reading. A cold capture can take 20–60 s on OVH (console access is requested first); " +
-				"an image costs roughly 1,500 tokens.",
+				"serverId comes from list_servers. The default image is optimised for reading (sized for vision models, " +
+				"dim captures brightened); raw=true returns the exact framebuffer pixels. region={x,y,width,height} in " +
+				"framebuffer pixels crops first and then enlarges, to zoom into small text; the text block with the image " +
+				"states the framebuffer size and the scale. A cold capture can take 20–60 s on OVH (console access is " +
+				"requested first); an image costs roughly 1,500 tokens.",
 			inputSchema: {
 				serverId: z.string().min(1).describe("Server id from list_servers, e.g. 'ns1234567.ip-1-2-3.eu'"),
 				raw: z.boolean().default(false).describe("Return the framebuffer untouched (exact pixels)"),
+				region: regionSchema
+					.optional()
+					.describe("Only this part of the screen, in framebuffer pixels (see the framebuffer size of a full capture)"),
 				includeText: z
 					.boolean()
 					.default(false)
@@ -27,20 +43,20 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 			},
 			annotations: { readOnlyHint: true, openWorldHint: true },
 		},
-		async ({ serverId, raw, includeText }, extra) => {
+		async ({ serverId, raw, region, includeText }, extra) => {
 			try {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
 				const frame = await deps.registry.getScreenshot(serverId, ctx);
-				ctx.progress("encode", "Encoding the picture");
-				const png = await encodePng(frame);
-				const caption = `Server ${serverId}: framebuffer ${frame.width}x${frame.height}, ${raw ? "raw" : "scale 1"}, captured ${frame.capturedAt.toISOString()}.`;
+				if (region) checkRegion(region, frame.width, frame.height);
+				ctx.progress("encode", raw ? "Encoding the picture" : "Optimising the picture for reading");
+				const { png, caption } = raw ? await rawImage(frame, region) : await optimisedImage(frame, region);
 				const content = [
 					{ type: "image" as const, data: png.toString("base64"), mimeType: "image/png" },
-					textBlock(caption),
+					textBlock(`Server ${serverId}: ${caption}`),
 				];
 				if (includeText) {
 					ctx.progress("ocr", "Reading the text");
-					content.push(textBlock(describeText(await readScreenText(frame, { signal: ctx.signal }))));
+					content.push(textBlock(describeText(await readScreenText(frame, { region, signal: ctx.signal }))));
 				}
 				if (deps.notice) content.push(textBlock(deps.notice));
 				return { content };
@@ -49,4 +65,44 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 			}
 		},
 	);
+}
+
+function describeRegion(frame: Frame, region: Region | undefined): string {
+	return region
+		? `region x=${region.x} y=${region.y} ${region.width}x${region.height}`
+		: `whole screen (region x=0 y=0 ${frame.width}x${frame.height})`;
+}
+
+async function rawImage(frame: Frame, region: Region | undefined): Promise<{ png: Buffer; caption: string }> {
+	const png = region
+		? (await encodeImage({ width: region.width, height: region.height, data: cropRgba(frame, region), channels: 4 }))
+				.png
+		: await encodePng(frame);
+	const size = region ? `${region.width}x${region.height}` : `${frame.width}x${frame.height}`;
+	return {
+		png,
+		caption:
+			`framebuffer ${frame.width}x${frame.height}; image ${size} = ${describeRegion(frame, region)}, raw pixels, ` +
+			`scale 1; captured ${frame.capturedAt.toISOString()}.`,
+	};
+}
+
+async function optimisedImage(frame: Frame, region: Region | undefined): Promise<{ png: Buffer; caption: string }> {
+	const out = await optimizeFrame(frame, { region });
+	const scale = Number(out.scale.toFixed(3));
+	const lift = out.lift
+		? `, dim capture brightened (levels ${out.lift.black.toFixed(0)}–${out.lift.white.toFixed(0)})`
+		: "";
+	return {
+		png: out.png,
+		caption:
+			`framebuffer ${frame.width}x${frame.height}; image ${out.width}x${out.height} = ` +
+			(out.trimmed
+				? `region x=${out.region.x} y=${out.region.y} ${out.region.width}x${out.region.height} (the written part; the rest of the screen is empty background)`
+				: describeRegion(frame, region)) +
+			", " +
+			`scale ${scale}${lift}; captured ${frame.capturedAt.toISOString()}. ` +
+			`Framebuffer x = ${out.region.x} + image x / ${scale}, y = ${out.region.y} + image y / ${scale}; ` +
+			"pass region (framebuffer pixels) to zoom in, raw=true for exact pixels.",
+	};
 }

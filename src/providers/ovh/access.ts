@@ -107,7 +107,7 @@ export class IpmiAccess {
 			ctx.progress("ovh-task", `Resuming OVH task ${task.taskId} started earlier for ${serviceName}`);
 		} else {
 			ctx.progress("ovh-access", `Checking the IPMI features of ${serviceName}`);
-			await this.checkFeatures(serviceName, base, ctx);
+			await checkIpmiFeatures(this.api, serviceName, ctx.signal);
 			const ipToAllow = await this.options.ipToAllow(ctx.signal);
 			const body: IpmiAccessRequest = { type: "kvmipHtml5URL", ttl: this.options.ttlMinutes };
 			if (ipToAllow) body.ipToAllow = ipToAllow;
@@ -130,45 +130,6 @@ export class IpmiAccess {
 		const granted = await this.readValue(serviceName, base, task.requestedAt, ctx);
 		this.grants.set(serviceName, granted);
 		return { ...granted, reused: false };
-	}
-
-	private async checkFeatures(serviceName: string, base: string, ctx: CallContext): Promise<void> {
-		let ipmi: Ipmi;
-		try {
-			ipmi = await this.api.get(`${base}/features/ipmi`, IpmiSchema, { signal: ctx.signal });
-		} catch (error) {
-			if (error instanceof OvhApiError && error.httpStatus === 404) {
-				throw new IkvmError("NOT_SUPPORTED", `OVH reports no IPMI for ${serviceName}.`, {
-					stage: "ovh-access",
-					hint: "This server range has no IPMI/KVM console (common on some Eco/Kimsufi servers).",
-				});
-			}
-			throw error;
-		}
-		if (!ipmi.activated) {
-			throw new IkvmError("NOT_SUPPORTED", `IPMI is not activated on ${serviceName}.`, {
-				stage: "ovh-access",
-				hint:
-					"OVH reports no IPMI for this server (features/ipmi: activated=false). Some ranges have none; " +
-					"otherwise ask OVH support to enable it.",
-			});
-		}
-		const features = ipmi.supportedFeatures;
-		if (!features.kvmipHtml5URL) {
-			const offered = Object.entries(features)
-				.filter(([, on]) => on)
-				.map(([name]) => name);
-			throw new IkvmError(
-				"NOT_SUPPORTED",
-				`The IPMI of ${serviceName} offers no HTML5 KVM console (it offers: ${offered.join(", ") || "nothing"}).`,
-				{
-					stage: "ovh-access",
-					hint: offered.includes("kvmipJnlp")
-						? "Only the Java (JNLP) viewer is available for this server; open it from the OVH manager."
-						: "ikvm-mcp needs the kvmipHtml5URL feature; use the OVH manager for this server.",
-				},
-			);
-		}
 	}
 
 	private async waitForTask(serviceName: string, base: string, task: PendingTask, ctx: CallContext): Promise<void> {
@@ -244,6 +205,51 @@ export class IpmiAccess {
 			{ stage: "ovh-access", retryable: true, hint: "Try again; OVH sometimes needs a few more seconds." },
 		);
 	}
+}
+
+/**
+ * Reads `features/ipmi` and throws NOT_SUPPORTED, saying why and what to do, unless the
+ * server offers the HTML5 KVM console ikvm-mcp opens. Shared by screenshots and the doctor.
+ */
+export async function checkIpmiFeatures(api: OvhApiClient, serviceName: string, signal: AbortSignal): Promise<Ipmi> {
+	const base = `/dedicated/server/${encodeURIComponent(serviceName)}`;
+	let ipmi: Ipmi;
+	try {
+		ipmi = await api.get(`${base}/features/ipmi`, IpmiSchema, { signal });
+	} catch (error) {
+		if (error instanceof OvhApiError && error.httpStatus === 404) {
+			throw new IkvmError("NOT_SUPPORTED", `OVH reports no IPMI for ${serviceName}.`, {
+				stage: "ovh-access",
+				hint: "This server range has no IPMI/KVM console (common on some Eco/Kimsufi servers).",
+			});
+		}
+		throw error;
+	}
+	if (!ipmi.activated) {
+		throw new IkvmError("NOT_SUPPORTED", `IPMI is not activated on ${serviceName}.`, {
+			stage: "ovh-access",
+			hint:
+				"OVH reports no IPMI for this server (features/ipmi: activated=false). Some ranges have none; " +
+				"otherwise ask OVH support to enable it.",
+		});
+	}
+	const features = ipmi.supportedFeatures;
+	if (!features.kvmipHtml5URL) {
+		const offered = Object.entries(features)
+			.filter(([, on]) => on)
+			.map(([name]) => name);
+		throw new IkvmError(
+			"NOT_SUPPORTED",
+			`The IPMI of ${serviceName} offers no HTML5 KVM console (it offers: ${offered.join(", ") || "nothing"}).`,
+			{
+				stage: "ovh-access",
+				hint: offered.includes("kvmipJnlp")
+					? "Only the Java (JNLP) viewer is available for this server; open it from the OVH manager."
+					: "ikvm-mcp needs the kvmipHtml5URL feature; use the OVH manager for this server.",
+			},
+		);
+	}
+	return ipmi;
 }
 
 function taskFailed(serviceName: string, task: Task): IkvmError {

@@ -11,7 +11,8 @@
 import { type ErrorCode, IkvmError, type IkvmErrorOptions } from "../../errors.ts";
 import type { OvhErrorBody } from "./types.ts";
 
-const README_RULES = "the access rules listed in the README (section “OVH credentials”)";
+const README_RULES =
+	"the access rules ikvm-mcp needs (`ikvm-mcp ovh-credentials` asks for exactly those; README, “OVH credentials”)";
 
 /** An error answer of the OVH API, with what OVH said kept for callers that branch on it. */
 export class OvhApiError extends IkvmError {
