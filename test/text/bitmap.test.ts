@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { recognizeBitmap } from "../../src/text/bitmap.ts";
 import { FONTS } from "../../src/text/fonts/index.ts";
@@ -191,4 +192,25 @@ describe("real QEMU screens", () => {
 		expect(result.lines[3]).toBe("[    4.699022] Kernel panic - not syncing: VFS: Unable to mount root fs on unkno");
 		expect(result.grid).toEqual({ cols: 80, rows: 25, cellWidth: 9, cellHeight: 16, offsetX: 0, offsetY: 0 });
 	});
+});
+
+describe("the console fixture set (test/fixtures/screens)", () => {
+	const dir = join(import.meta.dir, "../fixtures/screens");
+	const names = readdirSync(dir)
+		.filter((f) => f.endsWith(".png") && !/uefi|graphical/.test(f))
+		.map((f) => f.replace(/\.png$/, ""));
+	test("there are console fixtures to read", () => {
+		expect(names.length).toBeGreaterThanOrEqual(8);
+	});
+	for (const name of names) {
+		test(`${name}: every character exactly`, async () => {
+			const truth = (await Bun.file(join(dir, `${name}.txt`)).text())
+				.replace(/\n+$/, "")
+				.split("\n")
+				.map((l) => l.trimEnd());
+			const result = recognizeBitmap(await loadFrame(join(dir, `${name}.png`)));
+			expect(result.lines).toEqual(truth);
+			expect(result.confidence).toBeGreaterThanOrEqual(0.8);
+		});
+	}
 });
