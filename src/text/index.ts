@@ -44,6 +44,11 @@ export async function readScreenText(frame: Frame, options: ReadTextOptions = {}
 		return fromBitmap(bitmap);
 	}
 	const ocr = await ocrFrame(cropped, options.signal);
+	// A console read with middling confidence (faint text through heavy compression) is still a
+	// console: keep it unless OCR is surer.
+	if (bitmap.lines.length > 0 && bitmap.confidence >= 0.5 && bitmap.confidence >= ocr.confidence) {
+		return fromBitmap(bitmap);
+	}
 	if (ocr.lines.length === 0 && bitmap.confidence >= 0.5) return fromBitmap(bitmap);
 	return { lines: ocr.lines, method: "ocr", confidence: round(ocr.confidence) };
 }
