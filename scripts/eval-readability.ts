@@ -2,9 +2,10 @@
  * `bun run eval:readability`: how well can a reader read the consoles we send?
  *
  * Runs OCR (tesseract.js, English LSTM data from the @tesseract.js-data/eng package, fully
- * offline) on each fixture in test/fixtures/screens/ twice — the raw framebuffer PNG and
- * the default optimised PNG — and prints the character error rate against the ground truth,
- * per fixture and overall, with output bytes and pixel counts.
+ * offline) on each fixture in test/fixtures/screens/: the raw framebuffer PNG, the raw PNG as a
+ * vision client receives it (shrunk to the long-edge/megapixel limits when larger, as clients
+ * do before the model sees it), and the default optimised PNG. Prints the character error rate
+ * against the ground truth, per fixture and overall, with output bytes and pixel counts.
  *
  *   bun run eval:readability [--json] [fixture-name ...]
  *
@@ -19,7 +20,7 @@ import sharp from "sharp";
 import { createWorker, OEM, PSM } from "tesseract.js";
 import { encodePng } from "../src/image/encode.ts";
 import { createFrame, type Frame } from "../src/image/frame.ts";
-import { optimizeFrame } from "../src/image/optimize.ts";
+import { optimizeFrame, VISION_LIMITS } from "../src/image/optimize.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "test", "fixtures", "screens");
 const require = createRequire(import.meta.url);
@@ -87,11 +88,30 @@ interface Side {
 	ms: number;
 }
 
+/** What a vision client does to an image over its limits before the model sees it: shrink to fit. */
+async function asClientSees(
+	png: Buffer,
+	width: number,
+	height: number,
+): Promise<{ png: Buffer; width: number; height: number }> {
+	const factor = Math.min(
+		1,
+		VISION_LIMITS.maxLongEdge / Math.max(width, height),
+		Math.sqrt(VISION_LIMITS.maxPixels / (width * height)),
+	);
+	if (factor >= 1) return { png, width, height };
+	const w = Math.floor(width * factor);
+	const h = Math.floor(height * factor);
+	return { png: await sharp(png).resize(w, h, { kernel: "lanczos3" }).png().toBuffer(), width: w, height: h };
+}
+
 interface Row {
 	name: string;
 	frame: string;
 	chars: number;
 	raw: Side;
+	/** The raw PNG after the client's own shrink (same as raw when within the limits). */
+	rawSeen: Side;
 	optimized: Side & { scale: number; kernel: string; lift: boolean; palette: boolean };
 }
 
@@ -124,12 +144,17 @@ async function main(): Promise<void> {
 				return { errors, cer: errors / truth.length, ms: performance.now() - t0 };
 			};
 			const rawPng = await encodePng(frame);
+			const seen = await asClientSees(rawPng, frame.width, frame.height);
 			const opt = await optimizeFrame(frame);
 			const row: Row = {
 				name,
 				frame: `${frame.width}x${frame.height}`,
 				chars: truth.length,
 				raw: { ...(await ocr(rawPng)), bytes: rawPng.length, width: frame.width, height: frame.height },
+				rawSeen:
+					seen.png === rawPng
+						? { ...(await ocr(rawPng)), bytes: rawPng.length, width: frame.width, height: frame.height }
+						: { ...(await ocr(seen.png)), bytes: seen.png.length, width: seen.width, height: seen.height },
 				optimized: {
 					...(await ocr(opt.png)),
 					bytes: opt.png.length,
@@ -142,7 +167,11 @@ async function main(): Promise<void> {
 				},
 			};
 			rows.push(row);
-			if (!json) process.stderr.write(`${name}: raw ${pct(row.raw.cer)} → optimised ${pct(row.optimized.cer)}\n`);
+			if (!json) {
+				process.stderr.write(
+					`${name}: raw ${pct(row.raw.cer)} (as a client sees it ${pct(row.rawSeen.cer)}) → optimised ${pct(row.optimized.cer)}\n`,
+				);
+			}
 		}
 	} finally {
 		await worker.terminate();
@@ -153,20 +182,23 @@ async function main(): Promise<void> {
 		return;
 	}
 	console.log(
-		"| fixture | framebuffer | chars | CER raw | CER optimised | bytes raw | bytes optimised | pixels raw | pixels optimised | scale |",
+		"| fixture | framebuffer | chars | CER raw | CER raw as a client sees it | CER optimised | bytes raw | bytes optimised | pixels raw | pixels optimised | scale |",
 	);
-	console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
+	console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
 	for (const r of rows) {
 		const o = r.optimized;
 		const how = `${o.scale.toFixed(2)} ${o.kernel}${o.lift ? " +lift" : ""}${o.palette ? " palette" : ""}`;
 		console.log(
-			`| ${r.name} | ${r.frame} | ${r.chars} | ${pct(r.raw.cer)} | ${pct(o.cer)} | ${kb(r.raw.bytes)} | ${kb(o.bytes)} | ${mp(r.raw)} | ${o.width}x${o.height} | ${how} |`,
+			`| ${r.name} | ${r.frame} | ${r.chars} | ${pct(r.raw.cer)} | ${pct(r.rawSeen.cer)}${r.rawSeen.width === r.raw.width ? "" : ` (${mp(r.rawSeen)})`} | ${pct(o.cer)} | ${kb(r.raw.bytes)} | ${kb(o.bytes)} | ${mp(r.raw)} | ${o.width}x${o.height} | ${how} |`,
 		);
 	}
 	const chars = rows.reduce((s, r) => s + r.chars, 0);
 	const rawErr = rows.reduce((s, r) => s + r.raw.errors, 0);
+	const seenErr = rows.reduce((s, r) => s + r.rawSeen.errors, 0);
 	const optErr = rows.reduce((s, r) => s + r.optimized.errors, 0);
-	console.log(`| **overall** | | ${chars} | ${pct(rawErr / chars)} | ${pct(optErr / chars)} | | | | | |`);
+	console.log(
+		`| **overall** | | ${chars} | ${pct(rawErr / chars)} | ${pct(seenErr / chars)} | ${pct(optErr / chars)} | | | | | |`,
+	);
 	const worse = rows.filter((r) => r.optimized.errors > r.raw.errors);
 	if (worse.length) {
 		console.log(`\nWORSE than raw: ${worse.map((r) => r.name).join(", ")}`);

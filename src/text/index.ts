@@ -2,8 +2,8 @@
  * The text stage: a frame → the text on it. Method 1 (bitmap-font) reads text-mode and framebuffer
  * consoles exactly; method 2 (OCR) reads anything else. Method 1 is used when it is confident.
  */
-import type { Frame, Region } from "../image/frame.ts";
-import { cropFrame } from "../image/render.ts";
+import { createFrame, type Frame, type Region } from "../image/frame.ts";
+import { cropRgba } from "../image/optimize.ts";
 import { type BitmapText, type Grid, recognizeBitmap } from "./bitmap.ts";
 import { ocrFrame } from "./ocr.ts";
 
@@ -38,7 +38,7 @@ export const BITMAP_CONFIDENT = 0.8;
 export async function readScreenText(frame: Frame, options: ReadTextOptions = {}): Promise<ScreenText> {
 	const { region } = options;
 	// Validates the region against the frame (a clear BAD_INPUT error) before any work.
-	const cropped = region ? cropFrame(frame, region) : frame;
+	const cropped = region ? createFrame(region.width, region.height, cropRgba(frame, region), frame.capturedAt) : frame;
 	const bitmap = recognizeBitmap(frame, { region, giveUpBelow: options.ocr === false ? undefined : 0.5 });
 	if (bitmap.inkedCells === 0 || bitmap.confidence >= BITMAP_CONFIDENT || options.ocr === false) {
 		return fromBitmap(bitmap);

@@ -1,8 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { encodeImage, encodePng } from "../../image/encode.ts";
-import type { Frame, Region } from "../../image/frame.ts";
-import { checkRegion, cropRgba, optimizeFrame } from "../../image/optimize.ts";
+import { renderScreenshot } from "../../image/render.ts";
 import { readScreenText } from "../../text/index.ts";
 import { createCallContext } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
@@ -47,9 +45,8 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 			try {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
 				const frame = await deps.registry.getScreenshot(serverId, ctx);
-				if (region) checkRegion(region, frame.width, frame.height);
 				ctx.progress("encode", raw ? "Encoding the picture" : "Optimising the picture for reading");
-				const { png, caption } = raw ? await rawImage(frame, region) : await optimisedImage(frame, region);
+				const { png, caption } = await renderScreenshot(frame, { raw, region });
 				const content = [
 					{ type: "image" as const, data: png.toString("base64"), mimeType: "image/png" },
 					textBlock(`Server ${serverId}: ${caption}`),
@@ -65,44 +62,4 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 			}
 		},
 	);
-}
-
-function describeRegion(frame: Frame, region: Region | undefined): string {
-	return region
-		? `region x=${region.x} y=${region.y} ${region.width}x${region.height}`
-		: `whole screen (region x=0 y=0 ${frame.width}x${frame.height})`;
-}
-
-async function rawImage(frame: Frame, region: Region | undefined): Promise<{ png: Buffer; caption: string }> {
-	const png = region
-		? (await encodeImage({ width: region.width, height: region.height, data: cropRgba(frame, region), channels: 4 }))
-				.png
-		: await encodePng(frame);
-	const size = region ? `${region.width}x${region.height}` : `${frame.width}x${frame.height}`;
-	return {
-		png,
-		caption:
-			`framebuffer ${frame.width}x${frame.height}; image ${size} = ${describeRegion(frame, region)}, raw pixels, ` +
-			`scale 1; captured ${frame.capturedAt.toISOString()}.`,
-	};
-}
-
-async function optimisedImage(frame: Frame, region: Region | undefined): Promise<{ png: Buffer; caption: string }> {
-	const out = await optimizeFrame(frame, { region });
-	const scale = Number(out.scale.toFixed(3));
-	const lift = out.lift
-		? `, dim capture brightened (levels ${out.lift.black.toFixed(0)}–${out.lift.white.toFixed(0)})`
-		: "";
-	return {
-		png: out.png,
-		caption:
-			`framebuffer ${frame.width}x${frame.height}; image ${out.width}x${out.height} = ` +
-			(out.trimmed
-				? `region x=${out.region.x} y=${out.region.y} ${out.region.width}x${out.region.height} (the written part; the rest of the screen is empty background)`
-				: describeRegion(frame, region)) +
-			", " +
-			`scale ${scale}${lift}; captured ${frame.capturedAt.toISOString()}. ` +
-			`Framebuffer x = ${out.region.x} + image x / ${scale}, y = ${out.region.y} + image y / ${scale}; ` +
-			"pass region (framebuffer pixels) to zoom in, raw=true for exact pixels.",
-	};
 }
