@@ -4,8 +4,10 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { ProviderRegistry } from "../providers/registry.ts";
 import { VERSION } from "../version.ts";
+import { registerGetScreenText } from "./tools/get-screen-text.ts";
 import { registerGetScreenshot } from "./tools/get-screenshot.ts";
 import { registerListServers } from "./tools/list-servers.ts";
+import { registerWaitForScreen } from "./tools/wait-for-screen.ts";
 
 export interface ToolDeps {
 	registry: ProviderRegistry;
@@ -21,10 +23,13 @@ export function createMcpServer(deps: ToolDeps): McpServer {
 		{
 			capabilities: { tools: {}, logging: {} },
 			instructions:
-				"Console access to bare-metal servers. Call list_servers, then get_screenshot with a serverId to see its screen.",
+				"Console access to bare-metal servers. Call list_servers, then get_screen_text (cheap, exact on text consoles) " +
+				"or get_screenshot (an image) with a serverId; wait_for_screen watches for text or for the screen to settle.",
 		},
 	);
 	registerListServers(server, deps);
 	registerGetScreenshot(server, deps);
+	registerGetScreenText(server, deps);
+	registerWaitForScreen(server, deps);
 	return server;
 }
