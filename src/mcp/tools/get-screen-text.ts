@@ -3,19 +3,8 @@ import { z } from "zod";
 import { readScreenText, type ScreenText } from "../../text/index.ts";
 import { createCallContext } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
+import { regionSchema, serverIdSchema } from "../schemas.ts";
 import type { ToolDeps } from "../server.ts";
-
-const px = z.number().int().min(0).max(65535);
-
-/** A rectangle in framebuffer pixels, shared by the text tools. */
-export const regionSchema = z
-	.object({
-		x: px.describe("Left edge, framebuffer pixels"),
-		y: px.describe("Top edge, framebuffer pixels"),
-		width: px.min(1).describe("Width in pixels"),
-		height: px.min(1).describe("Height in pixels"),
-	})
-	.strict();
 
 export const screenTextShape = {
 	lines: z.array(z.string()),
@@ -66,7 +55,7 @@ export function registerGetScreenText(server: McpServer, deps: ToolDeps): void {
 				"and a confidence. Costs a few hundred tokens instead of ~1,500 for an image; prefer it to " +
 				"get_screenshot whenever the screen is text. region {x, y, width, height} (framebuffer pixels) reads part of it.",
 			inputSchema: {
-				serverId: z.string().min(1).describe("Server id from list_servers"),
+				serverId: serverIdSchema,
 				region: regionSchema.optional().describe("Only this rectangle of the framebuffer, in pixels"),
 			},
 			outputSchema: { ...screenTextShape, width: z.number(), height: z.number(), capturedAt: z.string() },

@@ -4,17 +4,9 @@ import { renderScreenshot } from "../../image/render.ts";
 import { readScreenText } from "../../text/index.ts";
 import { createCallContext } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
+import { regionSchema, serverIdSchema } from "../schemas.ts";
 import type { ToolDeps } from "../server.ts";
 import { describeText } from "./get-screen-text.ts";
-
-const regionSchema = z
-	.object({
-		x: z.number().int().min(0).describe("Left edge, framebuffer pixels"),
-		y: z.number().int().min(0).describe("Top edge, framebuffer pixels"),
-		width: z.number().int().min(1).describe("Width, framebuffer pixels"),
-		height: z.number().int().min(1).describe("Height, framebuffer pixels"),
-	})
-	.strict();
 
 export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 	server.registerTool(
@@ -29,7 +21,7 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 				"states the framebuffer size and the scale. A cold capture can take 20–60 s on OVH (console access is " +
 				"requested first); an image costs roughly 1,500 tokens.",
 			inputSchema: {
-				serverId: z.string().min(1).describe("Server id from list_servers, e.g. 'ns1234567.ip-1-2-3.eu'"),
+				serverId: serverIdSchema,
 				raw: z.boolean().default(false).describe("Return the framebuffer untouched (exact pixels)"),
 				region: regionSchema
 					.optional()

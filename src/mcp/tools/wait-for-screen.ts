@@ -9,6 +9,7 @@ import { redact } from "../../redact.ts";
 import { BITMAP_CONFIDENT, readScreenText, type ScreenText } from "../../text/index.ts";
 import type { ToolExtra } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
+import { serverIdSchema } from "../schemas.ts";
 import type { ToolDeps } from "../server.ts";
 import { describeText, screenTextShape, structuredText } from "./get-screen-text.ts";
 
@@ -135,7 +136,7 @@ export function registerWaitForScreen(server: McpServer, deps: ToolDeps): void {
 				"screen text; on timeout it returns the last text and a screenshot (not an error), so you can see " +
 				"where the machine is stuck.",
 			inputSchema: {
-				serverId: z.string().min(1).describe("Server id from list_servers"),
+				serverId: serverIdSchema,
 				text: z
 					.string()
 					.min(1)

@@ -1,0 +1,18 @@
+/**
+ * zod schemas shared by several tools.
+ */
+import { z } from "zod";
+
+const px = z.number().int().min(0).max(65535);
+
+/** A rectangle in framebuffer pixels (see the framebuffer size a full capture reports). */
+export const regionSchema = z
+	.object({
+		x: px.describe("Left edge, framebuffer pixels"),
+		y: px.describe("Top edge, framebuffer pixels"),
+		width: px.min(1).describe("Width, framebuffer pixels"),
+		height: px.min(1).describe("Height, framebuffer pixels"),
+	})
+	.strict();
+
+export const serverIdSchema = z.string().min(1).describe("Server id from list_servers, e.g. 'ns1234567.ip-1-2-3.eu'");
