@@ -185,7 +185,8 @@ describe("wait_for_screen", () => {
 		const text = texts(result).join("\n");
 		expect(text).toContain("timed out after 2 s");
 		expect(text).toContain("Loading initial ramdisk ...");
-		expect((await imagePixels(result)).width).toBe(720);
+		expect((await imagePixels(result)).width).toBeGreaterThan(0);
+		expect(text).toContain("framebuffer 720x400");
 	});
 
 	test("its deadline follows timeoutSeconds, not the shorter whole-call default", async () => {

@@ -1,8 +1,8 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { abortReasonToError, IkvmError, type IkvmError as IkvmErrorType, toIkvmError } from "../../errors.ts";
-import { encodePng } from "../../image/encode.ts";
 import type { Frame } from "../../image/frame.ts";
+import { renderScreenshot } from "../../image/render.ts";
 import { log } from "../../log.ts";
 import type { CallContext } from "../../providers/types.ts";
 import { redact } from "../../redact.ts";
@@ -247,12 +247,13 @@ export function registerWaitForScreen(server: McpServer, deps: ToolDeps): void {
 					lastText && (pattern || lastText.confidence >= BITMAP_CONFIDENT)
 						? lastText
 						: await readScreenText(last.frame, { signal });
-				const png = await encodePng(last.frame);
+				const shot = await renderScreenshot(last.frame, { raw: false });
 				const what = pattern ? `${pattern} did not appear` : "the screen kept changing";
 				const head = `Server ${serverId}: timed out after ${timeoutSeconds} s — ${what} (${polls} polls). Last screen (captured ${last.frame.capturedAt.toISOString()}), as text and as the image below.`;
 				const content = [
 					textBlock(`${head}\n${describeText(screen)}`),
-					{ type: "image" as const, data: png.toString("base64"), mimeType: "image/png" },
+					{ type: "image" as const, data: shot.png.toString("base64"), mimeType: "image/png" },
+					textBlock(shot.caption),
 				];
 				if (deps.notice) content.push(textBlock(deps.notice));
 				return {
