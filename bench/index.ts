@@ -4,11 +4,12 @@
  */
 import { ast2500Suite } from "./ast2500.ts";
 import { printRows, type Row } from "./harness.ts";
+import { imageSuite } from "./image.ts";
 import { kvmSuite } from "./kvm.ts";
 import { pngSuite } from "./png.ts";
 import { vncSuite } from "./vnc.ts";
 
-const suites: Array<() => Promise<Row[]>> = [pngSuite, ast2500Suite, kvmSuite, vncSuite];
+const suites: Array<() => Promise<Row[]>> = [pngSuite, imageSuite, ast2500Suite, kvmSuite, vncSuite];
 
 const rows: Row[] = [];
 for (const suite of suites) rows.push(...(await suite()));

@@ -1,10 +1,11 @@
 /**
- * Frame → the PNG a caller asked for: the exact framebuffer (`raw`), or the
- * picture prepared for reading, optionally cropped to a region first.
+ * Frame → the picture a caller asked for, with a caption a model can act on:
+ * the exact framebuffer (`raw`), or the picture prepared for reading; either
+ * cropped to a region first. Used by get_screenshot and `ikvm-mcp screenshot`.
  */
-import { IkvmError } from "../errors.ts";
-import { encodePng } from "./encode.ts";
-import { createFrame, type Frame, type Region } from "./frame.ts";
+import { encodeImage, encodePng } from "./encode.ts";
+import type { Frame, Region } from "./frame.ts";
+import { checkRegion, cropRgba, optimizeFrame } from "./optimize.ts";
 
 export interface RenderOptions {
 	raw: boolean;
@@ -13,32 +14,65 @@ export interface RenderOptions {
 
 export interface RenderedScreenshot {
 	png: Buffer;
+	/** Output image size. */
 	width: number;
 	height: number;
 	/** Output pixels per framebuffer pixel. */
 	scale: number;
-	region?: Region;
+	/** The framebuffer area shown. */
+	region: Region;
+	/** Framebuffer size, region, scale, capture time and how to map coordinates. */
+	caption: string;
 }
 
-export function cropFrame(frame: Frame, region: Region): Frame {
-	const { x, y, width, height } = region;
-	if (x < 0 || y < 0 || width < 1 || height < 1 || x + width > frame.width || y + height > frame.height) {
-		throw new IkvmError(
-			"BAD_INPUT",
-			`region ${x},${y} ${width}x${height} is outside the ${frame.width}x${frame.height} framebuffer.`,
-			{ hint: `Use 0 ≤ x, x + width ≤ ${frame.width}, 0 ≤ y, y + height ≤ ${frame.height}.` },
-		);
-	}
-	const out = new Uint8Array(width * height * 4);
-	for (let row = 0; row < height; row++) {
-		const from = ((y + row) * frame.width + x) * 4;
-		out.set(frame.rgba.subarray(from, from + width * 4), row * width * 4);
-	}
-	return createFrame(width, height, out, frame.capturedAt);
+function describeRegion(frame: Frame, region: Region | undefined): string {
+	return region
+		? `region x=${region.x} y=${region.y} ${region.width}x${region.height}`
+		: `whole screen (region x=0 y=0 ${frame.width}x${frame.height})`;
+}
+
+async function rawImage(frame: Frame, region: Region | undefined): Promise<RenderedScreenshot> {
+	const shown = region ?? { x: 0, y: 0, width: frame.width, height: frame.height };
+	const png = region
+		? (await encodeImage({ width: region.width, height: region.height, data: cropRgba(frame, region), channels: 4 }))
+				.png
+		: await encodePng(frame);
+	return {
+		png,
+		width: shown.width,
+		height: shown.height,
+		scale: 1,
+		region: shown,
+		caption:
+			`framebuffer ${frame.width}x${frame.height}; image ${shown.width}x${shown.height} = ${describeRegion(frame, region)}, ` +
+			`raw pixels, scale 1; captured ${frame.capturedAt.toISOString()}.`,
+	};
+}
+
+async function optimisedImage(frame: Frame, region: Region | undefined): Promise<RenderedScreenshot> {
+	const out = await optimizeFrame(frame, { region });
+	const scale = Number(out.scale.toFixed(3));
+	const lift = out.lift
+		? `, dim capture brightened (levels ${out.lift.black.toFixed(0)}–${out.lift.white.toFixed(0)})`
+		: "";
+	const shown = out.trimmed
+		? `region x=${out.region.x} y=${out.region.y} ${out.region.width}x${out.region.height} (the written part; the rest of the screen is empty background)`
+		: describeRegion(frame, region);
+	return {
+		png: out.png,
+		width: out.width,
+		height: out.height,
+		scale: out.scale,
+		region: out.region,
+		caption:
+			`framebuffer ${frame.width}x${frame.height}; image ${out.width}x${out.height} = ${shown}, ` +
+			`scale ${scale}${lift}; captured ${frame.capturedAt.toISOString()}. ` +
+			`Framebuffer x = ${out.region.x} + image x / ${scale}, y = ${out.region.y} + image y / ${scale}; ` +
+			"pass region (framebuffer pixels) to zoom in, raw=true for exact pixels.",
+	};
 }
 
 export async function renderScreenshot(frame: Frame, options: RenderOptions): Promise<RenderedScreenshot> {
-	const source = options.region ? cropFrame(frame, options.region) : frame;
-	const png = await encodePng(source);
-	return { png, width: source.width, height: source.height, scale: 1, region: options.region };
+	if (options.region) checkRegion(options.region, frame.width, frame.height);
+	return options.raw ? rawImage(frame, options.region) : optimisedImage(frame, options.region);
 }

@@ -1,9 +1,18 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { encodePng } from "../../image/encode.ts";
+import { renderScreenshot } from "../../image/render.ts";
 import { createCallContext } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
 import type { ToolDeps } from "../server.ts";
+
+const regionSchema = z
+	.object({
+		x: z.number().int().min(0).describe("Left edge, framebuffer pixels"),
+		y: z.number().int().min(0).describe("Top edge, framebuffer pixels"),
+		width: z.number().int().min(1).describe("Width, framebuffer pixels"),
+		height: z.number().int().min(1).describe("Height, framebuffer pixels"),
+	})
+	.strict();
 
 export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 	server.registerTool(
@@ -12,25 +21,29 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 			title: "Console screenshot",
 			description:
 				"Capture the current console screen (BIOS, GRUB, kernel panic, login prompt, …) of one server as a PNG image. " +
-				"serverId comes from list_servers. raw=true returns the exact framebuffer pixels; the default is " +
-				"optimised for reading. A cold capture can take 20–60 s on OVH (console access is requested first); " +
-				"an image costs roughly 1,500 tokens.",
+				"serverId comes from list_servers. The default image is optimised for reading (sized for vision models, " +
+				"dim captures brightened); raw=true returns the exact framebuffer pixels. region={x,y,width,height} in " +
+				"framebuffer pixels crops first and then enlarges, to zoom into small text; the text block with the image " +
+				"states the framebuffer size and the scale. A cold capture can take 20–60 s on OVH (console access is " +
+				"requested first); an image costs roughly 1,500 tokens.",
 			inputSchema: {
 				serverId: z.string().min(1).describe("Server id from list_servers, e.g. 'ns1234567.ip-1-2-3.eu'"),
 				raw: z.boolean().default(false).describe("Return the framebuffer untouched (exact pixels)"),
+				region: regionSchema
+					.optional()
+					.describe("Only this part of the screen, in framebuffer pixels (see the framebuffer size of a full capture)"),
 			},
 			annotations: { readOnlyHint: true, openWorldHint: true },
 		},
-		async ({ serverId, raw }, extra) => {
+		async ({ serverId, raw, region }, extra) => {
 			try {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
 				const frame = await deps.registry.getScreenshot(serverId, ctx);
-				ctx.progress("encode", "Encoding the picture");
-				const png = await encodePng(frame);
-				const caption = `Server ${serverId}: framebuffer ${frame.width}x${frame.height}, ${raw ? "raw" : "scale 1"}, captured ${frame.capturedAt.toISOString()}.`;
+				ctx.progress("encode", raw ? "Encoding the picture" : "Optimising the picture for reading");
+				const { png, caption } = await renderScreenshot(frame, { raw, region });
 				const content = [
 					{ type: "image" as const, data: png.toString("base64"), mimeType: "image/png" },
-					textBlock(caption),
+					textBlock(`Server ${serverId}: ${caption}`),
 				];
 				if (deps.notice) content.push(textBlock(deps.notice));
 				return { content };
