@@ -96,7 +96,7 @@ afterAll(async () => {
 });
 
 async function shot(serverId: string): Promise<CallToolResult> {
-	return (await mcp.client.callTool({ name: "get_screenshot", arguments: { serverId } })) as CallToolResult;
+	return (await mcp.client.callTool({ name: "get_screenshot", arguments: { serverId, raw: true } })) as CallToolResult;
 }
 
 /** The one text of an error result: "Error (CODE): message [stage: …] hint". */
