@@ -27,7 +27,7 @@ import { spawnServer } from "../test/support/server-process.ts";
 const SESSIONS = 20;
 const LIST_CALLS = 200;
 const SCREENSHOT_CALLS = 50;
-const IDLE_SECONDS = 3;
+const IDLE_SECONDS = 10;
 
 interface Outcome {
 	ms: number;
