@@ -7,9 +7,10 @@ import { printRows, type Row } from "./harness.ts";
 import { imageSuite } from "./image.ts";
 import { kvmSuite } from "./kvm.ts";
 import { pngSuite } from "./png.ts";
+import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";
 
-const suites: Array<() => Promise<Row[]>> = [pngSuite, imageSuite, ast2500Suite, kvmSuite, vncSuite];
+const suites: Array<() => Promise<Row[]>> = [pngSuite, imageSuite, ast2500Suite, kvmSuite, vncSuite, textSuite];
 
 const rows: Row[] = [];
 for (const suite of suites) rows.push(...(await suite()));

@@ -12,6 +12,7 @@ import { buildProviders } from "./providers/index.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
 import type { Provider } from "./providers/types.ts";
 import { registerSecret } from "./redact.ts";
+import { closeOcr } from "./text/index.ts";
 
 export interface App {
 	readonly config: AppConfig;
@@ -77,6 +78,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 			await registry.close();
 			await consoles.closeAll();
 			await options.onClose?.();
+			await closeOcr();
 		},
 	};
 }

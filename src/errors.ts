@@ -35,7 +35,9 @@ export type Stage =
 	| "first-frame"
 	| "decode"
 	| "encode"
-	| "queue";
+	| "queue"
+	| "ocr"
+	| "wait";
 
 export interface IkvmErrorOptions {
 	stage?: Stage;

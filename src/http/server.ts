@@ -114,10 +114,15 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
 		// Tool calls can take a minute; SSE keep-alives hold the stream, this is the socket ceiling.
 		idleTimeout: 255,
 		maxRequestBodySize: options.maxBodyBytes,
-		fetch: async (req) => {
+		fetch: async (req, server) => {
 			const { pathname } = new URL(req.url);
 			try {
-				if (pathname === "/mcp") return await handleMcp(req);
+				if (pathname === "/mcp") {
+					// A tool call's stream may stay silent longer than idleTimeout (wait_for_screen runs up to
+					// 600 s); its own deadline bounds it, so the socket's idle limit must not cut it.
+					server.timeout(req, 0);
+					return await handleMcp(req);
+				}
 				if (pathname === "/health") {
 					if (req.method !== "GET" && req.method !== "HEAD") {
 						return new Response("Method not allowed", { status: 405, headers: { Allow: "GET, HEAD" } });

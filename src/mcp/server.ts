@@ -6,8 +6,10 @@ import type { ProviderRegistry } from "../providers/registry.ts";
 import { VERSION } from "../version.ts";
 import type { CallGate } from "./calls.ts";
 import type { ToolExtra } from "./context.ts";
+import { registerGetScreenText } from "./tools/get-screen-text.ts";
 import { registerGetScreenshot } from "./tools/get-screenshot.ts";
 import { registerListServers } from "./tools/list-servers.ts";
+import { registerWaitForScreen } from "./tools/wait-for-screen.ts";
 
 export interface ToolDeps {
 	registry: ProviderRegistry;
@@ -25,12 +27,15 @@ export function createMcpServer(deps: ToolDeps): McpServer {
 		{
 			capabilities: { tools: {}, logging: {} },
 			instructions:
-				"Console access to bare-metal servers. Call list_servers, then get_screenshot with a serverId to see its screen.",
+				"Console access to bare-metal servers. Call list_servers, then get_screen_text (cheap, exact on text consoles) " +
+				"or get_screenshot (an image) with a serverId; wait_for_screen watches for text or for the screen to settle.",
 		},
 	);
 	const tools = deps.calls ? trackedTools(server, deps.calls) : server;
 	registerListServers(tools, deps);
 	registerGetScreenshot(tools, deps);
+	registerGetScreenText(tools, deps);
+	registerWaitForScreen(tools, deps);
 	return server;
 }
 

@@ -1,9 +1,11 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { renderShared } from "../../image/shared-render.ts";
+import { readScreenText } from "../../text/index.ts";
 import { createCallContext } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
 import type { ToolDeps } from "../server.ts";
+import { describeText } from "./get-screen-text.ts";
 
 const regionSchema = z
 	.object({
@@ -32,10 +34,14 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 				region: regionSchema
 					.optional()
 					.describe("Only this part of the screen, in framebuffer pixels (see the framebuffer size of a full capture)"),
+				includeText: z
+					.boolean()
+					.default(false)
+					.describe("Also return the screen's text (as get_screen_text reads it) after the image"),
 			},
 			annotations: { readOnlyHint: true, openWorldHint: true },
 		},
-		async ({ serverId, raw, region }, extra) => {
+		async ({ serverId, raw, region, includeText }, extra) => {
 			try {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
 				const frame = await deps.registry.getScreenshot(serverId, ctx);
@@ -45,6 +51,10 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 					{ type: "image" as const, data: png.toString("base64"), mimeType: "image/png" },
 					textBlock(`Server ${serverId}: ${caption}`),
 				];
+				if (includeText) {
+					ctx.progress("ocr", "Reading the text");
+					content.push(textBlock(describeText(await readScreenText(frame, { region, signal: ctx.signal }))));
+				}
 				if (deps.notice) content.push(textBlock(deps.notice));
 				return { content };
 			} catch (error) {

@@ -1,0 +1,68 @@
+/**
+ * The text stage: a frame → the text on it. Method 1 (bitmap-font) reads text-mode and framebuffer
+ * consoles exactly; method 2 (OCR) reads anything else. Method 1 is used when it is confident.
+ */
+import { createFrame, type Frame, type Region } from "../image/frame.ts";
+import { cropRgba } from "../image/optimize.ts";
+import { type BitmapText, type Grid, recognizeBitmap } from "./bitmap.ts";
+import { ocrFrame } from "./ocr.ts";
+
+export type { Grid } from "./bitmap.ts";
+export { closeOcr } from "./ocr.ts";
+
+export type TextMethod = "bitmap-font" | "ocr";
+
+export interface ScreenText {
+	/** Screen rows, top to bottom; trailing blanks trimmed, trailing empty rows dropped. */
+	lines: string[];
+	method: TextMethod;
+	/** 0–1. */
+	confidence: number;
+	/** The console font that draws the screen (bitmap-font only). */
+	font?: string;
+	/** The character cell grid (bitmap-font only). */
+	grid?: Grid;
+}
+
+export interface ReadTextOptions {
+	/** Framebuffer pixels to read; the whole screen when absent. */
+	region?: Region;
+	signal?: AbortSignal;
+	/** Allow the OCR fallback (default true). */
+	ocr?: boolean;
+}
+
+/** Method 1 at or above this confidence is taken without running OCR. */
+export const BITMAP_CONFIDENT = 0.8;
+
+export async function readScreenText(frame: Frame, options: ReadTextOptions = {}): Promise<ScreenText> {
+	const { region } = options;
+	// Validates the region against the frame (a clear BAD_INPUT error) before any work.
+	const cropped = region ? createFrame(region.width, region.height, cropRgba(frame, region), frame.capturedAt) : frame;
+	const bitmap = recognizeBitmap(frame, { region, giveUpBelow: options.ocr === false ? undefined : 0.5 });
+	if (bitmap.inkedCells === 0 || bitmap.confidence >= BITMAP_CONFIDENT || options.ocr === false) {
+		return fromBitmap(bitmap);
+	}
+	const ocr = await ocrFrame(cropped, options.signal);
+	// A console read with middling confidence (faint text through heavy compression) is still a
+	// console: keep it unless OCR is surer.
+	if (bitmap.lines.length > 0 && bitmap.confidence >= 0.5 && bitmap.confidence >= ocr.confidence) {
+		return fromBitmap(bitmap);
+	}
+	if (ocr.lines.length === 0 && bitmap.confidence >= 0.5) return fromBitmap(bitmap);
+	return { lines: ocr.lines, method: "ocr", confidence: round(ocr.confidence) };
+}
+
+function fromBitmap(bitmap: BitmapText): ScreenText {
+	return {
+		lines: bitmap.lines,
+		method: "bitmap-font",
+		confidence: round(bitmap.confidence),
+		font: bitmap.font,
+		grid: bitmap.grid,
+	};
+}
+
+function round(x: number): number {
+	return Math.round(x * 1000) / 1000;
+}
