@@ -6,6 +6,7 @@ import type { AppConfig } from "./config.ts";
 import { openConsole } from "./console/open.ts";
 import { ConsolePool } from "./console/pool.ts";
 import type { ConsoleOpener } from "./console/types.ts";
+import { CallGate } from "./mcp/calls.ts";
 import type { ToolDeps } from "./mcp/server.ts";
 import { buildProviders } from "./providers/index.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
@@ -19,8 +20,19 @@ export interface App {
 	/** Warm console sessions shared by every provider. */
 	readonly consoles: ConsolePool;
 	readonly toolDeps: ToolDeps;
+	/** Tool calls in progress. */
+	readonly calls: CallGate;
+	/**
+	 * Stops every tool call in progress with a clear "shutting down" error, refuses
+	 * new ones, and waits up to `graceMs` for those results to be sent.
+	 */
+	stopCalls(graceMs?: number): Promise<void>;
+	/** Stops calls, then closes providers and every console session (KVM, VNC, BMC logins). */
 	close(): Promise<void>;
 }
+
+/** How long shutdown waits for stopped calls to deliver their errors. */
+const STOP_GRACE_MS = 1000;
 
 export interface AppOptions {
 	/** Providers to use instead of those the configuration enables (tests, demo). */
@@ -39,20 +51,30 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 		limits: { maxWidth: config.maxFramebuffer.width, maxHeight: config.maxFramebuffer.height },
 		idleMs: config.consoleIdleMs,
 		maxConcurrent: config.maxConcurrentConsoles,
-		queueTimeoutMs: config.toolTimeoutMs,
+		queueTimeoutMs: config.consoleQueueMs,
 	});
 	const providers =
 		typeof options.providers === "function"
 			? await options.providers(consoles)
 			: (options.providers ?? (await buildProviders(config, consoles)));
 	const registry = new ProviderRegistry(providers);
-	const toolDeps: ToolDeps = { registry, toolTimeoutMs: config.toolTimeoutMs, notice: options.notice };
+	const calls = new CallGate();
+	const toolDeps: ToolDeps = { registry, toolTimeoutMs: config.toolTimeoutMs, notice: options.notice, calls };
+	const stopCalls = async (graceMs = STOP_GRACE_MS) => {
+		calls.close();
+		await calls.drained(graceMs);
+		// The SDK hands a result to its transport in the microtasks after the handler returns.
+		await Bun.sleep(10);
+	};
 	return {
 		config,
 		registry,
 		consoles,
 		toolDeps,
+		calls,
+		stopCalls,
 		async close() {
+			await stopCalls();
 			await registry.close();
 			await consoles.closeAll();
 			await options.onClose?.();

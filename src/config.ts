@@ -29,6 +29,8 @@ export interface AppConfig {
 	maxConcurrentConsoles: number;
 	/** How long an idle KVM/VNC connection stays open for the next capture. */
 	consoleIdleMs: number;
+	/** How long a capture waits for a free console slot before a BUSY error. */
+	consoleQueueMs: number;
 	maxBodyBytes: number;
 	/** Largest framebuffer any console path may allocate. */
 	maxFramebuffer: { width: number; height: number };
@@ -72,6 +74,7 @@ const envSchema = z.object({
 	TOOL_TIMEOUT_SECONDS: intFrom("TOOL_TIMEOUT_SECONDS", 1, 3600).optional(),
 	MAX_CONCURRENT_CONSOLES: intFrom("MAX_CONCURRENT_CONSOLES", 1, 256).optional(),
 	CONSOLE_IDLE_SECONDS: intFrom("CONSOLE_IDLE_SECONDS", 0, 3600).optional(),
+	CONSOLE_QUEUE_SECONDS: intFrom("CONSOLE_QUEUE_SECONDS", 0, 3600).optional(),
 	MAX_FRAMEBUFFER: z
 		.string()
 		.regex(/^\d+x\d+$/, "MAX_FRAMEBUFFER must look like 8192x8192")
@@ -134,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 		toolTimeoutMs: (e.TOOL_TIMEOUT_SECONDS ?? 60) * 1000,
 		maxConcurrentConsoles: e.MAX_CONCURRENT_CONSOLES ?? 4,
 		consoleIdleMs: (e.CONSOLE_IDLE_SECONDS ?? 60) * 1000,
+		consoleQueueMs: (e.CONSOLE_QUEUE_SECONDS ?? 30) * 1000,
 		maxBodyBytes: 1024 * 1024,
 		maxFramebuffer: { width: fbW, height: fbH },
 		configPath: overrides.configPath ?? e.IKVM_CONFIG,

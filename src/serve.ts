@@ -39,6 +39,7 @@ export async function startServing(config: AppConfig, options: AppOptions = {}):
 		return {
 			app,
 			async stop() {
+				await app.stopCalls();
 				await server.close().catch(() => {});
 				await app.close();
 			},
@@ -66,6 +67,8 @@ export async function startServing(config: AppConfig, options: AppOptions = {}):
 		app,
 		http,
 		async stop() {
+			// Calls in progress get their "shutting down" error while their sessions are still open.
+			await app.stopCalls();
 			await http.stop();
 			await app.close();
 		},

@@ -188,6 +188,7 @@ export class ConsolePool {
 		this.warm.delete(key);
 		this.clearIdle(entry);
 		await entry.session.close().catch(() => {});
+		log.debug("console closed", { console: entry.session.description });
 	}
 
 	private acquire(ctx: CallContext): Promise<void> {

@@ -184,6 +184,13 @@ export class MockBmc {
 		validateFlags: [],
 		unknownPackets: 0,
 	};
+	/** Every secret this BMC handed out (session cookies, CSRF tokens, viewer-URL access tokens, KVM tokens), for leak scans. */
+	readonly issued = {
+		sessionIds: [] as string[],
+		csrfTokens: [] as string[],
+		accessTokens: [] as string[],
+		kvmTokens: [] as string[],
+	};
 	/** Changeable while running, e.g. to power the server off between captures. */
 	options: MockBmcOptions;
 	private server: Server<KvmConnection> | undefined;
@@ -207,6 +214,11 @@ export class MockBmc {
 
 	get password(): string {
 		return this.options.password ?? "mock-bmc-password";
+	}
+
+	/** All of `issued` in one list. */
+	issuedSecrets(): string[] {
+		return Object.values(this.issued).flat();
 	}
 
 	/** Starts on 127.0.0.1, on a free port unless one is given. */
@@ -242,6 +254,7 @@ export class MockBmc {
 		if (delivery === "token-param") return `${this.origin}/kvm/viewer?token=${session.id}&lang=en`;
 		// Firmwares that mint the session from a separate access token (in the query or the path).
 		const access = randomHex(16);
+		this.issued.accessTokens.push(access);
 		this.viewerTokens.set(access, session);
 		if (delivery === "set-cookie") return `${this.origin}/kvm/viewer?token=${access}&lang=en`;
 		return `${this.origin}/kvm/viewer/${access}`;
@@ -273,6 +286,8 @@ export class MockBmc {
 
 	private newSession(kind: WebSession["kind"]): WebSession {
 		const session: WebSession = { id: randomHex(16), csrf: randomHex(8), kind, expired: false };
+		this.issued.sessionIds.push(session.id);
+		this.issued.csrfTokens.push(session.csrf);
 		this.sessions.set(session.id, session);
 		return session;
 	}
@@ -343,6 +358,7 @@ window.location.href = "/viewer.html";
 			return Response.json({ cc: 7, error: "Invalid CSRF token" }, { status: 403 });
 		}
 		const token = randomHex(20);
+		this.issued.kvmTokens.push(token);
 		this.kvmTokens.set(token, session);
 		this.stats.kvmTokensIssued++;
 		return Response.json({ client_ip: "127.0.0.1", token, session: session.id.slice(0, 8) });

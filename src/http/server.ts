@@ -35,6 +35,9 @@ interface Session {
 	lastUsed: number;
 }
 
+/** How long stop() lets open responses finish before closing their connections. */
+const STOP_FLUSH_MS = 500;
+
 function jsonRpcError(status: number, message: string, headers: Record<string, string> = {}): Response {
 	return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }), {
 		status,
@@ -146,6 +149,8 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
 			accepting = false;
 			clearInterval(sweep);
 			await Promise.allSettled([...sessions.keys()].map(closeSession));
+			// Let responses already written reach their clients, then cut whatever is left.
+			await Promise.race([bun.stop(false), Bun.sleep(STOP_FLUSH_MS)]);
 			await bun.stop(true);
 		},
 	};

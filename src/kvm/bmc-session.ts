@@ -410,6 +410,7 @@ export async function logout(session: BmcSession, timeoutMs: number): Promise<bo
 			"the logout request",
 		);
 		if (answer.status >= 400) log.warn("BMC logout refused", { bmc: session.host, status: answer.status });
+		else log.debug("logged out of the BMC", { bmc: session.host });
 		return answer.status < 400;
 	} catch (error) {
 		log.warn("BMC logout failed", { bmc: session.host, error: (error as Error).message });

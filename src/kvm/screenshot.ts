@@ -15,7 +15,7 @@ import { log } from "../log.ts";
 import type { CallContext } from "../providers/types.ts";
 import { loginWithPassword, loginWithViewerUrl, logout, requestKvmToken } from "./bmc-session.ts";
 import { defaultDecoderFactory } from "./decoder.ts";
-import { IvtpParser, IvtpProtocol, type IvtpStep, poweredOffError } from "./ivtp.ts";
+import { IvtpParser, IvtpProtocol, type IvtpStep, IvtpType, poweredOffError } from "./ivtp.ts";
 import { type KvmSocket, openKvmSocket } from "./socket.ts";
 import {
 	type AssembledFrame,
@@ -383,11 +383,16 @@ export class AmiConsoleSession implements ConsoleSession {
 					retryable: true,
 				},
 			);
-		} else if (progress) {
+		} else if (progress || this.parser.partial?.type === IvtpType.VIDEO_PACKETS) {
+			// A frame cut short: either its data (the frame has begun) or its first packet (it has not yet).
+			const partial = this.parser.partial;
+			const detail = progress
+				? `${progress.received} of ${progress.expected} bytes`
+				: `${partial?.received} of ${partial?.size} bytes of its first packet`;
 			error = new IkvmError(
 				"CONNECTION",
-				`The BMC at ${this.bmc.host} closed the KVM connection in the middle of a video frame (${progress.received} of ${progress.expected} bytes).`,
-				{ retryable: true },
+				`The BMC at ${this.bmc.host} closed the KVM connection in the middle of a video frame (${detail}).`,
+				{ hint: "The BMC dropped the console connection; try again (a fresh KVM session is opened).", retryable: true },
 			);
 		} else {
 			error = new IkvmError(

@@ -4,6 +4,8 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { ProviderRegistry } from "../providers/registry.ts";
 import { VERSION } from "../version.ts";
+import type { CallGate } from "./calls.ts";
+import type { ToolExtra } from "./context.ts";
 import { registerGetScreenText } from "./tools/get-screen-text.ts";
 import { registerGetScreenshot } from "./tools/get-screenshot.ts";
 import { registerListServers } from "./tools/list-servers.ts";
@@ -15,6 +17,8 @@ export interface ToolDeps {
 	toolTimeoutMs: number;
 	/** Added to every tool result, e.g. to announce demo mode. */
 	notice?: string;
+	/** Calls in progress: counted, and stopped with a clear error at shutdown. */
+	calls?: CallGate;
 }
 
 export function createMcpServer(deps: ToolDeps): McpServer {
@@ -27,9 +31,40 @@ export function createMcpServer(deps: ToolDeps): McpServer {
 				"or get_screenshot (an image) with a serverId; wait_for_screen watches for text or for the screen to settle.",
 		},
 	);
-	registerListServers(server, deps);
-	registerGetScreenshot(server, deps);
-	registerGetScreenText(server, deps);
-	registerWaitForScreen(server, deps);
+	const tools = deps.calls ? trackedTools(server, deps.calls) : server;
+	registerListServers(tools, deps);
+	registerGetScreenshot(tools, deps);
+	registerGetScreenText(tools, deps);
+	registerWaitForScreen(tools, deps);
 	return server;
+}
+
+type AnyToolCallback = (...args: unknown[]) => unknown;
+
+/**
+ * The server as tools see it, with every handler counted by `calls` and its
+ * `extra.signal` aborted when shutdown begins — so each tool, present or
+ * future, is stopped cleanly without knowing about shutdown.
+ */
+function trackedTools(server: McpServer, calls: CallGate): McpServer {
+	const register = server.registerTool.bind(server) as unknown as (
+		name: string,
+		config: unknown,
+		cb: AnyToolCallback,
+	) => unknown;
+	return new Proxy(server, {
+		get(target, property, receiver) {
+			if (property !== "registerTool") return Reflect.get(target, property, receiver);
+			return (name: string, config: unknown, cb: AnyToolCallback) =>
+				register(name, config, (...args: unknown[]) =>
+					calls.track(async () => {
+						// The SDK passes `extra` last: (args, extra) or (extra) for tools without input.
+						const last = args.length - 1;
+						const extra = args[last] as ToolExtra;
+						args[last] = { ...extra, signal: AbortSignal.any([extra.signal, calls.signal]) };
+						return cb(...args);
+					}),
+				);
+		},
+	});
 }

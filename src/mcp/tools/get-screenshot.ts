@@ -1,6 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { renderScreenshot } from "../../image/render.ts";
+import { renderShared } from "../../image/shared-render.ts";
 import { readScreenText } from "../../text/index.ts";
 import { createCallContext } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
@@ -38,7 +38,7 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
 				const frame = await deps.registry.getScreenshot(serverId, ctx);
 				ctx.progress("encode", raw ? "Encoding the picture" : "Optimising the picture for reading");
-				const { png, caption } = await renderScreenshot(frame, { raw, region });
+				const { png, caption } = await renderShared(frame, { raw, region });
 				const content = [
 					{ type: "image" as const, data: png.toString("base64"), mimeType: "image/png" },
 					textBlock(`Server ${serverId}: ${caption}`),

@@ -105,7 +105,12 @@ export interface OvhApiClientOptions {
 	retryBaseMs?: number;
 	/** Longest single pause, also the cap on Retry-After, default 10 s. */
 	retryMaxMs?: number;
+	/** Largest answer body read; a longer one is refused, default 8 MiB. */
+	maxBodyBytes?: number;
 }
+
+/** Real OVH answers are a few KiB; a list of 10,000 servers is about 300 KiB. */
+const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 export interface RequestOptions {
 	signal?: AbortSignal;
@@ -122,6 +127,7 @@ export class OvhApiClient {
 	private readonly retries: number;
 	private readonly retryBaseMs: number;
 	private readonly retryMaxMs: number;
+	private readonly maxBodyBytes: number;
 	/** OVH's clock minus ours, in seconds; undefined until first read. */
 	private timeDelta?: number;
 	private syncing?: Promise<number>;
@@ -133,6 +139,7 @@ export class OvhApiClient {
 		this.retries = options.retries ?? 3;
 		this.retryBaseMs = options.retryBaseMs ?? 500;
 		this.retryMaxMs = options.retryMaxMs ?? 10_000;
+		this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 		registerSecret(options.applicationSecret);
 		registerSecret(options.consumerKey);
 		const host = new URL(this.baseUrl).hostname;
@@ -253,8 +260,9 @@ export class OvhApiClient {
 					redirect: "manual",
 					signal: AbortSignal.any([signal, timeout]),
 				});
-				text = await response.text();
+				text = await this.readBody(response, method, path);
 			} catch (error) {
+				if (error instanceof IkvmError) throw error;
 				throw this.transportError(error, method, path, signal, timeout);
 			}
 			const queryId = response.headers.get("x-ovh-queryid") ?? undefined;
@@ -296,6 +304,35 @@ export class OvhApiClient {
 				retries: retryable ? attempt : undefined,
 			});
 		}
+	}
+
+	/** The body as text, refused past `maxBodyBytes` without reading (or keeping) the rest. */
+	private async readBody(response: Response, method: string, path: string): Promise<string> {
+		const tooLarge = () =>
+			new IkvmError(
+				"TOO_LARGE",
+				`OVH answered ${method} ${path} with more than ${formatBytes(this.maxBodyBytes)}; no OVH API answer is that large.`,
+				{ stage: "ovh-api", hint: `Is OVH_ENDPOINT (${this.baseUrl}) really the OVH API?` },
+			);
+		if (Number(response.headers.get("content-length") ?? 0) > this.maxBodyBytes) {
+			await response.body?.cancel().catch(() => {});
+			throw tooLarge();
+		}
+		if (!response.body) return "";
+		const reader = response.body.getReader();
+		const parts: Uint8Array[] = [];
+		let total = 0;
+		for (;;) {
+			const { done, value } = await reader.read();
+			if (done) break;
+			total += value.byteLength;
+			if (total > this.maxBodyBytes) {
+				await reader.cancel().catch(() => {});
+				throw tooLarge();
+			}
+			parts.push(value);
+		}
+		return new TextDecoder().decode(Buffer.concat(parts));
 	}
 
 	private parse<T>(text: string, schema: z.ZodType<T>, method: string, path: string, response: Response): T {
@@ -378,6 +415,10 @@ function nonJsonBody(text: string, response: Response): OvhErrorBody {
 		.trim()
 		.slice(0, 200);
 	return { message: plain || response.statusText || null };
+}
+
+function formatBytes(n: number): string {
+	return n >= 1048576 ? `${Math.round(n / 104857.6) / 10} MiB` : `${Math.round(n / 102.4) / 10} KiB`;
 }
 
 function isLoopback(host: string): boolean {

@@ -6,7 +6,7 @@
 import type { OvhSettings } from "../../config.ts";
 import type { ConsolePool, TargetResolver } from "../../console/pool.ts";
 import type { ConsoleTarget } from "../../console/types.ts";
-import { IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
+import { abortReasonToError, IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
 import type { Frame } from "../../image/frame.ts";
 import { log } from "../../log.ts";
 import type { CallContext, Provider, ServerInfo } from "../types.ts";
@@ -47,6 +47,7 @@ export class OvhProvider implements Provider {
 	private readonly detailConcurrency: number;
 	private readonly viewerPageTimeoutMs: number;
 	private listCache?: { servers: ServerInfo[]; until: number };
+	private listing?: Promise<ServerInfo[]>;
 	/** Console target chosen for the last viewer URL of each server (a reused URL is not looked at twice). */
 	private readonly targets = new Map<string, { url: string; target: ConsoleTarget }>();
 
@@ -75,11 +76,26 @@ export class OvhProvider implements Provider {
 	async listServers(ctx: CallContext): Promise<ServerInfo[]> {
 		if (this.listCache && this.listCache.until > Date.now()) return this.listCache.servers;
 		ctx.progress("list-servers", "Listing OVH dedicated servers");
-		const names = await this.api.get("/dedicated/server", ServiceNamesSchema, { signal: ctx.signal });
+		// Concurrent callers share one listing: OVH allows a key about 60 calls a minute. It is bounded by
+		// the API client's per-request timeouts, not by one caller's signal, so one caller leaving does not
+		// fail the others.
+		this.listing ??= this.fetchList().finally(() => {
+			this.listing = undefined;
+		});
+		const listing = this.listing;
+		return new Promise<ServerInfo[]>((resolve, reject) => {
+			const onAbort = () => reject(abortReasonToError(ctx.signal.reason, "list-servers"));
+			if (ctx.signal.aborted) return onAbort();
+			ctx.signal.addEventListener("abort", onAbort, { once: true });
+			listing.then(resolve, reject).finally(() => ctx.signal.removeEventListener("abort", onAbort));
+		});
+	}
+
+	private async fetchList(): Promise<ServerInfo[]> {
+		const names = await this.api.get("/dedicated/server", ServiceNamesSchema);
 		const details = await mapLimit(names, this.detailConcurrency, (name) =>
-			this.api.get(`/dedicated/server/${encodeURIComponent(name)}`, DedicatedServerSchema, { signal: ctx.signal }),
+			this.api.get(`/dedicated/server/${encodeURIComponent(name)}`, DedicatedServerSchema),
 		);
-		throwIfAborted(ctx.signal, "list-servers");
 		const servers = names.map((name, i): ServerInfo => {
 			const result = details[i];
 			if (result?.status === "fulfilled") return serverInfo(name, result.value);

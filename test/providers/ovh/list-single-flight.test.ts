@@ -1,0 +1,42 @@
+/**
+ * Concurrent list_servers share one OVH listing: OVH rate-limits a consumer
+ * key (about 60 calls a minute), and 200 agents asking at once must not cost
+ * 200 listings. A caller that gives up leaves the others their answer.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { ConsolePool } from "../../../src/console/pool.ts";
+import { OvhProvider } from "../../../src/providers/ovh/provider.ts";
+import { standaloneContext } from "../../../src/providers/types.ts";
+import { MockOvhApi } from "../../mocks/ovh-api.ts";
+import { ovhSettings } from "./support.ts";
+
+let mock: MockOvhApi | undefined;
+afterEach(async () => {
+	await mock?.stop();
+	mock = undefined;
+});
+
+test("concurrent listings share one set of OVH requests; a cancelled caller does not cancel the others", async () => {
+	mock = await MockOvhApi.start();
+	mock.inject({ method: "GET", path: "/dedicated/server", delayMs: 200 });
+	const consoles = new ConsolePool({
+		opener: async () => {
+			throw new Error("not used");
+		},
+		limits: { maxWidth: 64, maxHeight: 64 },
+		idleMs: 0,
+		maxConcurrent: 1,
+		queueTimeoutMs: 1000,
+	});
+	const provider = new OvhProvider(ovhSettings(mock, { ipDiscoveryUrl: "off" }), consoles);
+	const quitter = new AbortController();
+	const gaveUp = provider.listServers(standaloneContext(quitter.signal)).catch((e) => e);
+	const lists = Promise.all([...Array(20)].map(() => provider.listServers(standaloneContext())));
+	await Bun.sleep(50);
+	quitter.abort();
+	expect(await gaveUp).toMatchObject({ code: "CANCELLED", stage: "list-servers" });
+	const results = await lists;
+	expect(results.every((r) => r.length === 3)).toBe(true);
+	expect(mock.count("GET", "/dedicated/server")).toBe(1);
+	expect(mock.count("GET", /^\/dedicated\/server\/[^/]+$/)).toBe(3);
+});
