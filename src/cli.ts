@@ -17,6 +17,7 @@ import { renderScreenshot } from "./image/render.ts";
 import { configureLogging } from "./log.ts";
 import type { CallContext } from "./providers/types.ts";
 import { serveFromEnvironment } from "./serve.ts";
+import { readScreenText } from "./text/index.ts";
 import { VERSION } from "./version.ts";
 
 const MAIN_USAGE = `ikvm-mcp ${VERSION} — console screenshots of bare-metal servers for LLM agents (MCP)
@@ -25,6 +26,7 @@ Usage:
   ikvm-mcp [serve] [--stdio] [--port N] [--host H] [--config FILE]   serve MCP (HTTP /mcp, or stdio)
   ikvm-mcp list [--config FILE]                                      list servers as JSON
   ikvm-mcp screenshot <serverId> [-o shot.png] [--raw] [--region x,y,w,h] [--config FILE]
+  ikvm-mcp text <serverId> [--region x,y,w,h] [--json] [--config FILE]   the screen's text
   ikvm-mcp config <client> [--with-secrets]                         MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
   ikvm-mcp ovh-credentials [--endpoint eu|ca|us] [--application-key AK]   ask OVH for a consumer key
   ikvm-mcp doctor [--config FILE]                                    check everything a screenshot needs
@@ -47,6 +49,11 @@ const SCREENSHOT_USAGE = `Usage: ikvm-mcp screenshot <serverId> [-o FILE.png] [-
 
 Captures the console of <serverId> as PNG, to FILE (-o) or to stdout when stdout is not a terminal.
 --raw keeps the exact framebuffer pixels; --region crops to framebuffer pixels first.`;
+
+const TEXT_USAGE = `Usage: ikvm-mcp text <serverId> [--region x,y,w,h] [--json] [--config FILE]
+
+Reads the console text of <serverId> (as get_screen_text does) and prints its lines on stdout;
+how it was read (bitmap font or OCR, confidence) goes to stderr. --json prints the whole result.`;
 
 const CONFIG_USAGE = `Usage: ikvm-mcp config <client> [--with-secrets] [--url URL]
 
@@ -152,6 +159,31 @@ const screenshot: Command = async (argv) => {
 	});
 };
 
+const text: Command = async (argv) => {
+	const { values, positionals } = parse(
+		argv,
+		{ ...COMMON_OPTIONS, region: { type: "string" }, json: { type: "boolean" } },
+		TEXT_USAGE,
+	);
+	if (values.help) return help(TEXT_USAGE);
+	if (positionals.length !== 1) throw new UsageError("give exactly one <serverId>", TEXT_USAGE);
+	const region = values.region === undefined ? undefined : parseRegion(values.region, TEXT_USAGE);
+	return withApp(values.config, async (app) => {
+		const ctx = cliContext();
+		const frame = await app.registry.getScreenshot(positionals[0] as string, ctx);
+		const screen = await readScreenText(frame, { region, signal: ctx.signal });
+		if (values.json) {
+			process.stdout.write(`${JSON.stringify(screen, null, 2)}\n`);
+		} else {
+			stderr(
+				`… read by ${screen.method}, confidence ${screen.confidence.toFixed(2)}${screen.font ? `, font ${screen.font}` : ""}`,
+			);
+			process.stdout.write(screen.lines.map((l) => `${l}\n`).join(""));
+		}
+		return 0;
+	});
+};
+
 const clientConfig: Command = async (argv) => {
 	const { values, positionals } = parse(
 		argv,
@@ -186,6 +218,7 @@ const COMMANDS: Record<string, Command> = {
 	serve,
 	list,
 	screenshot,
+	text,
 	config: clientConfig,
 	"ovh-credentials": (argv) => ovhCredentialsCommand(argv, processIo(interruptSignal())),
 	doctor: (argv) => doctorCommand(argv, processIo(interruptSignal())),

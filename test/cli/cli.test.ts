@@ -5,11 +5,19 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { testPattern } from "../../src/demo/patterns.ts";
 import { startRfbServer } from "../../src/demo/rfb-server.ts";
+import { vga16 } from "../../src/text/fonts/vga.ts";
 import { runCli } from "../support/cli.ts";
+import { renderConsole } from "../support/console-render.ts";
 
 describe("ikvm-mcp CLI", () => {
 	test("--help on the CLI and on each command exits 0 with usage on stdout", async () => {
-		for (const args of [["--help"], ["serve", "--help"], ["list", "--help"], ["screenshot", "--help"]]) {
+		for (const args of [
+			["--help"],
+			["serve", "--help"],
+			["list", "--help"],
+			["screenshot", "--help"],
+			["text", "--help"],
+		]) {
 			const r = await runCli(args);
 			expect(r.code).toBe(0);
 			expect(r.stdout).toContain("Usage");
@@ -21,6 +29,7 @@ describe("ikvm-mcp CLI", () => {
 			[["screenshot"], "give exactly one <serverId>"],
 			[["screenshot", "a", "b"], "give exactly one <serverId>"],
 			[["screenshot", "a", "--region", "1,2,3"], "--region must be x,y,width,height"],
+			[["text"], "give exactly one <serverId>"],
 			[["list", "--bogus"], "bogus"],
 			[["frobnicate"], 'unknown command "frobnicate"'],
 			[["serve", "--port", "x"], "--port must be a number"],
@@ -143,6 +152,30 @@ describe("ikvm-mcp screenshot against a real VNC server", () => {
 			);
 			expect(region.code).toBe(0);
 			expect((await sharp(join(dir, "r.png")).metadata()).width).toBe(30);
+		} finally {
+			await server.close();
+		}
+	});
+});
+
+describe("ikvm-mcp text", () => {
+	test("prints the console's lines on stdout, how they were read on stderr", async () => {
+		const lines = ["Debian GNU/Linux 12 web-03 tty1", "", "web-03 login: root", "Password:", "Login incorrect"];
+		const frame = renderConsole(lines, { font: vga16, cols: 80, rows: 25 });
+		const server = await startRfbServer({ image: frame, encoding: "zrle" });
+		try {
+			const dir = mkdtempSync(join(tmpdir(), "ikvm-cli-"));
+			const file = join(dir, "targets.json");
+			writeFileSync(
+				file,
+				JSON.stringify({ servers: [{ id: "vm", type: "vnc", host: "127.0.0.1", port: server.tcpPort }] }),
+			);
+			const r = await runCli(["text", "vm", "--config", file]);
+			expect(r.code).toBe(0);
+			expect(r.stdout).toBe(`${lines.join("\n")}\n`);
+			expect(r.stderr).toContain("bitmap-font");
+			const json = await runCli(["text", "vm", "--json", "--region", "0,32,640,16", "--config", file]);
+			expect(JSON.parse(json.stdout).lines).toEqual(["web-03 login: root"]);
 		} finally {
 			await server.close();
 		}
