@@ -9,6 +9,10 @@ import { isLoopbackHost } from "./http/guards.ts";
 import { type RunningHttpServer, startHttpServer } from "./http/server.ts";
 import { configureLogging, log } from "./log.ts";
 import { createMcpServer } from "./mcp/server.ts";
+import { standaloneContext } from "./providers/types.ts";
+
+/** How long start-up waits for provider listings to check that server ids are unique. */
+const ID_CHECK_TIMEOUT_MS = 10_000;
 
 export interface Running {
 	readonly app: App;
@@ -31,6 +35,12 @@ export async function startServing(config: AppConfig, options: AppOptions = {}):
 	configureLogging({ level: config.logLevel });
 	checkExposure(config);
 	const app = await createApp(config, options);
+	try {
+		await app.registry.checkUniqueIds(standaloneContext(AbortSignal.timeout(ID_CHECK_TIMEOUT_MS)));
+	} catch (error) {
+		await app.close();
+		throw error;
+	}
 
 	if (config.transport === "stdio") {
 		const server = createMcpServer(app.toolDeps);

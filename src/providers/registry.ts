@@ -46,11 +46,8 @@ export class ProviderRegistry {
 				for (const server of result.value) {
 					const owner = this.owners.get(server.id);
 					if (owner && owner !== provider) {
-						log.warn("server id is claimed by two providers; keeping the first", {
-							id: server.id,
-							first: owner.name,
-							second: provider.name,
-						});
+						// Start-up refuses known clashes; one that appears later (a new OVH server) is reported.
+						errors.push({ provider: provider.name, message: clashMessage(server.id, owner, provider) });
 						continue;
 					}
 					this.owners.set(server.id, provider);
@@ -66,6 +63,34 @@ export class ProviderRegistry {
 			throw toIkvmError(first.reason, "list-servers");
 		}
 		return { servers, errors };
+	}
+
+	/**
+	 * Start-up check that no two providers claim one server id. A provider that cannot be
+	 * listed now (network) is skipped with a warning; list_servers reports a later clash.
+	 */
+	async checkUniqueIds(ctx: CallContext): Promise<void> {
+		if (this.providers.length < 2) return;
+		const results = await Promise.allSettled(this.providers.map((p) => p.listServers(ctx)));
+		const seen = new Map<string, Provider>();
+		results.forEach((result, i) => {
+			const provider = this.providers[i] as Provider;
+			if (result.status === "rejected") {
+				log.warn(`could not list ${provider.name} servers at start-up to check ids are unique`, {
+					error: toIkvmError(result.reason).message,
+				});
+				return;
+			}
+			for (const server of result.value) {
+				const owner = seen.get(server.id);
+				if (owner && owner !== provider) {
+					throw new IkvmError("CONFIG_INVALID", clashMessage(server.id, owner, provider), {
+						hint: "Server ids must be unique across providers: rename the configured target.",
+					});
+				}
+				seen.set(server.id, provider);
+			}
+		});
 	}
 
 	/** Finds the provider that owns `serverId`, listing again when it is not known yet. */
@@ -95,4 +120,8 @@ export class ProviderRegistry {
 	async close(): Promise<void> {
 		await Promise.allSettled(this.providers.map((p) => p.close?.()));
 	}
+}
+
+function clashMessage(id: string, first: Provider, second: Provider): string {
+	return `server id "${id}" is used by both the ${first.name} and the ${second.name} provider; the ${second.name} one is ignored`;
 }
