@@ -5,9 +5,14 @@
  * One VM serves the whole file; it is stopped in afterAll.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Frame } from "../../src/image/frame.ts";
 import { captureVncFrame, openVncSession } from "../../src/vnc/screenshot.ts";
 import { Encoding } from "../../src/vnc/types.ts";
+import { imagePixels, inMemoryClient, texts } from "../support/mcp.ts";
 import { type PanicVm, qemuUnavailable, startPanicVm } from "../support/qemu.ts";
 import { LIMITS, pixelDiff, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
 
@@ -77,6 +82,47 @@ describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic
 			await expectSameAsScreendump(await session.capture(testContext()));
 		} finally {
 			await session.close();
+		}
+	});
+
+	test("configured targets (IKVM_CONFIG) over TCP and WebSocket, through the MCP tools", async () => {
+		const file = join(mkdtempSync(join(tmpdir(), "ikvm-qemu-")), "targets.json");
+		writeFileSync(
+			file,
+			JSON.stringify({
+				servers: [
+					{ id: "qemu-ws", type: "vnc", url: `ws://127.0.0.1:${vm.wsPort}` },
+					{ id: "qemu-tcp", type: "vnc", host: "127.0.0.1", port: vm.tcpPort },
+					{ id: "qemu-auth", type: "vnc", host: "127.0.0.1", port: vm.authTcpPort, passwordEnv: "QEMU_VNC_PW" },
+				],
+			}),
+		);
+		process.env.QEMU_VNC_PW = PASSWORD;
+		const c = await inMemoryClient({}, { IKVM_CONFIG: file });
+		try {
+			const list = (await c.client.callTool({ name: "list_servers", arguments: {} })) as CallToolResult;
+			expect(JSON.parse(texts(list)[0] ?? "").map((s: { provider: string }) => s.provider)).toEqual([
+				"vnc",
+				"vnc",
+				"vnc",
+			]);
+			for (const serverId of ["qemu-ws", "qemu-tcp", "qemu-auth"]) {
+				const r = (await c.client.callTool({
+					name: "get_screenshot",
+					arguments: { serverId, raw: true },
+				})) as CallToolResult;
+				expect(r.isError).toBeFalsy();
+				const got = await imagePixels(r);
+				await expectSameAsScreendump({
+					width: got.width,
+					height: got.height,
+					rgba: new Uint8Array(got.rgba),
+					capturedAt: new Date(),
+				});
+			}
+		} finally {
+			await c.close();
+			delete process.env.QEMU_VNC_PW;
 		}
 	});
 
