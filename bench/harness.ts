@@ -2,7 +2,11 @@
  * Bench rows: each suite returns rows timed by `time`, index.ts prints them.
  * Wall time is the median of the runs; CPU time (user + system of this
  * process) is reported too, as it stays meaningful on a busy machine.
+ * Each stage is warmed up first for WARMUP_MS: until the JIT has compiled the
+ * hot loops, its compiler threads add CPU time that steady use never pays.
  */
+
+const WARMUP_MS = 300;
 export interface Row {
 	name: string;
 	/** Median wall-clock milliseconds. */
@@ -20,8 +24,12 @@ export async function time(
 	runs = 10,
 	target?: number,
 	targetOn: "wall" | "cpu" = "wall",
+	/** 0 for stages that can run only a fixed number of times (one warm-up run then). */
+	warmupMs = WARMUP_MS,
 ): Promise<Row> {
-	await fn();
+	const warmUntil = performance.now() + warmupMs;
+	do await fn();
+	while (performance.now() < warmUntil);
 	const wall: number[] = [];
 	const cpu: number[] = [];
 	for (let i = 0; i < runs; i++) {

@@ -111,6 +111,9 @@ export async function vncSuite(): Promise<Row[]> {
 					`VNC decode ${name}, ${label} (${(client.bytes / 1024).toFixed(0)} KiB)`,
 					() => client.next(),
 					runs - 1,
+					undefined,
+					"wall",
+					0,
 				),
 			);
 		}
@@ -126,6 +129,7 @@ export async function vncSuite(): Promise<Row[]> {
 					DECODE_PLUS_PNG_TARGET_MS,
 					// Compute on one core: CPU time stays meaningful while other work shares the machine.
 					"cpu",
+					0,
 				),
 			);
 		}
