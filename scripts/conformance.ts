@@ -12,6 +12,7 @@ export const APPLICABLE_SCENARIOS = [
 	"tools-list",
 	"dns-rebinding-protection",
 	"logging-set-level",
+	"server-sse-multiple-streams",
 ] as const;
 
 const SUITE = new URL("../node_modules/@modelcontextprotocol/conformance/dist/index.js", import.meta.url).pathname;
