@@ -15,6 +15,11 @@ export interface OvhSettings {
 	ipmiAllowedIp?: string;
 	/** "What is my IP" URL used for that discovery; "off" disables it. */
 	ipDiscoveryUrl?: string;
+	/**
+	 * Verify the BMC's TLS certificate behind a viewer URL. Off by default: BMCs ship self-signed
+	 * certificates, and the viewer URL comes from OVH's signed API for that server's own BMC.
+	 */
+	bmcTlsVerify?: boolean;
 }
 
 export interface AppConfig {
@@ -91,6 +96,10 @@ const envSchema = z.object({
 			z.url({ protocol: /^https?$/, error: "OVH_IP_DISCOVERY_URL must be an http(s) URL or off" }),
 		])
 		.optional(),
+	OVH_BMC_TLS_VERIFY: z
+		.enum(["0", "1", "false", "true", "no", "yes"], { error: "OVH_BMC_TLS_VERIFY must be 1 or 0" })
+		.transform((v) => ["1", "true", "yes"].includes(v))
+		.optional(),
 });
 
 const OVH_VARS = ["OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY"] as const;
@@ -122,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 			consumerKey: e.OVH_CONSUMER_KEY,
 			ipmiAllowedIp: e.OVH_IPMI_ALLOWED_IP,
 			ipDiscoveryUrl: e.OVH_IP_DISCOVERY_URL,
+			bmcTlsVerify: e.OVH_BMC_TLS_VERIFY ?? false,
 		};
 	}
 

@@ -46,6 +46,7 @@ export class OvhProvider implements Provider {
 	private readonly listCacheMs: number;
 	private readonly detailConcurrency: number;
 	private readonly viewerPageTimeoutMs: number;
+	private readonly bmcTlsVerify: boolean;
 	private listCache?: { servers: ServerInfo[]; until: number };
 	private listing?: Promise<ServerInfo[]>;
 	/** Console target chosen for the last viewer URL of each server (a reused URL is not looked at twice). */
@@ -71,6 +72,7 @@ export class OvhProvider implements Provider {
 		this.listCacheMs = options.listCacheMs ?? 30_000;
 		this.detailConcurrency = options.detailConcurrency ?? 8;
 		this.viewerPageTimeoutMs = options.viewerPageTimeoutMs ?? 5000;
+		this.bmcTlsVerify = settings.bmcTlsVerify ?? false;
 	}
 
 	async listServers(ctx: CallContext): Promise<ServerInfo[]> {
@@ -160,6 +162,7 @@ export class OvhProvider implements Provider {
 				);
 			}
 		}
+		if (this.bmcTlsVerify) target = { ...target, tls: undefined };
 		ovhLog.debug("console target chosen", { server: serverId, kind: target.kind });
 		this.targets.set(serverId, { url, target });
 		return target;
@@ -172,7 +175,7 @@ export class OvhProvider implements Provider {
 				redirect: "manual",
 				signal: AbortSignal.any([signal, timeout]),
 				// BMCs present self-signed certificates.
-				tls: { rejectUnauthorized: false },
+				tls: { rejectUnauthorized: this.bmcTlsVerify },
 			});
 			const body = await readCapped(response, VIEWER_PAGE_MAX_BYTES);
 			return {

@@ -179,6 +179,15 @@ describe("OVH provider: get_screenshot", () => {
 		expect(progress.some((m) => m.includes("Requesting HTML5 KVM access"))).toBe(true);
 	});
 
+	test("OVH_BMC_TLS_VERIFY=1 makes the console layer verify the BMC's certificate", async () => {
+		const mock = await startMock();
+		const { opener, state } = recordingOpener();
+		const client = await connect(mock, { opener, viaConfig: true, env: { OVH_BMC_TLS_VERIFY: "1" } });
+		expect((await screenshot(client)).isError).toBeFalsy();
+		expect(state.targets[0]?.kind).toBe("ami-viewer");
+		expect(state.targets[0]?.tls).toBeUndefined();
+	});
+
 	test("a still-valid viewer URL is reused for the next screenshot", async () => {
 		const mock = await startMock();
 		const { opener, state } = recordingOpener();
