@@ -4,6 +4,7 @@
  * background and foreground, whatever its attribute), and pack the "bright" pixels as bits.
  */
 import type { Frame } from "../image/frame.ts";
+import { popcount } from "./glyphs.ts";
 
 /**
  * Below this spread (0–255) in every channel a cell is one flat colour: a blank. This is the
@@ -24,32 +25,43 @@ export interface Planes {
 	readonly backgroundLuma: number;
 	/** Spread below which a cell is flat on this screen (MIN_CONTRAST unless the text is fainter). */
 	minContrast: number;
-	/** Per pixel: how many pixels from it to the right (itself included, capped at 65535) have its exact colour. */
-	readonly run: Uint16Array;
-	/** The frame as one 32-bit word per pixel, for exact colour comparisons. */
-	readonly pixels: Uint32Array;
+	/**
+	 * Per pixel: the x just past the run of identical pixels it belongs to, in its row. One value per run,
+	 * so a run is stored with fill(); a cell row is flat when its first pixel's run reaches the cell's end.
+	 */
+	readonly runEnd: Int32Array;
+	/** The frame as one 32-bit word per pixel, for exact colour comparisons (signed: stays a small integer in the JIT). */
+	readonly pixels: Int32Array;
 }
+
+/** Runs at least this long are stored with fill() (a native call) rather than a loop. */
+const FILL_RUN = 16;
 
 export function preparePlanes(frame: Frame): Planes {
 	const { width, height, rgba } = frame;
 	const n = width * height;
 	const luma = new Uint8Array(n);
 	const histogram = new Uint32Array(256);
-	const pixels = new Uint32Array(rgba.buffer, rgba.byteOffset, n);
+	const pixels = new Int32Array(rgba.buffer, rgba.byteOffset, n);
 	// Runs of identical pixels make a flat cell (most of a console) a check per row instead of per pixel,
 	// and let a run share one luma computation.
-	const run = new Uint16Array(n);
+	const runEnd = new Int32Array(n);
 	for (let y = 0; y < height; y++) {
 		const row = y * width;
 		for (let x = 0; x < width; ) {
 			const c = pixels[row + x] as number;
 			let end = x + 1;
 			while (end < width && pixels[row + end] === c) end++;
-			const p = (row + x) * 4;
-			const v = ((rgba[p] as number) * 77 + (rgba[p + 1] as number) * 150 + (rgba[p + 2] as number) * 29) >> 8;
-			if (end - x > 24) luma.fill(v, row + x, row + end);
-			else for (let k = x; k < end; k++) luma[row + k] = v;
-			for (let k = x; k < end; k++) run[row + k] = Math.min(end - k, 65535);
+			const v = lumaAt(rgba, row + x);
+			if (end - x >= FILL_RUN) {
+				luma.fill(v, row + x, row + end);
+				runEnd.fill(end, row + x, row + end);
+			} else {
+				for (let k = row + x; k < row + end; k++) {
+					luma[k] = v;
+					runEnd[k] = end;
+				}
+			}
 			histogram[v] = (histogram[v] as number) + (end - x);
 			x = end;
 		}
@@ -57,7 +69,13 @@ export function preparePlanes(frame: Frame): Planes {
 	let backgroundLuma = 0;
 	for (let v = 1; v < 256; v++)
 		if ((histogram[v] as number) > (histogram[backgroundLuma] as number)) backgroundLuma = v;
-	return { width, height, rgba, luma, backgroundLuma, run, pixels, minContrast: MIN_CONTRAST };
+	return { width, height, rgba, luma, backgroundLuma, runEnd, pixels, minContrast: MIN_CONTRAST };
+}
+
+/** Rec. 601 luma of pixel `i`, in integer arithmetic. */
+function lumaAt(rgba: Uint8Array, i: number): number {
+	const p = i * 4;
+	return ((rgba[p] as number) * 77 + (rgba[p + 1] as number) * 150 + (rgba[p + 2] as number) * 29) >> 8;
 }
 
 export interface CellRead {
@@ -98,32 +116,84 @@ export function readCell(
 ): CellRead {
 	const { width, height, luma, rgba } = planes;
 	const words = Math.ceil((bitWidth * cellHeight) / 32);
-	out.fill(0, 0, words);
+	// A loop, not fill(): a native call costs more than clearing the few words of one cell.
+	for (let i = 0; i < words; i++) out[i] = 0;
 	const x1 = Math.min(x0 + cellWidth, width);
 	const y1 = Math.min(y0 + cellHeight, height);
-	const bx1 = Math.min(x0 + bitWidth, width);
 	const total = bitWidth * cellHeight;
 	if (x0 < 0 || y0 < 0 || x1 <= x0 || y1 <= y0) return blank(into, total, 0);
 
-	const { run, pixels } = planes;
+	const { runEnd, pixels } = planes;
 	const first = pixels[y0 * width + x0] as number;
 	let flat = true;
 	for (let y = y0; y < y1 && flat; y++) {
 		const i = y * width + x0;
-		flat = pixels[i] === first && (run[i] as number) >= x1 - x0;
+		flat = pixels[i] === first && (runEnd[i] as number) >= x1;
 	}
 	if (flat) return blank(into, total, luma[y0 * width + x0] as number);
 
+	// One pass for the range, which also packs the cell when it holds exactly two luma values (a clean
+	// capture: the common case): the pixels unlike the first one are the ink of one colour.
+	const a = luma[y0 * width + x0] as number;
+	let b = -1;
+	let twoValued = x1 - x0 === cellWidth && y1 - y0 === cellHeight;
+	const rowMask = bitWidth >= 32 ? -1 : (1 << bitWidth) - 1;
+	let unlikeA = 0;
 	let min = 255;
 	let max = 0;
-	for (let y = y0; y < y1; y++) {
+	for (let y = y0; y < y1 && twoValued; y++) {
 		const row = y * width;
+		let rowBits = 0;
 		for (let x = x0; x < x1; x++) {
 			const v = luma[row + x] as number;
-			if (v < min) min = v;
-			if (v > max) max = v;
+			if (v !== a) {
+				if (v !== b) {
+					if (b >= 0) {
+						twoValued = false;
+						break;
+					}
+					b = v;
+				}
+				rowBits |= 1 << (x - x0);
+			}
+		}
+		rowBits &= rowMask;
+		unlikeA += popcount(rowBits);
+		orBits(out, (y - y0) * bitWidth, rowBits);
+	}
+	if (twoValued) {
+		min = b >= 0 ? Math.min(a, b) : a;
+		max = Math.max(a, b);
+	} else {
+		for (let y = y0; y < y1; y++) {
+			const row = y * width;
+			for (let x = x0; x < x1; x++) {
+				const v = luma[row + x] as number;
+				if (v < min) min = v;
+				if (v > max) max = v;
+			}
 		}
 	}
+	if (twoValued && b >= 0 && max - min >= planes.minContrast) {
+		// Same result as the general split below: the threshold falls midway, no pixel is near it, and
+		// each cluster's mean is its one value.
+		const aIsBright = a > b;
+		if (aIsBright) invertBits(out, total, out);
+		return inked(
+			into,
+			total,
+			aIsBright ? total - unlikeA : unlikeA,
+			0,
+			min,
+			max,
+			max - min,
+			false,
+			planes.backgroundLuma,
+		);
+	}
+
+	// The general split packs afresh (the pass above may have stopped mid-cell).
+	for (let i = 0; i < words; i++) out[i] = 0;
 	// Luma separates almost every console colour pair; fall back to the widest RGB channel
 	// for pairs of equal brightness (dark blue on black, red on green).
 	let src: Uint8Array = luma;
@@ -162,31 +232,55 @@ export function readCell(
 	const range = max - min;
 	let t = min + range / 2;
 	const ambiguous = range * 0.2;
-	const pass = packPass(planes, src, stride, channel, x0, y0, x1, y1, bx1, bitWidth, t, ambiguous, out);
+	const pass = packPass(planes, src, stride, channel, x0, y0, x1, y1, bitWidth, t, ambiguous, out);
 	const mixedBand = range * 0.3;
 	let mixed = pass.near;
 	if (pass.near > 0) {
 		const lowMean = pass.n0 > 0 ? pass.s0 / pass.n0 : min;
 		const highMean = pass.n1 > 0 ? pass.s1 / pass.n1 : max;
 		t = (lowMean + highMean) / 2;
-		out.fill(0, 0, words);
-		packPass(planes, src, stride, channel, x0, y0, x1, y1, bx1, bitWidth, t, mixedBand, out);
+		for (let i = 0; i < words; i++) out[i] = 0;
+		packPass(planes, src, stride, channel, x0, y0, x1, y1, bitWidth, t, mixedBand, out);
 		mixed = pass.near;
 	}
-	const bg = planes.backgroundLuma;
 	const lowLuma = pass.n0 > 0 ? pass.l0 / pass.n0 : min;
 	const highLuma = pass.n1 > 0 ? pass.l1 / pass.n1 : max;
+	const mixedFraction = mixed / ((x1 - x0) * (y1 - y0));
+	return inked(into, total, pass.bright, mixedFraction, lowLuma, highLuma, range, src !== luma, planes.backgroundLuma);
+}
+
+function inked(
+	into: CellRead,
+	total: number,
+	brightInk: number,
+	mixed: number,
+	lowLuma: number,
+	highLuma: number,
+	contrast: number,
+	chromaOnly: boolean,
+	backgroundLuma: number,
+): CellRead {
 	into.inked = true;
-	into.brightInk = pass.bright;
+	into.brightInk = brightInk;
 	into.total = total;
-	into.mixed = mixed / ((x1 - x0) * (y1 - y0));
-	into.brightIsBackground = Math.abs(highLuma - bg) < Math.abs(lowLuma - bg);
-	into.contrast = range;
-	into.chromaOnly = src !== luma;
+	into.mixed = mixed;
+	into.brightIsBackground = Math.abs(highLuma - backgroundLuma) < Math.abs(lowLuma - backgroundLuma);
+	into.contrast = contrast;
+	into.chromaOnly = chromaOnly;
 	into.lowLuma = lowLuma;
 	into.highLuma = highLuma;
 	into.flatLuma = Number.NaN;
 	return into;
+}
+
+/** ORs one row of a cell (bit x = pixel x) into the packed bits at bit `offset` (a row may straddle two words). */
+function orBits(out: Uint32Array, offset: number, rowBits: number): void {
+	if (rowBits === 0) return;
+	const w = offset >>> 5;
+	const shift = offset & 31;
+	out[w] = ((out[w] as number) | (rowBits << shift)) >>> 0;
+	if (shift > 0 && rowBits >>> (32 - shift) !== 0)
+		out[w + 1] = ((out[w + 1] as number) | (rowBits >>> (32 - shift))) >>> 0;
 }
 
 interface Pass {
@@ -212,7 +306,6 @@ function packPass(
 	y0: number,
 	x1: number,
 	y1: number,
-	bx1: number,
 	bitWidth: number,
 	t: number,
 	band: number,
@@ -228,9 +321,11 @@ function packPass(
 	let bright = 0;
 	let near = 0;
 	const onLuma = src === luma;
+	const rowMask = bitWidth >= 32 ? -1 : (1 << bitWidth) - 1;
 	for (let y = y0; y < y1; y++) {
 		const row = y * width;
-		const bitRow = (y - y0) * bitWidth - x0;
+		// The row's bright pixels gather in one word; columns past the bitmap (the 9th dot) are masked off.
+		let rowBits = 0;
 		for (let x = x0; x < x1; x++) {
 			const p = row + x;
 			const v = onLuma ? (luma[p] as number) : (src[p * stride + channel] as number);
@@ -240,17 +335,16 @@ function packPass(
 				s1 += v;
 				n1++;
 				if (!onLuma) l1 += luma[p] as number;
-				if (x < bx1) {
-					const i = bitRow + x;
-					out[i >>> 5] = ((out[i >>> 5] as number) | (1 << (i & 31))) >>> 0;
-					bright++;
-				}
+				rowBits |= 1 << (x - x0);
 			} else {
 				s0 += v;
 				n0++;
 				if (!onLuma) l0 += luma[p] as number;
 			}
 		}
+		rowBits &= rowMask;
+		bright += popcount(rowBits);
+		orBits(out, (y - y0) * bitWidth, rowBits);
 	}
 	if (onLuma) {
 		l0 = s0;

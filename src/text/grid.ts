@@ -62,7 +62,7 @@ const STEP = 16;
 const MAX_POINTS = 16384;
 
 export function strokeProfiles(planes: Planes): Profiles {
-	const { width, height, luma, run } = planes;
+	const { width, height, luma, runEnd } = planes;
 	const rows = new Float64Array(height);
 	const cols = new Float64Array(width);
 	let points = new Int32Array(MAX_POINTS * 2);
@@ -75,7 +75,7 @@ export function strokeProfiles(planes: Planes): Profiles {
 		let count = 0;
 		// Only the ends of runs of identical pixels can be steps: jump from one to the next.
 		for (let x = 0; ; ) {
-			const next = x + (run[row + x] as number);
+			const next = runEnd[row + x] as number;
 			if (next >= width) break;
 			const d = (luma[row + next] as number) - (luma[row + x] as number);
 			x = next;
