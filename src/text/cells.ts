@@ -114,7 +114,7 @@ export function readCell(
 	out: Uint32Array,
 	into: CellRead = newCellRead(),
 ): CellRead {
-	const { width, height, luma, rgba } = planes;
+	const { width, height, luma } = planes;
 	const words = Math.ceil((bitWidth * cellHeight) / 32);
 	// A loop, not fill(): a native call costs more than clearing the few words of one cell.
 	for (let i = 0; i < words; i++) out[i] = 0;
@@ -131,69 +131,94 @@ export function readCell(
 		flat = pixels[i] === first && (runEnd[i] as number) >= x1;
 	}
 	if (flat) return blank(into, total, luma[y0 * width + x0] as number);
+	// Clean captures (the common case) are done in one pass; the general split handles the rest.
+	if (
+		x1 - x0 === cellWidth &&
+		y1 - y0 === cellHeight &&
+		readTwoValued(planes, x0, y0, cellWidth, cellHeight, bitWidth, out, into)
+	) {
+		return into;
+	}
+	for (let i = 0; i < words; i++) out[i] = 0;
+	return readSplit(planes, x0, y0, x1, y1, bitWidth, total, out, into);
+}
 
-	// One pass for the range, which also packs the cell when it holds exactly two luma values (a clean
-	// capture: the common case): the pixels unlike the first one are the ink of one colour.
+/**
+ * A cell inside the frame that holds exactly two luma values, far enough apart: the pixels unlike the
+ * first one are the ink of one colour. Gives what readSplit would (the threshold falls midway, no
+ * pixel is near it, each cluster's mean is its one value) in one pass. False, with `out` dirty, for
+ * any other cell.
+ */
+function readTwoValued(
+	planes: Planes,
+	x0: number,
+	y0: number,
+	cellWidth: number,
+	cellHeight: number,
+	bitWidth: number,
+	out: Uint32Array,
+	into: CellRead,
+): boolean {
+	const { width, luma } = planes;
 	const a = luma[y0 * width + x0] as number;
 	let b = -1;
-	let twoValued = x1 - x0 === cellWidth && y1 - y0 === cellHeight;
 	const rowMask = bitWidth >= 32 ? -1 : (1 << bitWidth) - 1;
 	let unlikeA = 0;
-	let min = 255;
-	let max = 0;
-	for (let y = y0; y < y1 && twoValued; y++) {
-		const row = y * width;
+	for (let dy = 0; dy < cellHeight; dy++) {
+		const row = (y0 + dy) * width + x0;
 		let rowBits = 0;
-		for (let x = x0; x < x1; x++) {
-			const v = luma[row + x] as number;
+		for (let dx = 0; dx < cellWidth; dx++) {
+			const v = luma[row + dx] as number;
 			if (v !== a) {
 				if (v !== b) {
-					if (b >= 0) {
-						twoValued = false;
-						break;
-					}
+					if (b >= 0) return false;
 					b = v;
 				}
-				rowBits |= 1 << (x - x0);
+				rowBits |= 1 << dx;
 			}
 		}
 		rowBits &= rowMask;
 		unlikeA += popcount(rowBits);
-		orBits(out, (y - y0) * bitWidth, rowBits);
+		orBits(out, dy * bitWidth, rowBits);
 	}
-	if (twoValued) {
-		min = b >= 0 ? Math.min(a, b) : a;
-		max = Math.max(a, b);
-	} else {
-		for (let y = y0; y < y1; y++) {
-			const row = y * width;
-			for (let x = x0; x < x1; x++) {
-				const v = luma[row + x] as number;
-				if (v < min) min = v;
-				if (v > max) max = v;
-			}
+	const min = Math.min(a, b);
+	const max = Math.max(a, b);
+	if (b < 0 || max - min < planes.minContrast) return false;
+	const total = bitWidth * cellHeight;
+	const aIsBright = a > b;
+	if (aIsBright) invertBits(out, total, out);
+	const brightInk = aIsBright ? total - unlikeA : unlikeA;
+	inked(into, total, brightInk, 0, min, max, max - min, false, planes.backgroundLuma);
+	return true;
+}
+
+/**
+ * Splits a cell's pixels at the threshold between its two colour clusters, on luma or, for colour
+ * pairs of equal brightness, on the RGB channel that separates them.
+ */
+function readSplit(
+	planes: Planes,
+	x0: number,
+	y0: number,
+	x1: number,
+	y1: number,
+	bitWidth: number,
+	/** Bits of the whole cell (it may extend past the frame). */
+	total: number,
+	out: Uint32Array,
+	into: CellRead,
+): CellRead {
+	const { width, luma, rgba } = planes;
+	let min = 255;
+	let max = 0;
+	for (let y = y0; y < y1; y++) {
+		const row = y * width;
+		for (let x = x0; x < x1; x++) {
+			const v = luma[row + x] as number;
+			if (v < min) min = v;
+			if (v > max) max = v;
 		}
 	}
-	if (twoValued && b >= 0 && max - min >= planes.minContrast) {
-		// Same result as the general split below: the threshold falls midway, no pixel is near it, and
-		// each cluster's mean is its one value.
-		const aIsBright = a > b;
-		if (aIsBright) invertBits(out, total, out);
-		return inked(
-			into,
-			total,
-			aIsBright ? total - unlikeA : unlikeA,
-			0,
-			min,
-			max,
-			max - min,
-			false,
-			planes.backgroundLuma,
-		);
-	}
-
-	// The general split packs afresh (the pass above may have stopped mid-cell).
-	for (let i = 0; i < words; i++) out[i] = 0;
 	// Luma separates almost every console colour pair; fall back to the widest RGB channel
 	// for pairs of equal brightness (dark blue on black, red on green).
 	let src: Uint8Array = luma;
@@ -239,7 +264,7 @@ export function readCell(
 		const lowMean = pass.n0 > 0 ? pass.s0 / pass.n0 : min;
 		const highMean = pass.n1 > 0 ? pass.s1 / pass.n1 : max;
 		t = (lowMean + highMean) / 2;
-		for (let i = 0; i < words; i++) out[i] = 0;
+		for (let i = 0; i < total; i += 32) out[i >>> 5] = 0;
 		packPass(planes, src, stride, channel, x0, y0, x1, y1, bitWidth, t, mixedBand, out);
 		mixed = pass.near;
 	}
