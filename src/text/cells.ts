@@ -28,8 +28,9 @@ export interface Planes {
 	/**
 	 * Per pixel: the x just past the run of identical pixels it belongs to, in its row. One value per run,
 	 * so a run is stored with fill(); a cell row is flat when its first pixel's run reaches the cell's end.
+	 * Capped at 65535 (no console is that wide; past it, runs just look shorter).
 	 */
-	readonly runEnd: Int32Array;
+	readonly runEnd: Uint16Array;
 	/** The frame as one 32-bit word per pixel, for exact colour comparisons (signed: stays a small integer in the JIT). */
 	readonly pixels: Int32Array;
 }
@@ -45,7 +46,7 @@ export function preparePlanes(frame: Frame): Planes {
 	const pixels = new Int32Array(rgba.buffer, rgba.byteOffset, n);
 	// Runs of identical pixels make a flat cell (most of a console) a check per row instead of per pixel,
 	// and let a run share one luma computation.
-	const runEnd = new Int32Array(n);
+	const runEnd = new Uint16Array(n);
 	for (let y = 0; y < height; y++) {
 		const row = y * width;
 		for (let x = 0; x < width; ) {
@@ -55,11 +56,11 @@ export function preparePlanes(frame: Frame): Planes {
 			const v = lumaAt(rgba, row + x);
 			if (end - x >= FILL_RUN) {
 				luma.fill(v, row + x, row + end);
-				runEnd.fill(end, row + x, row + end);
+				runEnd.fill(Math.min(end, 65535), row + x, row + end);
 			} else {
 				for (let k = row + x; k < row + end; k++) {
 					luma[k] = v;
-					runEnd[k] = end;
+					runEnd[k] = Math.min(end, 65535);
 				}
 			}
 			histogram[v] = (histogram[v] as number) + (end - x);

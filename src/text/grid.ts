@@ -75,7 +75,9 @@ export function strokeProfiles(planes: Planes): Profiles {
 		let count = 0;
 		// Only the ends of runs of identical pixels can be steps: jump from one to the next.
 		for (let x = 0; ; ) {
-			const next = runEnd[row + x] as number;
+			// (A run end capped below x, on a frame wider than 65535, steps one pixel.)
+			const end = runEnd[row + x] as number;
+			const next = end > x ? end : x + 1;
 			if (next >= width) break;
 			const d = (luma[row + next] as number) - (luma[row + x] as number);
 			x = next;
