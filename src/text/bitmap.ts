@@ -8,6 +8,7 @@
 import type { Frame, Region } from "../image/frame.ts";
 import {
 	type CellRead,
+	flatCells,
 	invertBits,
 	MIN_CONTRAST,
 	MIN_CONTRAST_FLOOR,
@@ -233,8 +234,19 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 	let inked = 0;
 	let scoreSum = 0;
 	const block = set.chars.indexOf("█");
+	const flatLumas = new Int16Array(grid.cols);
 	for (let row = 0; row < grid.rows; row++) {
 		if (region && !inRange(grid.offsetY + row * grid.cellHeight, grid.cellHeight, region.y, region.height)) continue;
+		// Most cells of a console are blank: find them for the whole row of cells first.
+		flatCells(
+			planes,
+			grid.offsetX,
+			grid.offsetY + row * grid.cellHeight,
+			grid.cellWidth,
+			grid.cellHeight,
+			grid.cols,
+			flatLumas,
+		);
 		const chars: string[] = [];
 		/** Luma of each flat cell (NaN for cells with content). */
 		const flat: number[] = [];
@@ -242,6 +254,12 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 		const backgroundLuma: number[] = [];
 		for (let col = 0; col < grid.cols; col++) {
 			if (region && !inRange(grid.offsetX + col * grid.cellWidth, grid.cellWidth, region.x, region.width)) continue;
+			const flatLuma = flatLumas[col] as number;
+			if (flatLuma >= 0) {
+				chars.push(" ");
+				flat.push(flatLuma);
+				continue;
+			}
 			const read = readAt(planes, grid, geometry, col, row, scratch);
 			if (!read.inked) {
 				chars.push(" ");

@@ -26,13 +26,11 @@ export interface Planes {
 	/** Spread below which a cell is flat on this screen (MIN_CONTRAST unless the text is fainter). */
 	minContrast: number;
 	/**
-	 * Per pixel: the x just past the run of identical pixels it belongs to, in its row. One value per run,
-	 * so a run is stored with fill(); a cell row is flat when its first pixel's run reaches the cell's end.
+	 * Per pixel: the x just past the run of equal luma it belongs to, in its row. One value per run, so a
+	 * run is stored with fill(); a cell row is flat when its first pixel's run reaches the cell's end.
 	 * Capped at 65535 (no console is that wide; past it, runs just look shorter).
 	 */
 	readonly runEnd: Uint16Array;
-	/** The frame as one 32-bit word per pixel, for exact colour comparisons (signed: stays a small integer in the JIT). */
-	readonly pixels: Int32Array;
 }
 
 /** Runs at least this long are stored with fill() (a native call) rather than a loop. */
@@ -43,34 +41,43 @@ export function preparePlanes(frame: Frame): Planes {
 	const n = width * height;
 	const luma = new Uint8Array(n);
 	const histogram = new Uint32Array(256);
+	// Identical pixels share one luma computation: compare whole pixels, as 32-bit words.
 	const pixels = new Int32Array(rgba.buffer, rgba.byteOffset, n);
-	// Runs of identical pixels make a flat cell (most of a console) a check per row instead of per pixel,
-	// and let a run share one luma computation.
+	// Runs of equal luma make a flat cell (most of a console) a check per row instead of per pixel, and
+	// let the stroke profile jump from edge to edge. A cell of one luma in two colours reads as blank
+	// either way (see readSplit), so luma runs lose nothing to pixel runs.
 	const runEnd = new Uint16Array(n);
 	for (let y = 0; y < height; y++) {
 		const row = y * width;
+		let runStart = 0;
+		let runLuma = -1;
 		for (let x = 0; x < width; ) {
 			const c = pixels[row + x] as number;
 			let end = x + 1;
 			while (end < width && pixels[row + end] === c) end++;
 			const v = lumaAt(rgba, row + x);
-			if (end - x >= FILL_RUN) {
-				luma.fill(v, row + x, row + end);
-				runEnd.fill(Math.min(end, 65535), row + x, row + end);
-			} else {
-				for (let k = row + x; k < row + end; k++) {
-					luma[k] = v;
-					runEnd[k] = Math.min(end, 65535);
-				}
+			if (v !== runLuma) {
+				if (x > 0) storeRun(runEnd, row, runStart, x);
+				runStart = x;
+				runLuma = v;
 			}
+			if (end - x >= FILL_RUN) luma.fill(v, row + x, row + end);
+			else for (let k = row + x; k < row + end; k++) luma[k] = v;
 			histogram[v] = (histogram[v] as number) + (end - x);
 			x = end;
 		}
+		storeRun(runEnd, row, runStart, width);
 	}
 	let backgroundLuma = 0;
 	for (let v = 1; v < 256; v++)
 		if ((histogram[v] as number) > (histogram[backgroundLuma] as number)) backgroundLuma = v;
-	return { width, height, rgba, luma, backgroundLuma, runEnd, pixels, minContrast: MIN_CONTRAST };
+	return { width, height, rgba, luma, backgroundLuma, runEnd, minContrast: MIN_CONTRAST };
+}
+
+function storeRun(runEnd: Uint16Array, row: number, start: number, end: number): void {
+	const value = Math.min(end, 65535);
+	if (end - start >= FILL_RUN) runEnd.fill(value, row + start, row + end);
+	else for (let k = row + start; k < row + end; k++) runEnd[k] = value;
 }
 
 /** Rec. 601 luma of pixel `i`, in integer arithmetic. */
@@ -124,12 +131,12 @@ export function readCell(
 	const total = bitWidth * cellHeight;
 	if (x0 < 0 || y0 < 0 || x1 <= x0 || y1 <= y0) return blank(into, total, 0);
 
-	const { runEnd, pixels } = planes;
-	const first = pixels[y0 * width + x0] as number;
+	const { runEnd } = planes;
+	const first = luma[y0 * width + x0] as number;
 	let flat = true;
 	for (let y = y0; y < y1 && flat; y++) {
 		const i = y * width + x0;
-		flat = pixels[i] === first && (runEnd[i] as number) >= x1;
+		flat = luma[i] === first && (runEnd[i] as number) >= x1;
 	}
 	if (flat) return blank(into, total, luma[y0 * width + x0] as number);
 	// Clean captures (the common case) are done in one pass; the general split handles the rest.
@@ -142,6 +149,38 @@ export function readCell(
 	}
 	for (let i = 0; i < words; i++) out[i] = 0;
 	return readSplit(planes, x0, y0, x1, y1, bitWidth, total, out, into);
+}
+
+/**
+ * The luma of each flat cell (one luma throughout) in a row of `count` cells from (x0, y0), or -1 for a
+ * cell with content (or not wholly inside the frame: readCell judges those). Same verdict as readCell's,
+ * but the band's pixel rows are walked in memory order for all its cells at once: cell by cell, each
+ * cell's rows are a stride apart and most of a blank screen's time went to waiting for them.
+ */
+export function flatCells(
+	planes: Planes,
+	x0: number,
+	y0: number,
+	cellWidth: number,
+	cellHeight: number,
+	count: number,
+	out: Int16Array,
+): void {
+	const { width, height, luma, runEnd } = planes;
+	const inside = x0 >= 0 && y0 >= 0 && y0 + cellHeight <= height;
+	for (let c = 0; c < count; c++) {
+		const x = x0 + c * cellWidth;
+		out[c] = inside && x + cellWidth <= width ? (luma[y0 * width + x] as number) : -1;
+	}
+	for (let y = y0; y < y0 + cellHeight && inside; y++) {
+		const row = y * width + x0;
+		for (let c = 0; c < count; c++) {
+			const v = out[c] as number;
+			if (v < 0) continue;
+			const i = row + c * cellWidth;
+			if (luma[i] !== v || (runEnd[i] as number) < x0 + (c + 1) * cellWidth) out[c] = -1;
+		}
+	}
 }
 
 /**
