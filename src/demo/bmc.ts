@@ -17,6 +17,7 @@
  */
 import type { Server, ServerWebSocket } from "bun";
 import { MOCK_BMC_CERT, MOCK_BMC_KEY } from "./mock-bmc-cert.ts";
+import { prng } from "./prng.ts";
 
 /** Gives the frame (86-byte header + compressed data) to send for a GET_FULL_SCREEN or a pushed update. */
 export type BmcFrameSource = (request: { connection: number; request: number }) => Uint8Array | Promise<Uint8Array>;
@@ -151,18 +152,6 @@ function cString(bytes: Uint8Array, offset: number, length: number): string {
 
 function randomHex(bytes: number): string {
 	return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("hex");
-}
-
-/** Deterministic PRNG (mulberry32) so a failing split can be replayed with its seed. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
 }
 
 export class MockBmc {
