@@ -11,6 +11,7 @@ import { IkvmError } from "../../src/errors.ts";
 import { standaloneContext } from "../../src/providers/types.ts";
 import { redact } from "../../src/redact.ts";
 import { captureVncFrame, createVncOpener, type VncSessionOptions } from "../../src/vnc/screenshot.ts";
+import { freePort } from "../support/ports.ts";
 import { LIMITS, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
 
 const IMAGE = testPattern(64, 48);
@@ -42,25 +43,16 @@ async function failure(target: VncTarget, options: VncSessionOptions = FAST, ctx
 	throw new Error("the capture succeeded");
 }
 
-/** A TCP port with nothing listening. */
-async function closedPort(): Promise<number> {
-	const s = net.createServer();
-	await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-	const port = (s.address() as net.AddressInfo).port;
-	await new Promise<void>((r) => s.close(() => r()));
-	return port;
-}
-
 describe("connect", () => {
 	test("nothing listening (TCP)", async () => {
-		const { error } = await failure(tcpTarget(await closedPort()));
+		const { error } = await failure(tcpTarget(await freePort()));
 		expect(error).toMatchObject({ code: "CONNECTION", stage: "connect" });
 		expect(error.message).toContain("Could not connect to VNC server 127.0.0.1:");
 		expect(error.hint).toContain("5900+N");
 	});
 
 	test("nothing listening (WebSocket)", async () => {
-		const { error } = await failure(wsTarget(`ws://127.0.0.1:${await closedPort()}/`));
+		const { error } = await failure(wsTarget(`ws://127.0.0.1:${await freePort()}/`));
 		expect(error).toMatchObject({ code: "CONNECTION", stage: "connect" });
 		expect(error.message).toContain("Could not open the VNC WebSocket ws://127.0.0.1:");
 	});

@@ -5,15 +5,13 @@
  * One VM serves the whole file; it is stopped in afterAll.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Frame } from "../../src/image/frame.ts";
 import { captureVncFrame, openVncSession } from "../../src/vnc/screenshot.ts";
 import { Encoding } from "../../src/vnc/types.ts";
 import { imagePixels, inMemoryClient, texts } from "../support/mcp.ts";
 import { bootPanicVm, type PasswordQemuVm, qemuMissing } from "../support/qemu.ts";
+import { writeTargets } from "../support/targets-file.ts";
 import { LIMITS, pixelDiff, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
 
 const unavailable = qemuMissing();
@@ -87,17 +85,11 @@ describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic
 	});
 
 	test("configured targets (IKVM_CONFIG) over TCP and WebSocket, through the MCP tools", async () => {
-		const file = join(mkdtempSync(join(tmpdir(), "ikvm-qemu-")), "targets.json");
-		writeFileSync(
-			file,
-			JSON.stringify({
-				servers: [
-					{ id: "qemu-ws", type: "vnc", url: `ws://127.0.0.1:${vm.wsPort}` },
-					{ id: "qemu-tcp", type: "vnc", host: "127.0.0.1", port: vm.vncPort },
-					{ id: "qemu-auth", type: "vnc", host: "127.0.0.1", port: vm.auth.vncPort, passwordEnv: "QEMU_VNC_PW" },
-				],
-			}),
-		);
+		const file = writeTargets([
+			{ id: "qemu-ws", type: "vnc", url: `ws://127.0.0.1:${vm.wsPort}` },
+			{ id: "qemu-tcp", type: "vnc", host: "127.0.0.1", port: vm.vncPort },
+			{ id: "qemu-auth", type: "vnc", host: "127.0.0.1", port: vm.auth.vncPort, passwordEnv: "QEMU_VNC_PW" },
+		]);
 		process.env.QEMU_VNC_PW = PASSWORD;
 		const c = await inMemoryClient({}, { IKVM_CONFIG: file });
 		try {
