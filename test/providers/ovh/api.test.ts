@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { z } from "zod";
 import { IkvmError } from "../../../src/errors.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "../../../src/providers/ovh/api.ts";
@@ -8,28 +8,15 @@ import {
 	MOCK_APPLICATION_KEY,
 	MOCK_APPLICATION_SECRET,
 	MOCK_CONSUMER_KEY,
-	MockOvhApi,
 	type MockOvhApiOptions,
 } from "../../mocks/ovh-api.ts";
+import { mockOvhApis, ovhApiClient } from "../../support/mock-ovh.ts";
 
-let mocks: MockOvhApi[] = [];
-afterEach(async () => {
-	await Promise.all(mocks.map((m) => m.stop()));
-	mocks = [];
-});
+const startMock = mockOvhApis();
 
 async function setup(options: MockOvhApiOptions = {}, client: Partial<OvhApiClientOptions> = {}) {
-	const mock = await MockOvhApi.start(options);
-	mocks.push(mock);
-	const api = new OvhApiClient({
-		endpoint: mock.endpoint,
-		applicationKey: MOCK_APPLICATION_KEY,
-		applicationSecret: MOCK_APPLICATION_SECRET,
-		consumerKey: MOCK_CONSUMER_KEY,
-		retryBaseMs: 5,
-		...client,
-	});
-	return { mock, api };
+	const mock = await startMock(options);
+	return { mock, api: ovhApiClient(mock, { retryBaseMs: 5, ...client }) };
 }
 
 async function failure(promise: Promise<unknown>): Promise<OvhApiError> {
@@ -104,12 +91,7 @@ describe("OvhApiClient against the mock OVH API", () => {
 			status: "pendingValidation",
 			rules: [{ method: "GET", path: "/*" }],
 		});
-		const pending = new OvhApiClient({
-			endpoint: mock.endpoint,
-			applicationKey: MOCK_APPLICATION_KEY,
-			applicationSecret: MOCK_APPLICATION_SECRET,
-			consumerKey: "pendingConsumerKey000000000000",
-		});
+		const pending = ovhApiClient(mock, { consumerKey: "pendingConsumerKey000000000000" });
 		const error = await failure(pending.get("/dedicated/server", ServiceNamesSchema));
 		expect(error.ovhErrorCode).toBe("INVALID_CREDENTIAL");
 		expect(error.hint).toContain(`Validate the consumer key at the validationUrl`);
@@ -220,12 +202,7 @@ describe("OvhApiClient against the mock OVH API", () => {
 		const request = mock.requests.find((r) => r.path === "/auth/credential");
 		expect(request?.headers["x-ovh-signature"]).toBeUndefined();
 
-		const api = new OvhApiClient({
-			endpoint: mock.endpoint,
-			applicationKey: MOCK_APPLICATION_KEY,
-			applicationSecret: MOCK_APPLICATION_SECRET,
-			consumerKey: credential.consumerKey,
-		});
+		const api = ovhApiClient(mock, { consumerKey: credential.consumerKey });
 		expect((await api.get("/auth/currentCredential", CurrentCredentialSchema)).status).toBe("pendingValidation");
 		expect((await failure(api.get("/dedicated/server", ServiceNamesSchema))).ovhErrorCode).toBe("INVALID_CREDENTIAL");
 
