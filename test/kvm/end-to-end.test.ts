@@ -13,7 +13,7 @@ import { Ast2500StreamEncoder, encodeAst2500Frame, type RgbaPicture } from "../.
 import { sampleConsolePicture } from "../../src/demo/console-picture.ts";
 import { Ast2500Decoder } from "../../src/kvm/ast2500/index.ts";
 import { OvhProvider } from "../../src/providers/ovh/provider.ts";
-import { frameFileSource, MockBmc, type MockBmcOptions } from "../mocks/bmc.ts";
+import { frameFileSource, MockBmc, type MockBmcOptions, mockBmcLogin } from "../mocks/bmc.ts";
 import { MockOvhApi } from "../mocks/ovh-api.ts";
 import { runCli } from "../support/cli.ts";
 import { imagePixels, inMemoryClient, texts } from "../support/mcp.ts";
@@ -116,13 +116,7 @@ describe("get_screenshot over the AMI path (MCP → pool → openConsole → moc
 		// Every answer after the first carries only the blocks that changed, as a BMC's updates do.
 		const bmc = await mockBmc({ frames: () => encoder.encode(current) });
 		const c = await mcpWith({
-			lab: () => ({
-				kind: "ami-login",
-				url: bmc.origin,
-				username: bmc.username,
-				password: bmc.password,
-				tls: { insecure: true },
-			}),
+			lab: () => mockBmcLogin(bmc),
 		});
 		const one = await imagePixels(await screenshot(c.client, "lab"));
 		expect(psnr(new Uint8Array(one.rgba), first.rgba)).toBe(Number.POSITIVE_INFINITY);

@@ -6,28 +6,19 @@ import { afterEach, describe, expect, test } from "bun:test";
 import net from "node:net";
 import type { VncTarget } from "../../src/console/types.ts";
 import { testPattern } from "../../src/demo/patterns.ts";
-import { type RfbServerOptions, type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts";
 import { IkvmError } from "../../src/errors.ts";
 import { standaloneContext } from "../../src/providers/types.ts";
 import { redact } from "../../src/redact.ts";
 import { captureVncFrame, createVncOpener, type VncSessionOptions } from "../../src/vnc/screenshot.ts";
 import { freePort } from "../support/ports.ts";
-import { LIMITS, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
+import { LIMITS, rfbServers, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
 
 const IMAGE = testPattern(64, 48);
 const FAST: VncSessionOptions = { timeouts: { connectMs: 400, handshakeMs: 400, frameMs: 400 } };
-let servers: RfbTestServer[] = [];
+const serve = rfbServers(IMAGE);
 const closers: Array<() => void> = [];
 
-async function serve(options: Partial<RfbServerOptions> = {}): Promise<RfbTestServer> {
-	const server = await startRfbServer({ image: IMAGE, ...options });
-	servers.push(server);
-	return server;
-}
-
-afterEach(async () => {
-	await Promise.all(servers.map((s) => s.close()));
-	servers = [];
+afterEach(() => {
 	for (const close of closers.splice(0)) close();
 });
 
