@@ -260,30 +260,35 @@ function busyboxInitramfs(): string {
 
 type Maker = () => Promise<void>;
 
-/** The tests' kernel-panic VM (no root fs), the text cursor hidden so the screen settles. */
-function panicVmArgs(append = ""): string[] {
+/** A VM that boots the installed kernel directly (no firmware, no boot loader) on the std VGA card. */
+function kernelVm(append: string, options: { memoryMb?: number; initrd?: string } = {}): string[] {
+	const initrd = options.initrd ? ["-initrd", options.initrd] : [];
 	return [
 		...TCG,
 		"-vga",
 		"std",
 		"-m",
-		"256",
+		String(options.memoryMb ?? 256),
 		"-kernel",
 		KERNEL,
+		...initrd,
 		"-append",
-		`${PANIC_CMDLINE} vt.global_cursor_default=0${append}`,
+		append,
 	];
 }
 
+/** The tests' kernel-panic VM (no root fs), the text cursor hidden so the screen settles. */
+const PANIC_APPEND = `${PANIC_CMDLINE} vt.global_cursor_default=0`;
+
 const kernelPanic720: Maker = () =>
-	withVm(panicVmArgs(), async (vm) => {
+	withVm(kernelVm(PANIC_APPEND), async (vm) => {
 		await vm.waitFor("Kernel panic", () => vm.serial().includes("end Kernel panic"));
 		const ppm = await vm.waitStable(1);
 		await writeFixture("kernel-panic-720x400", ppm, await vgaTextTruth(vm, ppm));
 	});
 
 const kernelPanic1024: Maker = () =>
-	withVm(panicVmArgs(" vga=791"), async (vm) => {
+	withVm(kernelVm(`${PANIC_APPEND} vga=791`), async (vm) => {
 		await vm.waitFor("Kernel panic", () => vm.serial().includes("end Kernel panic"));
 		const ppm = await vm.waitStable(1);
 		// No user space runs after a panic, so the truth is the serial log laid out on the
@@ -381,19 +386,7 @@ async function cursorCells(vm: QemuVm, first: Ppm): Promise<Set<string>> {
 
 const initramfsShell: Maker = () =>
 	withVm(
-		[
-			...TCG,
-			"-vga",
-			"std",
-			"-m",
-			"512",
-			"-kernel",
-			KERNEL,
-			"-initrd",
-			INITRD,
-			"-append",
-			"console=tty0 root=/dev/sda1 rootdelay=5 consoleblank=0",
-		],
+		kernelVm("console=tty0 root=/dev/sda1 rootdelay=5 consoleblank=0", { memoryMb: 512, initrd: INITRD }),
 		async (vm) => {
 			await vm.waitFor(
 				"(initramfs) prompt",
@@ -411,19 +404,9 @@ const initramfsShell: Maker = () =>
 
 const loginPrompt: Maker = () =>
 	withVm(
-		[
-			...TCG,
-			"-vga",
-			"std",
-			"-m",
-			"256",
-			"-kernel",
-			KERNEL,
-			"-initrd",
-			busyboxInitramfs(),
-			"-append",
-			"console=ttyS0 console=tty0 panic=0 consoleblank=0 vga=791 fixture=login vt.global_cursor_default=0",
-		],
+		kernelVm("console=ttyS0 console=tty0 panic=0 consoleblank=0 vga=791 fixture=login vt.global_cursor_default=0", {
+			initrd: busyboxInitramfs(),
+		}),
 		async (vm) => {
 			await vm.waitFor("the vcsa loop", () => vm.serial().includes("@@END@@"));
 			await Bun.sleep(3000);
@@ -438,19 +421,10 @@ const loginPrompt: Maker = () =>
 
 const fb1080: Maker = () =>
 	withVm(
-		[
-			...TCG,
-			"-vga",
-			"std",
-			"-m",
-			"512",
-			"-kernel",
-			KERNEL,
-			"-initrd",
-			busyboxInitramfs(),
-			"-append",
+		kernelVm(
 			"console=ttyS0 console=tty0 panic=0 consoleblank=0 video=1920x1080 fixture=fb1080 vt.global_cursor_default=0",
-		],
+			{ memoryMb: 512, initrd: busyboxInitramfs() },
+		),
 		async (vm) => {
 			await vm.waitFor("the vcsa loop", () => vm.serial().includes("@@END@@"), 180_000);
 			await Bun.sleep(2000);

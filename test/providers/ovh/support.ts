@@ -3,6 +3,16 @@ import type { ConsoleOpener, ConsoleSession, ConsoleTarget } from "../../../src/
 import { IkvmError } from "../../../src/errors.ts";
 import { testFrame } from "../../support/fake-provider.ts";
 
+/** Every call the OVH provider makes (method, a concrete path), for the access-rule tests. */
+export const PROVIDER_CALLS: ReadonlyArray<[method: string, path: string]> = [
+	["GET", "/dedicated/server"],
+	["GET", "/dedicated/server/ns1.ip-1-2-3.eu"],
+	["GET", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi"],
+	["POST", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi/access"],
+	["GET", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi/access"],
+	["GET", "/dedicated/server/ns1.ip-1-2-3.eu/task/4200001"],
+];
+
 /** A console pool for provider tests that list servers and never open a console. */
 export function unusedConsolePool(): ConsolePool {
 	return new ConsolePool({
