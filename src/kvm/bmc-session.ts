@@ -18,6 +18,7 @@ import { abortReasonToError, IkvmError } from "../errors.ts";
 import { log } from "../log.ts";
 import { readBodyWithin } from "../net/read-body.ts";
 import { registerSecret } from "../redact.ts";
+import { seconds } from "../timing.ts";
 import type { BmcSession, KvmToken } from "./types.ts";
 
 export interface BmcRequestContext {
@@ -116,10 +117,6 @@ async function bmcRequest(
 			cause: error,
 		});
 	}
-}
-
-function seconds(ms: number): string {
-	return ms >= 1000 ? String(Math.round(ms / 100) / 10) : String(ms / 1000);
 }
 
 function tooLarge(what: string, max: number): IkvmError {

@@ -17,8 +17,8 @@ import { abortReasonToError, IkvmError, throwIfAborted } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { readBodyWithin } from "../../net/read-body.ts";
 import { registerSecret } from "../../redact.ts";
+import { sleep } from "../../timing.ts";
 import { OvhApiError, ovhErrorFromResponse } from "./api-errors.ts";
-import { sleep } from "./timing.ts";
 import {
 	type AccessRule,
 	AuthTimeSchema,

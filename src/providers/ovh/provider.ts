@@ -10,11 +10,11 @@ import { abortReasonToError, IkvmError, isIkvmError, type Stage, throwIfAborted 
 import type { Frame } from "../../image/frame.ts";
 import { log } from "../../log.ts";
 import { readBodyPrefix } from "../../net/read-body.ts";
+import { mapLimit } from "../../timing.ts";
 import type { CallContext, Provider, ServerInfo } from "../types.ts";
 import { DEFAULT_ACCESS_OPTIONS, IpmiAccess, type IpmiAccessOptions } from "./access.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "./api.ts";
 import { cachedDiscovery, DEFAULT_IP_DISCOVERY_URL, httpIpDiscovery, type PublicIpDiscovery } from "./public-ip.ts";
-import { mapLimit } from "./timing.ts";
 import { type DedicatedServer, DedicatedServerSchema, ServiceNamesSchema } from "./types.ts";
 import { targetFromViewerPage, targetFromViewerUrl, type ViewerPage } from "./viewer.ts";
 
