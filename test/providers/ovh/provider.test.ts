@@ -265,7 +265,13 @@ describe("OVH provider: get_screenshot", () => {
 		const client = await connect(mock, { opener, env: { TOOL_TIMEOUT_SECONDS: "1" } });
 		const first = errorText(await screenshot(client));
 		expect(first).toContain("[stage: ovh-task]");
-		expect((await screenshot(client)).isError).toBeFalsy();
+		// On a loaded machine a later call may run out of time too; each must resume, never POST again.
+		let result = await screenshot(client);
+		for (let attempt = 0; result.isError && attempt < 4; attempt++) {
+			expect(errorText(result)).toContain("[stage: ovh-task]");
+			result = await screenshot(client);
+		}
+		expect(result.isError).toBeFalsy();
 		expect(mock.accessPosts(WEB)).toBe(1);
 	});
 
