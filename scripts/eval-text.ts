@@ -17,6 +17,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { createFrame, type Frame } from "../src/image/frame.ts";
+import { optimizeFrame } from "../src/image/optimize.ts";
 import { describeText } from "../src/mcp/tools/get-screen-text.ts";
 import { recognizeBitmap } from "../src/text/bitmap.ts";
 import { BITMAP_CONFIDENT, closeOcr, readScreenText } from "../src/text/index.ts";
@@ -144,10 +145,12 @@ async function main() {
 		}
 		{
 			const text = describeText(await readScreenText(clean, { ocr: withOcr }));
+			// What get_screenshot sends by default: the optimised picture, not the raw framebuffer.
+			const sent = await optimizeFrame(clean);
 			costs.push({
 				fixture: name,
-				size: `${clean.width}x${clean.height}`,
-				imageTokens: imageTokens(clean.width, clean.height),
+				size: `${clean.width}x${clean.height} → ${sent.width}x${sent.height}`,
+				imageTokens: imageTokens(sent.width, sent.height),
 				textChars: text.length,
 				textTokens: Math.ceil(text.length / 4),
 			});
@@ -200,9 +203,9 @@ async function main() {
 		);
 	}
 	console.log(
-		"\nToken cost of one screen: image ≈ w·h/750 after scaling to ≤1568 px / ≤1.15 MP; text ≈ characters/4 of get_screen_text's answer.",
+		"\nToken cost of one screen: image ≈ w·h/750 of the picture get_screenshot sends by default (after the client's own scaling to ≤1568 px / ≤1.15 MP); text ≈ characters/4 of get_screen_text's answer.",
 	);
-	console.log("\n| fixture | size | image tokens | text chars | text tokens | image / text |");
+	console.log("\n| fixture | framebuffer → image sent | image tokens | text chars | text tokens | image / text |");
 	console.log("|---|---|---:|---:|---:|---:|");
 	for (const c of costs) {
 		console.log(

@@ -14,22 +14,23 @@
  * Needs (Debian): qemu-system-x86 linux-image-amd64 grub-pc-bin grub-common xorriso mtools
  * ovmf busybox-static cpio. Runs QEMU with accel=tcg; stops every VM it starts.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { type Ppm, QemuVm } from "./qemu-vm.ts";
+import { findKernel, PANIC_CMDLINE, type Ppm, QemuVm } from "./qemu-vm.ts";
 
 const OUT = join(import.meta.dir, "..", "test", "fixtures", "screens");
-const KVER = readdirSync("/boot")
-	.filter((f) => f.startsWith("vmlinuz-"))
-	.sort()
-	.at(-1)
-	?.slice("vmlinuz-".length);
-if (!KVER) throw new Error("no /boot/vmlinuz-* (apt-get install linux-image-amd64)");
-const KERNEL = `/boot/vmlinuz-${KVER}`;
+const KERNEL = installedKernel();
+const KVER = KERNEL.slice("/boot/vmlinuz-".length);
 const INITRD = `/boot/initrd.img-${KVER}`;
 const TCG = ["-machine", "pc,accel=tcg"];
+
+function installedKernel(): string {
+	const kernel = findKernel();
+	if (!kernel) throw new Error("no /boot/vmlinuz-* (apt-get install linux-image-amd64)");
+	return kernel;
+}
 
 // ---------------------------------------------------------------- text decoding
 
@@ -259,58 +260,51 @@ function busyboxInitramfs(): string {
 
 type Maker = () => Promise<void>;
 
+/** A VM that boots the installed kernel directly (no firmware, no boot loader) on the std VGA card. */
+function kernelVm(append: string, options: { memoryMb?: number; initrd?: string } = {}): string[] {
+	const initrd = options.initrd ? ["-initrd", options.initrd] : [];
+	return [
+		...TCG,
+		"-vga",
+		"std",
+		"-m",
+		String(options.memoryMb ?? 256),
+		"-kernel",
+		KERNEL,
+		...initrd,
+		"-append",
+		append,
+	];
+}
+
+/** The tests' kernel-panic VM (no root fs), the text cursor hidden so the screen settles. */
+const PANIC_APPEND = `${PANIC_CMDLINE} vt.global_cursor_default=0`;
+
 const kernelPanic720: Maker = () =>
-	withVm(
-		[
-			...TCG,
-			"-vga",
-			"std",
-			"-m",
-			"256",
-			"-kernel",
-			KERNEL,
-			"-append",
-			"console=ttyS0 console=tty0 root=/dev/nonexistent panic=0 consoleblank=0 vt.global_cursor_default=0",
-		],
-		async (vm) => {
-			await vm.waitFor("Kernel panic", () => vm.serial().includes("end Kernel panic"));
-			const ppm = await vm.waitStable(1);
-			await writeFixture("kernel-panic-720x400", ppm, await vgaTextTruth(vm, ppm));
-		},
-	);
+	withVm(kernelVm(PANIC_APPEND), async (vm) => {
+		await vm.waitFor("Kernel panic", () => vm.serial().includes("end Kernel panic"));
+		const ppm = await vm.waitStable(1);
+		await writeFixture("kernel-panic-720x400", ppm, await vgaTextTruth(vm, ppm));
+	});
 
 const kernelPanic1024: Maker = () =>
-	withVm(
-		[
-			...TCG,
-			"-vga",
-			"std",
-			"-m",
-			"256",
-			"-kernel",
-			KERNEL,
-			"-append",
-			"console=ttyS0 console=tty0 root=/dev/nonexistent panic=0 consoleblank=0 vt.global_cursor_default=0 vga=791",
-		],
-		async (vm) => {
-			await vm.waitFor("Kernel panic", () => vm.serial().includes("end Kernel panic"));
-			const ppm = await vm.waitStable(1);
-			// No user space runs after a panic, so the truth is the serial log laid out on the
-			// 128x48 fbcon grid (last 47 lines + the empty cursor row), checked against the picture.
-			const lines = vm
-				.serial()
-				.replace(/\r/g, "")
-				.split("\n")
-				.flatMap((l) => (l.length ? (l.match(/.{1,128}/g) ?? [""]) : [""]));
-			while (lines.length && lines.at(-1) === "") lines.pop();
-			const shown = lines.slice(-47);
-			const grid = Array.from({ length: 48 }, (_, r) => [...(shown[r] ?? "").padEnd(128)]);
-			const problems = checkGrid(ppm, { cols: 128, rows: 48, cellW: 8, cellH: 16 }, grid);
-			if (problems.length)
-				throw new Error(`serial text does not match the picture: ${problems.slice(0, 5).join("; ")}`);
-			await writeFixture("kernel-panic-1024x768", ppm, gridToText(grid));
-		},
-	);
+	withVm(kernelVm(`${PANIC_APPEND} vga=791`), async (vm) => {
+		await vm.waitFor("Kernel panic", () => vm.serial().includes("end Kernel panic"));
+		const ppm = await vm.waitStable(1);
+		// No user space runs after a panic, so the truth is the serial log laid out on the
+		// 128x48 fbcon grid (last 47 lines + the empty cursor row), checked against the picture.
+		const lines = vm
+			.serial()
+			.replace(/\r/g, "")
+			.split("\n")
+			.flatMap((l) => (l.length ? (l.match(/.{1,128}/g) ?? [""]) : [""]));
+		while (lines.length && lines.at(-1) === "") lines.pop();
+		const shown = lines.slice(-47);
+		const grid = Array.from({ length: 48 }, (_, r) => [...(shown[r] ?? "").padEnd(128)]);
+		const problems = checkGrid(ppm, { cols: 128, rows: 48, cellW: 8, cellH: 16 }, grid);
+		if (problems.length) throw new Error(`serial text does not match the picture: ${problems.slice(0, 5).join("; ")}`);
+		await writeFixture("kernel-panic-1024x768", ppm, gridToText(grid));
+	});
 
 function grubIso(withNormal: boolean): string {
 	const name = withNormal ? "grub" : "grub-rescue";
@@ -392,19 +386,7 @@ async function cursorCells(vm: QemuVm, first: Ppm): Promise<Set<string>> {
 
 const initramfsShell: Maker = () =>
 	withVm(
-		[
-			...TCG,
-			"-vga",
-			"std",
-			"-m",
-			"512",
-			"-kernel",
-			KERNEL,
-			"-initrd",
-			INITRD,
-			"-append",
-			"console=tty0 root=/dev/sda1 rootdelay=5 consoleblank=0",
-		],
+		kernelVm("console=tty0 root=/dev/sda1 rootdelay=5 consoleblank=0", { memoryMb: 512, initrd: INITRD }),
 		async (vm) => {
 			await vm.waitFor(
 				"(initramfs) prompt",
@@ -422,19 +404,9 @@ const initramfsShell: Maker = () =>
 
 const loginPrompt: Maker = () =>
 	withVm(
-		[
-			...TCG,
-			"-vga",
-			"std",
-			"-m",
-			"256",
-			"-kernel",
-			KERNEL,
-			"-initrd",
-			busyboxInitramfs(),
-			"-append",
-			"console=ttyS0 console=tty0 panic=0 consoleblank=0 vga=791 fixture=login vt.global_cursor_default=0",
-		],
+		kernelVm("console=ttyS0 console=tty0 panic=0 consoleblank=0 vga=791 fixture=login vt.global_cursor_default=0", {
+			initrd: busyboxInitramfs(),
+		}),
 		async (vm) => {
 			await vm.waitFor("the vcsa loop", () => vm.serial().includes("@@END@@"));
 			await Bun.sleep(3000);
@@ -449,19 +421,10 @@ const loginPrompt: Maker = () =>
 
 const fb1080: Maker = () =>
 	withVm(
-		[
-			...TCG,
-			"-vga",
-			"std",
-			"-m",
-			"512",
-			"-kernel",
-			KERNEL,
-			"-initrd",
-			busyboxInitramfs(),
-			"-append",
+		kernelVm(
 			"console=ttyS0 console=tty0 panic=0 consoleblank=0 video=1920x1080 fixture=fb1080 vt.global_cursor_default=0",
-		],
+			{ memoryMb: 512, initrd: busyboxInitramfs() },
+		),
 		async (vm) => {
 			await vm.waitFor("the vcsa loop", () => vm.serial().includes("@@END@@"), 180_000);
 			await Bun.sleep(2000);

@@ -1,113 +1,39 @@
 /**
- * A QEMU VM for making fixtures: starts qemu-system-x86_64 with a monitor on a
- * unix socket in its own temp dir, talks HMP (screendump, sendkey, xp), and
- * stops only the process it started. Used by scripts/make-fixtures.ts (not CI).
+ * A QEMU VM for making fixtures, on the tests' QEMU process and monitor helpers, with what only
+ * fixtures need: any machine arguments (cdrom, OVMF firmware, initrd), physical memory reads (`xp`),
+ * key presses (`sendkey`) and waits for a screen that has settled. Used by scripts/make-fixtures.ts
+ * (not CI).
  */
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createConnection } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type Subprocess, spawn } from "bun";
+import type { Ppm } from "../test/support/qemu-monitor.ts";
+import { QemuProcess } from "../test/support/qemu-process.ts";
 
-const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
-
-export interface Ppm {
-	width: number;
-	height: number;
-	rgb: Uint8Array;
-}
-
-export function readPpm(path: string): Ppm {
-	const data = readFileSync(path);
-	const head = data.subarray(0, 64).toString("latin1");
-	const m = /^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(head);
-	if (!m) throw new Error(`${path}: not a P6 ppm`);
-	const width = Number(m[1]);
-	const height = Number(m[2]);
-	const rgb = new Uint8Array(data.subarray(m[0].length, m[0].length + width * height * 3));
-	if (rgb.length !== width * height * 3) throw new Error(`${path}: truncated`);
-	return { width, height, rgb };
-}
+export { PANIC_CMDLINE } from "../test/support/qemu.ts";
+export type { Ppm } from "../test/support/qemu-monitor.ts";
+export { findKernel } from "../test/support/qemu-process.ts";
 
 export class QemuVm {
-	readonly dir: string;
-	readonly monitorPath: string;
-	readonly serialPath: string;
-	private proc?: Subprocess;
+	private qemu?: QemuProcess;
 
-	constructor(private readonly args: string[]) {
-		this.dir = mkdtempSync(join(tmpdir(), "ikvm-fixture-"));
-		this.monitorPath = join(this.dir, "mon.sock");
-		this.serialPath = join(this.dir, "serial.log");
-	}
+	constructor(private readonly args: string[]) {}
 
 	async start(): Promise<void> {
-		const argv = [
-			"qemu-system-x86_64",
-			"-nodefaults",
-			"-display",
-			"none",
-			"-monitor",
-			`unix:${this.monitorPath},server,nowait`,
-			"-serial",
-			`file:${this.serialPath}`,
-			"-no-reboot",
-			...this.args,
-		];
-		this.proc = spawn(argv, { stdout: "ignore", stderr: "pipe", stdin: "ignore" });
-		for (let i = 0; i < 100 && !existsSync(this.monitorPath); i++) await Bun.sleep(100);
-		if (!existsSync(this.monitorPath)) {
-			const err = await new Response(this.proc.stderr as ReadableStream).text();
-			throw new Error(`qemu did not start: ${err}`);
-		}
+		// xp over the whole VGA window takes a while under TCG: a longer monitor limit than the tests'.
+		this.qemu = await QemuProcess.start(this.args, { tmpPrefix: "ikvm-fixture-", monitorTimeoutMs: 20_000 });
+	}
+
+	private get running(): QemuProcess {
+		if (!this.qemu) throw new Error("the VM is not started");
+		return this.qemu;
 	}
 
 	/** One HMP command; returns its reply without the echo and prompt. */
-	monitor(command: string, timeoutMs = 20_000): Promise<string> {
-		return new Promise((resolve, reject) => {
-			const sock = createConnection(this.monitorPath);
-			let buf = "";
-			let sent = false;
-			const timer = setTimeout(() => {
-				sock.destroy();
-				reject(new Error(`monitor timeout: ${command}`));
-			}, timeoutMs);
-			sock.on("data", (d) => {
-				buf += d.toString("latin1");
-				if (!buf.endsWith("(qemu) ")) return;
-				if (!sent) {
-					sent = true;
-					buf = "";
-					sock.write(`${command}\n`);
-					return;
-				}
-				clearTimeout(timer);
-				sock.end();
-				const clean = buf.replace(ANSI_ESCAPE, "").replace(/\r/g, "");
-				const body = clean.includes("\n") ? clean.slice(clean.indexOf("\n") + 1) : "";
-				resolve(body.slice(0, -"(qemu) ".length));
-			});
-			sock.on("error", (e) => {
-				clearTimeout(timer);
-				reject(e);
-			});
-		});
+	monitor(command: string, timeoutMs?: number): Promise<string> {
+		return this.running.monitor(command, timeoutMs);
 	}
 
-	async screendump(): Promise<Ppm> {
-		const path = join(this.dir, `shot-${Date.now()}.ppm`);
-		await this.monitor(`screendump ${path}`);
-		for (let i = 0; i < 50; i++) {
-			try {
-				const ppm = readPpm(path);
-				rmSync(path);
-				return ppm;
-			} catch {
-				await Bun.sleep(100);
-			}
-		}
-		throw new Error("screendump failed");
+	screendump(): Promise<Ppm> {
+		return this.running.screendump();
 	}
 
 	/** Physical memory bytes via `xp` (works for the VGA window too). */
@@ -141,18 +67,13 @@ export class QemuVm {
 	}
 
 	serial(): string {
-		try {
-			return readFileSync(this.serialPath, "latin1");
-		} catch {
-			return "";
-		}
+		return this.qemu?.serialLog() ?? "";
 	}
 
 	async waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
 		const deadline = Date.now() + timeoutMs;
 		while (Date.now() < deadline) {
-			if (this.proc?.exitCode !== null && this.proc?.exitCode !== undefined)
-				throw new Error(`qemu exited waiting for ${what}`);
+			if (this.running.exited) throw new Error(`qemu exited waiting for ${what}`);
 			if (await check()) return;
 			await Bun.sleep(500);
 		}
@@ -180,11 +101,6 @@ export class QemuVm {
 	}
 
 	async stop(): Promise<void> {
-		if (this.proc && this.proc.exitCode === null) {
-			this.proc.kill("SIGTERM");
-			const exited = await Promise.race([this.proc.exited.then(() => true), Bun.sleep(5000).then(() => false)]);
-			if (!exited) this.proc.kill("SIGKILL");
-		}
-		rmSync(this.dir, { recursive: true, force: true });
+		await this.qemu?.stop(5000);
 	}
 }

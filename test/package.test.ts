@@ -2,25 +2,17 @@ import { expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./support/ports.ts";
+import { runProcess } from "./support/process.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-
-async function run(cmd: string[], cwd: string, env: Record<string, string> = {}) {
-	const proc = Bun.spawn(cmd, { cwd, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
-	const [out, err, code] = await Promise.all([
-		new Response(proc.stdout).text(),
-		new Response(proc.stderr).text(),
-		proc.exited,
-	]);
-	return { out, err, code };
-}
 
 // A missing file in "files" only shows up once the package is installed somewhere else.
 test(
 	"npm pack produces a tarball that installs into an empty directory and runs",
 	async () => {
 		const dir = mkdtempSync(join(tmpdir(), "ikvm-pack-"));
-		const packed = await run(["npm", "pack", "--pack-destination", dir], ROOT);
+		const packed = await runProcess(["npm", "pack", "--pack-destination", dir], { cwd: ROOT });
 		expect(packed.code).toBe(0);
 		const tarball = readdirSync(dir).find((f) => f.endsWith(".tgz"));
 		expect(tarball).toBeDefined();
@@ -28,15 +20,15 @@ test(
 		const app = join(dir, "app");
 		mkdirSync(app);
 		writeFileSync(join(app, "package.json"), JSON.stringify({ name: "pack-check", private: true }));
-		const installed = await run([process.execPath, "add", join(dir, tarball as string)], app);
+		const installed = await runProcess([process.execPath, "add", join(dir, tarball as string)], { cwd: app });
 		expect(installed.code).toBe(0);
 
 		const bin = join(app, "node_modules/.bin/ikvm-mcp");
-		const help = await run([bin, "--help"], app);
+		const help = await runProcess([bin, "--help"], { cwd: app });
 		expect(help.code).toBe(0);
-		expect(help.out).toContain("Usage");
+		expect(help.stdout).toContain("Usage");
 
-		const port = 20000 + Math.floor(Math.random() * 20000);
+		const port = await freePort();
 		const server = Bun.spawn([bin, "serve", "--port", String(port)], { cwd: app, stdout: "ignore", stderr: "pipe" });
 		try {
 			let health: unknown;

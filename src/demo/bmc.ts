@@ -16,7 +16,9 @@
  * Its IVTP code is deliberately separate from src/kvm so each checks the other.
  */
 import type { Server, ServerWebSocket } from "bun";
+import { ivtpPacket, videoFragment } from "./ivtp-packets.ts";
 import { MOCK_BMC_CERT, MOCK_BMC_KEY } from "./mock-bmc-cert.ts";
+import { prng } from "./prng.ts";
 
 /** Gives the frame (86-byte header + compressed data) to send for a GET_FULL_SCREEN or a pushed update. */
 export type BmcFrameSource = (request: { connection: number; request: number }) => Uint8Array | Promise<Uint8Array>;
@@ -133,16 +135,6 @@ const T = {
 	CONNECTION_COMPLETE: 0x3a,
 };
 
-function packet(type: number, status: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-	const out = new Uint8Array(8 + payload.length);
-	const view = new DataView(out.buffer);
-	view.setUint16(0, type, true);
-	view.setUint32(2, payload.length, true);
-	view.setUint16(6, status, true);
-	out.set(payload, 8);
-	return out;
-}
-
 function cString(bytes: Uint8Array, offset: number, length: number): string {
 	const field = bytes.subarray(offset, offset + length);
 	const end = field.indexOf(0);
@@ -151,18 +143,6 @@ function cString(bytes: Uint8Array, offset: number, length: number): string {
 
 function randomHex(bytes: number): string {
 	return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("hex");
-}
-
-/** Deterministic PRNG (mulberry32) so a failing split can be replayed with its seed. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
 }
 
 export class MockBmc {
@@ -406,7 +386,7 @@ window.location.href = "/viewer.html";
 		// A web logout ends that session's KVM, as MegaRAC does (STOP_SESSION_IMMEDIATE, reason 7).
 		for (const c of this.connections) {
 			if (c.session === session && !c.closed) {
-				this.send(c, [packet(T.STOP_SESSION_IMMEDIATE, 7)]);
+				this.send(c, [ivtpPacket(T.STOP_SESSION_IMMEDIATE, 7)]);
 				c.ws?.close(1000, "web logout");
 			}
 		}
@@ -452,7 +432,7 @@ window.location.href = "/viewer.html";
 			return;
 		}
 		if (this.options.stall === "allowed") return;
-		this.send(c, [packet(T.CONNECTION_ALLOWED, 0)]);
+		this.send(c, [ivtpPacket(T.CONNECTION_ALLOWED, 0)]);
 	}
 
 	private onClose(ws: ServerWebSocket<KvmConnection>): void {
@@ -501,7 +481,7 @@ window.location.href = "/viewer.html";
 				return;
 			case T.POWER_STATUS:
 				if (!c.validated || this.options.stall === "power") return;
-				this.send(c, [packet(T.POWER_STATUS, this.options.poweredOn === false ? 0 : 1)]);
+				this.send(c, [ivtpPacket(T.POWER_STATUS, this.options.poweredOn === false ? 0 : 1)]);
 				return;
 			case T.GET_FULL_SCREEN:
 				if (!c.validated) return;
@@ -509,7 +489,7 @@ window.location.href = "/viewer.html";
 				c.requests++;
 				if (this.options.stall === "frame") return;
 				if (this.options.blankScreen) {
-					this.send(c, [packet(T.PAINT_BLANK_SCREEN, 0)]);
+					this.send(c, [ivtpPacket(T.PAINT_BLANK_SCREEN, 0)]);
 					return;
 				}
 				this.queueFrame(c, c.requests);
@@ -532,24 +512,24 @@ window.location.href = "/viewer.html";
 		let result = owner === c.session ? 1 : 0;
 		if (this.options.validation !== undefined) result = this.options.validation;
 		if (result !== 1) {
-			this.send(c, [packet(T.VALIDATED_VIDEO_SESSION, 0, new Uint8Array([result, 0]))]);
+			this.send(c, [ivtpPacket(T.VALIDATED_VIDEO_SESSION, 0, new Uint8Array([result, 0]))]);
 			return;
 		}
 		if (this.stats.kvmSessions >= (this.options.maxKvmSessions ?? 2)) {
-			this.send(c, [packet(T.MAX_SESSION_CLOSE, 0)]);
+			this.send(c, [ivtpPacket(T.MAX_SESSION_CLOSE, 0)]);
 			c.ws?.close(1000, "max sessions");
 			return;
 		}
 		c.validated = true;
 		this.stats.kvmSessions++;
 		// Status 2 as seen on real firmware; clients look at the payload only.
-		const messages = [packet(T.VALIDATED_VIDEO_SESSION, 2, new Uint8Array([1, c.id & 0xff]))];
+		const messages = [ivtpPacket(T.VALIDATED_VIDEO_SESSION, 2, new Uint8Array([1, c.id & 0xff]))];
 		if (this.options.chatter ?? true) {
 			messages.push(
-				packet(T.KVM_SHARING, 2, new Uint8Array(134)),
-				packet(T.MEDIA_LICENSE_STATUS, 1),
-				packet(T.KBD_LED_STATUS, 0, new Uint8Array([2])),
-				packet(T.ACTIVE_CLIENTS, 0, new Uint8Array(134)),
+				ivtpPacket(T.KVM_SHARING, 2, new Uint8Array(134)),
+				ivtpPacket(T.MEDIA_LICENSE_STATUS, 1),
+				ivtpPacket(T.KBD_LED_STATUS, 0, new Uint8Array([2])),
+				ivtpPacket(T.ACTIVE_CLIENTS, 0, new Uint8Array(134)),
 			);
 		}
 		this.send(c, messages);
@@ -594,10 +574,8 @@ window.location.href = "/viewer.html";
 			// The first fragment carries the whole 86-byte header plus some data.
 			const take = Math.min(frame.length - at, n === 0 ? 86 + Math.max(0, room) : Math.max(1, room));
 			const last = at + take >= frame.length;
-			const payload = new Uint8Array(2 + take);
-			new DataView(payload.buffer).setUint16(0, (n & 0x7fff) | (last ? 0x8000 : 0), true);
-			payload.set(frame.subarray(at, at + take), 2);
-			messages.push(packet(T.VIDEO_PACKETS, 0, payload));
+			const payload = videoFragment((n & 0x7fff) | (last ? 0x8000 : 0), frame.subarray(at, at + take));
+			messages.push(ivtpPacket(T.VIDEO_PACKETS, 0, payload));
 			at += take;
 			n++;
 		} while (at < frame.length);

@@ -11,6 +11,7 @@ import net from "node:net";
 import type { Server, ServerWebSocket } from "bun";
 import { ByteQueue } from "../vnc/byte-queue.ts";
 import { Encoding, type PixelFormat, type RgbaImage } from "../vnc/types.ts";
+import { prng } from "./prng.ts";
 import {
 	compressZrle,
 	type EncodedRect,
@@ -117,18 +118,6 @@ interface Sink {
 	close(): void;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failing split can be replayed. */
-function random(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
 /** VNC authentication, written independently of the client's (DES key = password bytes, bit-mirrored). */
 function expectedResponse(password: string, challenge: Uint8Array): Uint8Array {
 	const key = Buffer.alloc(8);
@@ -181,7 +170,7 @@ class RfbConnection {
 		readonly report: ClientReport,
 	) {
 		this.size = server.options.initialSize ?? { width: server.image.width, height: server.image.height };
-		this.rand = random(server.options.chunking?.seed ?? 1);
+		this.rand = prng(server.options.chunking?.seed ?? 1);
 		if (server.options.stall === "handshake") return;
 		this.send(new TextEncoder().encode(`RFB ${server.options.version ?? "003.008"}\n`));
 		this.flush();

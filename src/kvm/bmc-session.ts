@@ -16,7 +16,9 @@ import { z } from "zod";
 import type { TlsOptions } from "../console/types.ts";
 import { abortReasonToError, IkvmError } from "../errors.ts";
 import { log } from "../log.ts";
+import { readBodyWithin } from "../net/read-body.ts";
 import { registerSecret } from "../redact.ts";
+import { seconds } from "../timing.ts";
 import type { BmcSession, KvmToken } from "./types.ts";
 
 export interface BmcRequestContext {
@@ -83,7 +85,8 @@ async function bmcRequest(
 			signal,
 			tls: tlsFor(tls),
 		});
-		const body = await readLimited(response, MAX_BODY_BYTES, what);
+		const body = await readBodyWithin(response, MAX_BODY_BYTES);
+		if (body === undefined) throw tooLarge(what, MAX_BODY_BYTES);
 		return { status: response.status, headers: response.headers, body };
 	} catch (error) {
 		if (error instanceof IkvmError) throw error;
@@ -114,33 +117,6 @@ async function bmcRequest(
 			cause: error,
 		});
 	}
-}
-
-function seconds(ms: number): string {
-	return ms >= 1000 ? String(Math.round(ms / 100) / 10) : String(ms / 1000);
-}
-
-async function readLimited(response: Response, max: number, what: string): Promise<string> {
-	const declared = Number(response.headers.get("content-length") ?? "0");
-	if (declared > max) {
-		await response.body?.cancel().catch(() => {});
-		throw tooLarge(what, max);
-	}
-	if (!response.body) return "";
-	const reader = response.body.getReader();
-	const parts: Uint8Array[] = [];
-	let total = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		total += value.length;
-		if (total > max) {
-			await reader.cancel().catch(() => {});
-			throw tooLarge(what, max);
-		}
-		parts.push(value);
-	}
-	return new TextDecoder().decode(Buffer.concat(parts));
 }
 
 function tooLarge(what: string, max: number): IkvmError {

@@ -13,6 +13,7 @@ import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
 import { createFrame, type Frame } from "../image/frame.ts";
 import { log } from "../log.ts";
 import type { CallContext } from "../providers/types.ts";
+import { seconds } from "../timing.ts";
 import { loginWithPassword, loginWithViewerUrl, logout, requestKvmToken } from "./bmc-session.ts";
 import { defaultDecoderFactory } from "./decoder.ts";
 import { IvtpParser, IvtpProtocol, type IvtpStep, IvtpType, poweredOffError } from "./ivtp.ts";
@@ -436,8 +437,4 @@ export class AmiConsoleSession implements ConsoleSession {
 		})();
 		return this.closing;
 	}
-}
-
-function seconds(ms: number): string {
-	return ms >= 1000 ? String(Math.round(ms / 100) / 10) : String(ms / 1000);
 }

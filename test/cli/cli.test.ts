@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
@@ -8,6 +7,7 @@ import { startRfbServer } from "../../src/demo/rfb-server.ts";
 import { vga16 } from "../../src/text/fonts/vga.ts";
 import { runCli } from "../support/cli.ts";
 import { renderConsole } from "../support/console-render.ts";
+import { tempDir, writeTargets } from "../support/targets-file.ts";
 
 describe("ikvm-mcp CLI", () => {
 	test("--help on the CLI and on each command exits 0 with usage on stdout", async () => {
@@ -43,9 +43,7 @@ describe("ikvm-mcp CLI", () => {
 	});
 
 	test("list prints the configured servers as JSON on stdout only", async () => {
-		const dir = mkdtempSync(join(tmpdir(), "ikvm-cli-"));
-		const file = join(dir, "t.json");
-		writeFileSync(file, JSON.stringify({ servers: [{ id: "vm1", type: "vnc", host: "127.0.0.1", port: 5999 }] }));
+		const file = writeTargets([{ id: "vm1", type: "vnc", host: "127.0.0.1", port: 5999 }], tempDir(), "t.json");
 		const r = await runCli(["list", "--config", file]);
 		expect(r.code).toBe(0);
 		expect(JSON.parse(r.stdout)).toEqual([
@@ -54,9 +52,7 @@ describe("ikvm-mcp CLI", () => {
 	});
 
 	test("a bad config file is a runtime error (exit 1) naming file and field", async () => {
-		const dir = mkdtempSync(join(tmpdir(), "ikvm-cli-"));
-		const file = join(dir, "t.json");
-		writeFileSync(file, JSON.stringify({ servers: [{ id: "vm1", type: "vnc" }] }));
+		const file = writeTargets([{ id: "vm1", type: "vnc" }], tempDir(), "t.json");
 		const r = await runCli(["list", "--config", file]);
 		expect(r.code).toBe(1);
 		expect(r.stderr).toContain(`${file}: servers[0].url`);
@@ -125,16 +121,13 @@ describe("ikvm-mcp screenshot against a real VNC server", () => {
 		const image = testPattern(320, 200);
 		const server = await startRfbServer({ image, encoding: "zrle", security: "vnc", password: "s3cret-pw" });
 		try {
-			const dir = mkdtempSync(join(tmpdir(), "ikvm-cli-"));
-			const file = join(dir, "targets.json");
-			writeFileSync(
-				file,
-				JSON.stringify({
-					servers: [
-						{ id: "tcp-vm", type: "vnc", host: "127.0.0.1", port: server.tcpPort, passwordEnv: "VM_PW" },
-						{ id: "ws-vm", type: "vnc", url: server.wsUrl, passwordEnv: "VM_PW" },
-					],
-				}),
+			const dir = tempDir();
+			const file = writeTargets(
+				[
+					{ id: "tcp-vm", type: "vnc", host: "127.0.0.1", port: server.tcpPort, passwordEnv: "VM_PW" },
+					{ id: "ws-vm", type: "vnc", url: server.wsUrl, passwordEnv: "VM_PW" },
+				],
+				dir,
 			);
 			for (const id of ["tcp-vm", "ws-vm"]) {
 				const out = join(dir, `${id}.png`);
@@ -164,12 +157,7 @@ describe("ikvm-mcp text", () => {
 		const frame = renderConsole(lines, { font: vga16, cols: 80, rows: 25 });
 		const server = await startRfbServer({ image: frame, encoding: "zrle" });
 		try {
-			const dir = mkdtempSync(join(tmpdir(), "ikvm-cli-"));
-			const file = join(dir, "targets.json");
-			writeFileSync(
-				file,
-				JSON.stringify({ servers: [{ id: "vm", type: "vnc", host: "127.0.0.1", port: server.tcpPort }] }),
-			);
+			const file = writeTargets([{ id: "vm", type: "vnc", host: "127.0.0.1", port: server.tcpPort }]);
 			const r = await runCli(["text", "vm", "--config", file]);
 			expect(r.code).toBe(0);
 			expect(r.stdout).toBe(`${lines.join("\n")}\n`);

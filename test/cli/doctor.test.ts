@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { startRfbServer } from "../../src/demo/rfb-server.ts";
 import { MockBmc } from "../mocks/bmc.ts";
-import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "../mocks/ovh-api.ts";
+import { MOCK_CONSUMER_KEY, MockOvhApi } from "../mocks/ovh-api.ts";
 import { runCli } from "../support/cli.ts";
+import { ovhEnv } from "../support/mock-ovh.ts";
+import { tempDir, writeTargets } from "../support/targets-file.ts";
 
 let mock: MockOvhApi;
-const cwd = mkdtempSync(join(tmpdir(), "ikvm-doctor-cli-"));
+const cwd = tempDir("ikvm-doctor-cli-");
 
 beforeAll(async () => {
 	mock = await MockOvhApi.start();
@@ -18,13 +17,7 @@ afterAll(async () => {
 });
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
-	return {
-		OVH_ENDPOINT: mock.endpoint,
-		OVH_APPLICATION_KEY: MOCK_APPLICATION_KEY,
-		OVH_APPLICATION_SECRET: MOCK_APPLICATION_SECRET,
-		OVH_CONSUMER_KEY: MOCK_CONSUMER_KEY,
-		...extra,
-	};
+	return ovhEnv(mock, extra);
 }
 
 describe("ikvm-mcp doctor (subprocess)", () => {
@@ -48,23 +41,17 @@ describe("ikvm-mcp doctor (subprocess)", () => {
 		});
 		const bmc = await new MockBmc({ frames: () => new Uint8Array(0) }).start();
 		try {
-			const file = join(mkdtempSync(join(tmpdir(), "ikvm-doctor-cli-")), "targets.json");
-			writeFileSync(
-				file,
-				JSON.stringify({
-					servers: [
-						{ id: "vm1", type: "vnc", url: vnc.wsUrl, passwordEnv: "VM1_PASSWORD" },
-						{
-							id: "bmc1",
-							type: "ami",
-							url: bmc.origin,
-							usernameEnv: "BMC_USER",
-							passwordEnv: "BMC_PASSWORD",
-							tls: { insecure: true },
-						},
-					],
-				}),
-			);
+			const file = writeTargets([
+				{ id: "vm1", type: "vnc", url: vnc.wsUrl, passwordEnv: "VM1_PASSWORD" },
+				{
+					id: "bmc1",
+					type: "ami",
+					url: bmc.origin,
+					usernameEnv: "BMC_USER",
+					passwordEnv: "BMC_PASSWORD",
+					tls: { insecure: true },
+				},
+			]);
 			const r = await runCli(
 				["doctor", "--config", file],
 				env({ VM1_PASSWORD: "vnc-pass-1", BMC_USER: bmc.username, BMC_PASSWORD: bmc.password }),

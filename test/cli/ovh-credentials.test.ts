@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { accessRulesForRequest } from "../../src/providers/ovh/rules.ts";
 import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MockOvhApi } from "../mocks/ovh-api.ts";
-import { closedPort, runCli } from "../support/cli.ts";
+import { runCli } from "../support/cli.ts";
+import { freePort } from "../support/ports.ts";
 
 let mock: MockOvhApi;
 
@@ -83,7 +84,7 @@ describe("ikvm-mcp ovh-credentials", () => {
 	});
 
 	test("an unreachable endpoint exits 1 naming it", async () => {
-		const port = await closedPort();
+		const port = await freePort();
 		const url = `http://127.0.0.1:${port}/1.0`;
 		const r = await runCli(["ovh-credentials", "--endpoint", url, "--application-key", MOCK_APPLICATION_KEY]);
 		expect(r.code).toBe(1);

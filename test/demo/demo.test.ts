@@ -4,37 +4,19 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { DEMO_SCREENS, loadScreen } from "../../src/demo/screens.ts";
 import { httpClient, imagePixels, texts } from "../support/mcp.ts";
 import { psnr } from "../support/pixels.ts";
+import { type ServerProcess, spawnServer } from "../support/server-process.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-let proc: ReturnType<typeof Bun.spawn>;
+let server: ServerProcess;
 let client: Client;
-let stderr = "";
 
 beforeAll(async () => {
-	const port = 20000 + Math.floor(Math.random() * 20000);
-	proc = Bun.spawn([process.execPath, "run", "demo"], {
-		cwd: ROOT,
-		env: { ...process.env, PORT: String(port), LOG_LEVEL: "info" },
-		stdout: "pipe",
-		stderr: "pipe",
-	});
-	void (async () => {
-		for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) stderr += new TextDecoder().decode(chunk);
-	})();
-	for (let i = 0; i < 100; i++) {
-		const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
-			(r) => r.ok,
-			() => false,
-		);
-		if (ok) break;
-		await Bun.sleep(100);
-	}
-	client = await httpClient(`http://127.0.0.1:${port}/mcp`);
+	server = await spawnServer({ LOG_LEVEL: "info" }, [], "demo");
+	client = await httpClient(server.url);
 }, 30_000);
 
 afterAll(async () => {
 	await client?.close();
-	if (proc.exitCode === null) proc.kill("SIGTERM");
+	await server?.stop("SIGTERM");
 });
 
 async function shot(serverId: string): Promise<CallToolResult> {
@@ -47,7 +29,7 @@ describe("bun run demo", () => {
 		const servers = JSON.parse(texts(r)[0] ?? "") as Array<{ id: string; provider: string }>;
 		expect(servers.map((s) => s.provider).sort()).toEqual(["ami", "ovh", "ovh", "vnc"]);
 		expect(texts(r).join("\n")).toContain("DEMO MODE");
-		expect(stderr).toContain("claude mcp add");
+		expect(server.stderr()).toContain("claude mcp add");
 	});
 
 	test("every screenshot runs the real pipeline and shows its screen", async () => {
@@ -73,10 +55,8 @@ describe("bun run demo", () => {
 	}, 60_000);
 
 	test("SIGTERM stops the demo cleanly within 5 s", async () => {
-		const t0 = Date.now();
-		proc.kill("SIGTERM");
-		const code = await proc.exited;
+		const { code, ms } = await server.stop("SIGTERM");
 		expect(code).toBe(0);
-		expect(Date.now() - t0).toBeLessThan(5000);
+		expect(ms).toBeLessThan(5000);
 	});
 });

@@ -1,43 +1,17 @@
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, test } from "bun:test";
 import { formatResult, summarize } from "../../src/cli/doctor/report.ts";
 import { runDoctor } from "../../src/cli/doctor/run.ts";
 import type { CheckResult, DoctorOptions } from "../../src/cli/doctor/types.ts";
 import { accessRulesForRequest, OVH_ACCESS_RULES, ruleLabel } from "../../src/providers/ovh/rules.ts";
-import {
-	MOCK_APPLICATION_KEY,
-	MOCK_APPLICATION_SECRET,
-	MOCK_CONSUMER_KEY,
-	MockOvhApi,
-	type MockOvhApiOptions,
-} from "../mocks/ovh-api.ts";
-import { closedPort } from "../support/cli.ts";
+import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY } from "../mocks/ovh-api.ts";
+import { mockOvhApis, ovhEnv } from "../support/mock-ovh.ts";
+import { freePort } from "../support/ports.ts";
+import { tempDir, writeTargets } from "../support/targets-file.ts";
 
-const mocks: MockOvhApi[] = [];
-afterEach(async () => {
-	await Promise.all(mocks.splice(0).map((m) => m.stop()));
-});
-
-async function startMock(options: MockOvhApiOptions = {}): Promise<MockOvhApi> {
-	const mock = await MockOvhApi.start(options);
-	mocks.push(mock);
-	return mock;
-}
-
-function ovhEnv(mock: MockOvhApi, extra: Record<string, string> = {}): Record<string, string> {
-	return {
-		OVH_ENDPOINT: mock.endpoint,
-		OVH_APPLICATION_KEY: MOCK_APPLICATION_KEY,
-		OVH_APPLICATION_SECRET: MOCK_APPLICATION_SECRET,
-		OVH_CONSUMER_KEY: MOCK_CONSUMER_KEY,
-		...extra,
-	};
-}
+const startMock = mockOvhApis();
 
 /** An empty directory, so no ./ikvm.config.json is picked up. */
-const cwd = mkdtempSync(join(tmpdir(), "ikvm-doctor-"));
+const cwd = tempDir("ikvm-doctor-");
 
 function doctor(env: Record<string, string>, options: Partial<DoctorOptions> = {}) {
 	return runDoctor({ env, cwd, timeouts: { ovhRequestMs: 2000, targetMs: 1000 }, ...options });
@@ -234,7 +208,7 @@ describe("doctor: OVH", () => {
 	});
 
 	test("an unreachable endpoint fails once and skips every OVH step after it", async () => {
-		const port = await closedPort();
+		const port = await freePort();
 		const results = await doctor({
 			OVH_ENDPOINT: `http://127.0.0.1:${port}/1.0`,
 			OVH_APPLICATION_KEY: MOCK_APPLICATION_KEY,
@@ -318,26 +292,22 @@ describe("doctor: configuration", () => {
 	});
 
 	test("a bad targets file fails naming file and field, a good one is counted", async () => {
-		const dir = mkdtempSync(join(tmpdir(), "ikvm-doctor-"));
-		const bad = join(dir, "bad.json");
-		writeFileSync(bad, JSON.stringify({ servers: [{ id: "vm1", type: "vnc" }] }));
+		const dir = tempDir("ikvm-doctor-");
+		const bad = writeTargets([{ id: "vm1", type: "vnc" }], dir, "bad.json");
 		const failed = find(await doctor({}, { configPath: bad }), "targets file");
 		expect(failed.status).toBe("fail");
 		expect(failed.detail).toContain(`${bad}: servers[0].url`);
 
-		const missingEnv = join(dir, "env.json");
-		writeFileSync(
-			missingEnv,
-			JSON.stringify({
-				servers: [{ id: "bmc", type: "ami", url: "https://10.0.0.2", usernameEnv: "U", passwordEnv: "P" }],
-			}),
+		const missingEnv = writeTargets(
+			[{ id: "bmc", type: "ami", url: "https://10.0.0.2", usernameEnv: "U", passwordEnv: "P" }],
+			dir,
+			"env.json",
 		);
 		expect(find(await doctor({}, { configPath: missingEnv }), "targets file").detail).toContain(
 			"environment variable U is not set",
 		);
 
-		const good = join(dir, "ikvm.config.json");
-		writeFileSync(good, JSON.stringify({ servers: [{ id: "vm1", type: "vnc", host: "127.0.0.1", port: 1 }] }));
+		const good = writeTargets([{ id: "vm1", type: "vnc", host: "127.0.0.1", port: 1 }], dir, "ikvm.config.json");
 		// Found in the working directory without --config, as the server finds it.
 		const results = await doctor({}, { cwd: dir, probes: { vnc: async () => ({ detail: "answered" }) } });
 		expect(find(results, "targets file")).toMatchObject({ status: "pass", detail: `${good}: 1 target (1 VNC, 0 AMI)` });

@@ -1,14 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { formatResult, summarize } from "../../src/cli/doctor/report.ts";
 import { runDoctor } from "../../src/cli/doctor/run.ts";
 import type { CheckResult } from "../../src/cli/doctor/types.ts";
 import { type RfbServerOptions, type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts";
 import { MockBmc, type MockBmcOptions } from "../mocks/bmc.ts";
-import { closedPort } from "../support/cli.ts";
+import { freePort } from "../support/ports.ts";
+import { tempDir, writeTargets } from "../support/targets-file.ts";
 
 const IMAGE = { width: 16, height: 8, rgba: new Uint8Array(16 * 8 * 4).fill(200) };
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -44,10 +42,7 @@ async function silentServer(): Promise<number> {
 }
 
 function configFile(servers: unknown[]): string {
-	const dir = mkdtempSync(join(tmpdir(), "ikvm-doctor-targets-"));
-	const file = join(dir, "ikvm.config.json");
-	writeFileSync(file, JSON.stringify({ servers }));
-	return file;
+	return writeTargets(servers, tempDir(), "ikvm.config.json");
 }
 
 async function check(servers: unknown[], env: Record<string, string> = {}): Promise<CheckResult[]> {
@@ -96,7 +91,7 @@ describe("doctor: VNC targets", () => {
 	});
 
 	test("a server that refuses: closed port, or an RFB refusal with its reason", async () => {
-		const port = await closedPort();
+		const port = await freePort();
 		const refusing = await rfb({ refuse: "Too many viewers" });
 		const results = await check([
 			{ id: "closed", type: "vnc", host: "127.0.0.1", port },

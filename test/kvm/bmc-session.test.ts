@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { IkvmError } from "../../src/errors.ts";
 import {
 	csrfTokenFromHtml,
 	loginWithPassword,
@@ -10,6 +9,7 @@ import {
 } from "../../src/kvm/bmc-session.ts";
 import { redact } from "../../src/redact.ts";
 import { MockBmc, type MockBmcOptions } from "../mocks/bmc.ts";
+import { failure } from "../support/ikvm-error.ts";
 import { videoFrame } from "../support/video-frame.ts";
 
 const insecure = { insecure: true };
@@ -26,16 +26,6 @@ async function mock(options: Partial<MockBmcOptions> = {}): Promise<MockBmc> {
 }
 
 const ctx = (timeoutMs = 5000) => ({ signal: new AbortController().signal, timeoutMs });
-
-async function failure(promise: Promise<unknown>): Promise<IkvmError> {
-	try {
-		await promise;
-	} catch (error) {
-		expect(error).toBeInstanceOf(IkvmError);
-		return error as IkvmError;
-	}
-	throw new Error("expected a failure");
-}
 
 describe("page parsing", () => {
 	test("finds the garc CSRF token in the forms viewer pages use", () => {

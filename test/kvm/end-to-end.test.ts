@@ -5,8 +5,6 @@
  * picture the encoder was given.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { ConsolePool } from "../../src/console/pool.ts";
@@ -15,12 +13,14 @@ import { Ast2500StreamEncoder, encodeAst2500Frame, type RgbaPicture } from "../.
 import { sampleConsolePicture } from "../../src/demo/console-picture.ts";
 import { Ast2500Decoder } from "../../src/kvm/ast2500/index.ts";
 import { OvhProvider } from "../../src/providers/ovh/provider.ts";
-import { frameFileSource, MockBmc, type MockBmcOptions } from "../mocks/bmc.ts";
+import { frameFileSource, MockBmc, type MockBmcOptions, mockBmcLogin } from "../mocks/bmc.ts";
 import { MockOvhApi } from "../mocks/ovh-api.ts";
-import { ovhEnv, ovhSettings } from "../providers/ovh/support.ts";
+import { runCli } from "../support/cli.ts";
 import { imagePixels, inMemoryClient, texts } from "../support/mcp.ts";
+import { ovhEnv, ovhSettings } from "../support/mock-ovh.ts";
 import { psnr, readPng } from "../support/pixels.ts";
 import { PoolProvider } from "../support/pool-provider.ts";
+import { amiLoginServer, tempDir, writeTargets } from "../support/targets-file.ts";
 
 let cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -116,13 +116,7 @@ describe("get_screenshot over the AMI path (MCP → pool → openConsole → moc
 		// Every answer after the first carries only the blocks that changed, as a BMC's updates do.
 		const bmc = await mockBmc({ frames: () => encoder.encode(current) });
 		const c = await mcpWith({
-			lab: () => ({
-				kind: "ami-login",
-				url: bmc.origin,
-				username: bmc.username,
-				password: bmc.password,
-				tls: { insecure: true },
-			}),
+			lab: () => mockBmcLogin(bmc),
 		});
 		const one = await imagePixels(await screenshot(c.client, "lab"));
 		expect(psnr(new Uint8Array(one.rgba), first.rgba)).toBe(Number.POSITIVE_INFINITY);
@@ -219,18 +213,14 @@ describe('configured AMI targets (ikvm.config.json, type "ami")', () => {
 		const picture = sampleConsolePicture(640, 480);
 		const frame = encodeAst2500Frame(picture);
 		const bmc = await mockBmc({ frames: () => frame });
-		const dir = await mkdtemp(join(tmpdir(), "ikvm-kvm-"));
-		cleanup.push(() => rm(dir, { recursive: true, force: true }));
-		const file = join(dir, "ikvm.config.json");
 		const server = { type: "ami", url: bmc.origin, usernameEnv: "KVM_E2E_BMC_USER", tls: { insecure: true } };
-		await writeFile(
-			file,
-			JSON.stringify({
-				servers: [
-					{ id: "rack-7", name: "Rack 7", passwordEnv: "KVM_E2E_BMC_PASS", ...server },
-					{ id: "rack-8", passwordEnv: "KVM_E2E_BMC_WRONG", ...server },
-				],
-			}),
+		const file = writeTargets(
+			[
+				{ id: "rack-7", name: "Rack 7", passwordEnv: "KVM_E2E_BMC_PASS", ...server },
+				{ id: "rack-8", passwordEnv: "KVM_E2E_BMC_WRONG", ...server },
+			],
+			tempDir(),
+			"ikvm.config.json",
 		);
 		process.env.KVM_E2E_BMC_USER = bmc.username;
 		process.env.KVM_E2E_BMC_PASS = bmc.password;
@@ -263,37 +253,12 @@ describe("CLI: ikvm-mcp screenshot of a configured AMI BMC (subprocess)", () => 
 	test("writes the console PNG, progress on stderr, no secret anywhere, the BMC session logged out", async () => {
 		const picture = sampleConsolePicture(320, 240);
 		const bmc = await mockBmc({ frames: () => encodeAst2500Frame(picture) });
-		const dir = await mkdtemp(join(tmpdir(), "ikvm-kvm-cli-"));
-		cleanup.push(() => rm(dir, { recursive: true, force: true }));
-		const file = join(dir, "targets.json");
-		await writeFile(
-			file,
-			JSON.stringify({
-				servers: [
-					{
-						id: "rack-7",
-						type: "ami",
-						url: bmc.origin,
-						username: bmc.username,
-						passwordEnv: "BMC_PASS",
-						tls: { insecure: true },
-					},
-				],
-			}),
-		);
+		const dir = tempDir();
+		const file = writeTargets([amiLoginServer("rack-7", bmc, "BMC_PASS")], dir);
 		const out = join(dir, "shot.png");
-		const cli = new URL("../../src/cli.ts", import.meta.url).pathname;
-		const proc = Bun.spawn([process.execPath, cli, "screenshot", "rack-7", "--raw", "-o", out, "--config", file], {
-			env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", BMC_PASS: bmc.password },
-			stdout: "pipe",
-			stderr: "pipe",
-			stdin: "ignore",
+		const { stdout, stderr, code } = await runCli(["screenshot", "rack-7", "--raw", "-o", out, "--config", file], {
+			BMC_PASS: bmc.password,
 		});
-		const [stdout, stderr, code] = await Promise.all([
-			new Response(proc.stdout).text(),
-			new Response(proc.stderr).text(),
-			proc.exited,
-		]);
 		expect(code).toBe(0);
 		expect(stdout).toBe("");
 		expect(stderr).not.toContain(bmc.password);

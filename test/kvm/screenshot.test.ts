@@ -6,8 +6,9 @@ import { IkvmError, type Stage } from "../../src/errors.ts";
 import { type AmiOpenerOptions, createAmiOpener } from "../../src/kvm/screenshot.ts";
 import type { CallContext } from "../../src/providers/types.ts";
 import { standaloneContext } from "../../src/providers/types.ts";
-import { MockBmc, type MockBmcOptions } from "../mocks/bmc.ts";
+import { MockBmc, type MockBmcOptions, mockBmcLogin } from "../mocks/bmc.ts";
 import { solidColourDecoder } from "../support/fake-decoder.ts";
+import { failure } from "../support/ikvm-error.ts";
 import { videoFrame } from "../support/video-frame.ts";
 
 const LIMITS = { maxWidth: 4096, maxHeight: 4096 };
@@ -37,13 +38,6 @@ const viewer = (bmc: MockBmc): ConsoleTarget => ({
 	viewerUrl: bmc.viewerUrl(),
 	tls: { insecure: true },
 });
-const login = (bmc: MockBmc, password = bmc.password): ConsoleTarget => ({
-	kind: "ami-login",
-	url: bmc.origin,
-	username: bmc.username,
-	password,
-	tls: { insecure: true },
-});
 
 function tracking(): CallContext & { stages: Stage[] } {
 	const stages: Stage[] = [];
@@ -58,16 +52,6 @@ async function openSession(
 	const session = await open(target, ctx, LIMITS);
 	cleanup.push(() => session.close());
 	return session;
-}
-
-async function failure(promise: Promise<unknown>): Promise<IkvmError> {
-	try {
-		await promise;
-	} catch (error) {
-		if (!(error instanceof IkvmError)) throw error;
-		return error;
-	}
-	throw new Error("expected a failure");
 }
 
 /** The mock counts a WebSocket as closed once its close handshake has run. */
@@ -106,7 +90,7 @@ describe("AMI console session", () => {
 	test("direct login: captures, then close() logs out (DELETE /api/session)", async () => {
 		const bmc = await mock();
 		const { open } = opener();
-		const session = await openSession(open, login(bmc));
+		const session = await openSession(open, mockBmcLogin(bmc));
 		expect((await session.capture(standaloneContext())).width).toBe(64);
 		expect(bmc.stats.logins).toBe(1);
 		expect(bmc.stats.webSessions).toBe(1);
@@ -181,7 +165,7 @@ describe("failures give clear messages and leave nothing open", () => {
 
 	test("session rejected at validation", async () => {
 		const bmc = await mock({ validation: 0 });
-		const error = await failure(opener().open(login(bmc), standaloneContext(), LIMITS));
+		const error = await failure(opener().open(mockBmcLogin(bmc), standaloneContext(), LIMITS));
 		expect(error).toMatchObject({ code: "AUTH_FAILED", stage: "handshake" });
 		expect(error.message).toMatch(/session rejected/);
 		expect(bmc.stats.logouts).toBe(1);
@@ -213,7 +197,7 @@ describe("failures give clear messages and leave nothing open", () => {
 		const bmc = await mock({ maxKvmSessions: 1 });
 		const { open } = opener();
 		const first = await openSession(open, viewer(bmc));
-		const error = await failure(open(login(bmc), standaloneContext(), LIMITS));
+		const error = await failure(open(mockBmcLogin(bmc), standaloneContext(), LIMITS));
 		expect(error).toMatchObject({ code: "BUSY", stage: "handshake", retryable: true });
 		expect(error.message).toMatch(/maximum number of KVM sessions/);
 		expect(bmc.stats.logouts).toBe(1);
@@ -282,7 +266,7 @@ describe("failures give clear messages and leave nothing open", () => {
 		test(`a BMC that stalls at ${stall} times out in stage ${stage}`, async () => {
 			const bmc = await mock({ stall });
 			const t0 = performance.now();
-			const error = await failure(opener({ timeouts: short }).open(login(bmc), standaloneContext(), LIMITS));
+			const error = await failure(opener({ timeouts: short }).open(mockBmcLogin(bmc), standaloneContext(), LIMITS));
 			expect(performance.now() - t0).toBeLessThan(1500);
 			expect(error).toMatchObject({ code: "TIMEOUT", stage });
 			expect(error.toUserMessage()).toContain(`[stage: ${stage}]`);
@@ -293,7 +277,7 @@ describe("failures give clear messages and leave nothing open", () => {
 
 	test("no frame in time: times out in stage first-frame and drops the stalled session", async () => {
 		const bmc = await mock({ stall: "frame" });
-		const session = await openSession(opener({ timeouts: short }).open, login(bmc));
+		const session = await openSession(opener({ timeouts: short }).open, mockBmcLogin(bmc));
 		const error = await failure(session.capture(standaloneContext()));
 		expect(error).toMatchObject({ code: "TIMEOUT", stage: "first-frame" });
 		expect(error.message).toMatch(/No complete video frame/);
@@ -311,7 +295,7 @@ describe("failures give clear messages and leave nothing open", () => {
 				if (stage === "handshake") setTimeout(() => controller.abort(), 30);
 			},
 		};
-		const error = await failure(opener().open(login(bmc), ctx, LIMITS));
+		const error = await failure(opener().open(mockBmcLogin(bmc), ctx, LIMITS));
 		expect(error).toMatchObject({ code: "CANCELLED", stage: "handshake" });
 		await expectClean(bmc);
 	});
@@ -345,7 +329,7 @@ describe("failures give clear messages and leave nothing open", () => {
 
 	test("wrong password through the opener", async () => {
 		const bmc = await mock();
-		const error = await failure(opener().open(login(bmc, "nope-nope"), standaloneContext(), LIMITS));
+		const error = await failure(opener().open(mockBmcLogin(bmc, "nope-nope"), standaloneContext(), LIMITS));
 		expect(error).toMatchObject({ code: "AUTH_FAILED", stage: "bmc-login" });
 		expect(error.message).toMatch(/wrong username or password/);
 	});
@@ -393,7 +377,7 @@ describe("with the ConsolePool", () => {
 			maxConcurrent: 2,
 			queueTimeoutMs: 1000,
 		});
-		await pool.capture("srv", async () => login(bmc), standaloneContext());
+		await pool.capture("srv", async () => mockBmcLogin(bmc), standaloneContext());
 		expect(bmc.stats.webSessions).toBe(1);
 		await settled(() => bmc.stats.logouts === 1, 2000);
 		expect(bmc.stats.webSessions).toBe(0);

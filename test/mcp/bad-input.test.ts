@@ -11,7 +11,7 @@ import { sampleConsolePicture } from "../../src/demo/console-picture.ts";
 import { type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts";
 import type { StaticServer } from "../../src/providers/static/config.ts";
 import { StaticProvider } from "../../src/providers/static/provider.ts";
-import { MockBmc } from "../mocks/bmc.ts";
+import { MockBmc, mockBmcLogin } from "../mocks/bmc.ts";
 import { imageSize, inMemoryClient, texts } from "../support/mcp.ts";
 
 const big = sampleConsolePicture(640, 480);
@@ -31,19 +31,7 @@ function vnc(id: string, target: StaticServer["target"]): StaticServer {
 }
 
 function amiLogin(id: string, bmc: MockBmc): StaticServer {
-	return {
-		id,
-		name: id,
-		type: "ami",
-		ip: "127.0.0.1",
-		target: {
-			kind: "ami-login",
-			url: bmc.origin,
-			username: bmc.username,
-			password: bmc.password,
-			tls: { insecure: true },
-		},
-	};
+	return { id, name: id, type: "ami", ip: "127.0.0.1", target: mockBmcLogin(bmc) };
 }
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { sampleConsolePicture } from "../../src/demo/console-picture.ts";
 import { startRfbServer } from "../../src/demo/rfb-server.ts";
 import type { StaticServer } from "../../src/providers/static/config.ts";
 import { StaticProvider } from "../../src/providers/static/provider.ts";
-import { MockBmc, type MockBmcOptions } from "../mocks/bmc.ts";
+import { MockBmc, type MockBmcOptions, mockBmcLogin } from "../mocks/bmc.ts";
 import { inMemoryClient, texts } from "../support/mcp.ts";
 
 let cleanup: Array<() => Promise<unknown>> = [];
@@ -34,7 +34,7 @@ function amiServer(id: string, b: MockBmc): StaticServer {
 		name: id,
 		type: "ami",
 		ip: "127.0.0.1",
-		target: { kind: "ami-login", url: b.origin, username: b.username, password: b.password, tls: { insecure: true } },
+		target: mockBmcLogin(b),
 	};
 }
 

@@ -4,9 +4,6 @@
  * error, and the process exits 0 within 5 s.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { encodeAst2500Frame } from "../../src/demo/ast2500-encoder.ts";
 import { sampleConsolePicture } from "../../src/demo/console-picture.ts";
@@ -14,6 +11,7 @@ import { type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts
 import { MockBmc } from "../mocks/bmc.ts";
 import { httpClient, texts } from "../support/mcp.ts";
 import { spawnServer } from "../support/server-process.ts";
+import { amiLoginServer, writeTargets } from "../support/targets-file.ts";
 
 let cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -37,26 +35,11 @@ async function backends() {
 		() => vnc.close(),
 		() => stuck.close(),
 	);
-	const dir = await mkdtemp(join(tmpdir(), "ikvm-shutdown-"));
-	cleanup.push(() => rm(dir, { recursive: true, force: true }));
-	const file = join(dir, "targets.json");
-	await writeFile(
-		file,
-		JSON.stringify({
-			servers: [
-				{
-					id: "rack",
-					type: "ami",
-					url: bmc.origin,
-					username: bmc.username,
-					passwordEnv: "SHUTDOWN_BMC_PASS",
-					tls: { insecure: true },
-				},
-				{ id: "vm", type: "vnc", url: vnc.wsUrl },
-				{ id: "stuck", type: "vnc", host: "127.0.0.1", port: stuck.tcpPort },
-			],
-		}),
-	);
+	const file = writeTargets([
+		amiLoginServer("rack", bmc, "SHUTDOWN_BMC_PASS"),
+		{ id: "vm", type: "vnc", url: vnc.wsUrl },
+		{ id: "stuck", type: "vnc", host: "127.0.0.1", port: stuck.tcpPort },
+	]);
 	return { bmc, vnc, stuck, file };
 }
 

@@ -6,7 +6,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { startServing } from "../../src/serve.ts";
 import { MockOvhApi } from "../mocks/ovh-api.ts";
 import { inMemoryClient, testConfig, texts } from "../support/mcp.ts";
-import { ovhEnv } from "./ovh/support.ts";
+import { ovhEnv } from "../support/mock-ovh.ts";
 
 let ovh: MockOvhApi;
 let dir: string;

@@ -1,8 +1,9 @@
 /**
- * The real server as a subprocess (`bun run src/index.ts`) on a free loopback
- * port, with every byte it writes to stdout and stderr kept.
+ * The real server as a subprocess (`bun run src/index.ts`, or another script such as the demo) on a
+ * free loopback port, with every byte it writes to stdout and stderr kept.
  */
-import { closedPort } from "./cli.ts";
+import { freePort } from "./ports.ts";
+import { cleanEnv } from "./process.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -25,12 +26,19 @@ function collect(stream: ReadableStream<Uint8Array>, into: { text: string }): Pr
 	})();
 }
 
-/** Starts the server with exactly `env` (plus PATH, HOME and the port) and waits for /health. */
-export async function spawnServer(env: Record<string, string>, args: string[] = []): Promise<ServerProcess> {
-	const port = await closedPort();
-	const proc = Bun.spawn([process.execPath, "run", "src/index.ts", ...args], {
+/**
+ * Starts `bun run <script>` (src/index.ts unless told) with exactly `env` (plus PATH, HOME and the
+ * port) and waits for /health.
+ */
+export async function spawnServer(
+	env: Record<string, string>,
+	args: string[] = [],
+	script = "src/index.ts",
+): Promise<ServerProcess> {
+	const port = await freePort();
+	const proc = Bun.spawn([process.execPath, "run", script, ...args], {
 		cwd: ROOT,
-		env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORT: String(port), ...env },
+		env: cleanEnv({ PORT: String(port), ...env }),
 		stdin: "ignore",
 		stdout: "pipe",
 		stderr: "pipe",

@@ -1,5 +1,6 @@
-import { expect } from "bun:test";
+import { afterEach, expect } from "bun:test";
 import type { ConsoleLimits, VncTarget } from "../../src/console/types.ts";
+import { type RfbServerOptions, type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts";
 import type { Frame } from "../../src/image/frame.ts";
 import { type CallContext, standaloneContext } from "../../src/providers/types.ts";
 import type { RgbaImage } from "../../src/vnc/types.ts";
@@ -52,4 +53,20 @@ export function expectPixelExact(frame: Frame, image: RgbaImage): void {
 	for (let i = 3; i < frame.rgba.length; i += 4) {
 		if (frame.rgba[i] !== 255) throw new Error(`alpha ${frame.rgba[i]} at pixel ${(i - 3) / 4}`);
 	}
+}
+
+/**
+ * Call at the top of a test file: returns a function that starts an RFB test server showing `image`
+ * (unless the options say otherwise), each closed after the test that started it.
+ */
+export function rfbServers(image: RgbaImage): (options?: Partial<RfbServerOptions>) => Promise<RfbTestServer> {
+	const started: RfbTestServer[] = [];
+	afterEach(async () => {
+		await Promise.all(started.splice(0).map((server) => server.close()));
+	});
+	return async (options = {}) => {
+		const server = await startRfbServer({ image, ...options });
+		started.push(server);
+		return server;
+	};
 }

@@ -12,7 +12,8 @@ import { standaloneContext } from "../../src/providers/types.ts";
 import { recognizeBitmap } from "../../src/text/bitmap.ts";
 import { inMemoryClient, texts } from "../support/mcp.ts";
 import { PoolProvider } from "../support/pool-provider.ts";
-import { bootPanicVm, freePort, type QemuVm, qemuMissing } from "../support/qemu-vm.ts";
+import { freePort } from "../support/ports.ts";
+import { bootPanicVm, type QemuVm, qemuMissing } from "../support/qemu.ts";
 
 /** Whether this build has a VNC console path. */
 async function vncMissing(): Promise<string | undefined> {

@@ -6,27 +6,19 @@ import { afterEach, describe, expect, test } from "bun:test";
 import net from "node:net";
 import type { VncTarget } from "../../src/console/types.ts";
 import { testPattern } from "../../src/demo/patterns.ts";
-import { type RfbServerOptions, type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts";
 import { IkvmError } from "../../src/errors.ts";
 import { standaloneContext } from "../../src/providers/types.ts";
 import { redact } from "../../src/redact.ts";
 import { captureVncFrame, createVncOpener, type VncSessionOptions } from "../../src/vnc/screenshot.ts";
-import { LIMITS, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
+import { freePort } from "../support/ports.ts";
+import { LIMITS, rfbServers, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
 
 const IMAGE = testPattern(64, 48);
 const FAST: VncSessionOptions = { timeouts: { connectMs: 400, handshakeMs: 400, frameMs: 400 } };
-let servers: RfbTestServer[] = [];
+const serve = rfbServers(IMAGE);
 const closers: Array<() => void> = [];
 
-async function serve(options: Partial<RfbServerOptions> = {}): Promise<RfbTestServer> {
-	const server = await startRfbServer({ image: IMAGE, ...options });
-	servers.push(server);
-	return server;
-}
-
-afterEach(async () => {
-	await Promise.all(servers.map((s) => s.close()));
-	servers = [];
+afterEach(() => {
 	for (const close of closers.splice(0)) close();
 });
 
@@ -42,25 +34,16 @@ async function failure(target: VncTarget, options: VncSessionOptions = FAST, ctx
 	throw new Error("the capture succeeded");
 }
 
-/** A TCP port with nothing listening. */
-async function closedPort(): Promise<number> {
-	const s = net.createServer();
-	await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-	const port = (s.address() as net.AddressInfo).port;
-	await new Promise<void>((r) => s.close(() => r()));
-	return port;
-}
-
 describe("connect", () => {
 	test("nothing listening (TCP)", async () => {
-		const { error } = await failure(tcpTarget(await closedPort()));
+		const { error } = await failure(tcpTarget(await freePort()));
 		expect(error).toMatchObject({ code: "CONNECTION", stage: "connect" });
 		expect(error.message).toContain("Could not connect to VNC server 127.0.0.1:");
 		expect(error.hint).toContain("5900+N");
 	});
 
 	test("nothing listening (WebSocket)", async () => {
-		const { error } = await failure(wsTarget(`ws://127.0.0.1:${await closedPort()}/`));
+		const { error } = await failure(wsTarget(`ws://127.0.0.1:${await freePort()}/`));
 		expect(error).toMatchObject({ code: "CONNECTION", stage: "connect" });
 		expect(error.message).toContain("Could not open the VNC WebSocket ws://127.0.0.1:");
 	});

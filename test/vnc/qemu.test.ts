@@ -5,26 +5,25 @@
  * One VM serves the whole file; it is stopped in afterAll.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Frame } from "../../src/image/frame.ts";
 import { captureVncFrame, openVncSession } from "../../src/vnc/screenshot.ts";
 import { Encoding } from "../../src/vnc/types.ts";
 import { imagePixels, inMemoryClient, texts } from "../support/mcp.ts";
-import { type PanicVm, qemuUnavailable, startPanicVm } from "../support/qemu.ts";
+import { bootPanicVm, type PasswordQemuVm, qemuMissing } from "../support/qemu.ts";
+import { writeTargets } from "../support/targets-file.ts";
 import { LIMITS, pixelDiff, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
 
-const unavailable = qemuUnavailable();
+const unavailable = qemuMissing();
 if (unavailable) console.warn(`skipping QEMU VNC interop tests: ${unavailable}`);
 
 describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic console)", () => {
-	let vm: PanicVm;
+	let vm: PasswordQemuVm;
 	const PASSWORD = "Qemu-pw1";
 
 	beforeAll(async () => {
-		vm = await startPanicVm();
+		// The text cursor hidden, so two pictures of the same screen are equal to the pixel.
+		vm = await bootPanicVm({ append: "vt.global_cursor_default=0", passwordDisplay: true, untilPanic: true });
 		await vm.setPassword(PASSWORD);
 	}, 120_000);
 
@@ -53,7 +52,7 @@ describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic
 	});
 
 	test("over TCP: equal to screendump", async () => {
-		const frame = await captureVncFrame(tcpTarget(vm.tcpPort), testContext(), LIMITS);
+		const frame = await captureVncFrame(tcpTarget(vm.vncPort), testContext(), LIMITS);
 		await expectSameAsScreendump(frame);
 	});
 
@@ -64,7 +63,7 @@ describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic
 	] as const) {
 		test(`QEMU's ${name} decodes to the screendump`, async () => {
 			const used = new Set<number>();
-			const frame = await captureVncFrame(tcpTarget(vm.tcpPort), testContext(), LIMITS, {
+			const frame = await captureVncFrame(tcpTarget(vm.vncPort), testContext(), LIMITS, {
 				encodings: [encoding],
 				onUpdate: (u) => {
 					for (const e of u.encodings) used.add(e);
@@ -86,17 +85,11 @@ describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic
 	});
 
 	test("configured targets (IKVM_CONFIG) over TCP and WebSocket, through the MCP tools", async () => {
-		const file = join(mkdtempSync(join(tmpdir(), "ikvm-qemu-")), "targets.json");
-		writeFileSync(
-			file,
-			JSON.stringify({
-				servers: [
-					{ id: "qemu-ws", type: "vnc", url: `ws://127.0.0.1:${vm.wsPort}` },
-					{ id: "qemu-tcp", type: "vnc", host: "127.0.0.1", port: vm.tcpPort },
-					{ id: "qemu-auth", type: "vnc", host: "127.0.0.1", port: vm.authTcpPort, passwordEnv: "QEMU_VNC_PW" },
-				],
-			}),
-		);
+		const file = writeTargets([
+			{ id: "qemu-ws", type: "vnc", url: `ws://127.0.0.1:${vm.wsPort}` },
+			{ id: "qemu-tcp", type: "vnc", host: "127.0.0.1", port: vm.vncPort },
+			{ id: "qemu-auth", type: "vnc", host: "127.0.0.1", port: vm.auth.vncPort, passwordEnv: "QEMU_VNC_PW" },
+		]);
 		process.env.QEMU_VNC_PW = PASSWORD;
 		const c = await inMemoryClient({}, { IKVM_CONFIG: file });
 		try {
@@ -128,7 +121,7 @@ describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic
 
 	describe("password=on (VNC Authentication)", () => {
 		test("the right password, over WebSocket and TCP", async () => {
-			for (const target of [wsTarget(`ws://127.0.0.1:${vm.authWsPort}`), tcpTarget(vm.authTcpPort)]) {
+			for (const target of [wsTarget(`ws://127.0.0.1:${vm.auth.wsPort}`), tcpTarget(vm.auth.vncPort)]) {
 				const frame = await captureVncFrame({ ...target, password: PASSWORD }, testContext(), LIMITS);
 				await expectSameAsScreendump(frame);
 			}
@@ -136,7 +129,7 @@ describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic
 
 		test("only the first 8 characters count", async () => {
 			const frame = await captureVncFrame(
-				tcpTarget(vm.authTcpPort, { password: `${PASSWORD}-ignored` }),
+				tcpTarget(vm.auth.vncPort, { password: `${PASSWORD}-ignored` }),
 				testContext(),
 				LIMITS,
 			);
@@ -145,7 +138,7 @@ describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic
 
 		test("a wrong password gets QEMU's reason", async () => {
 			const error = await captureVncFrame(
-				tcpTarget(vm.authTcpPort, { password: "wrong-pw" }),
+				tcpTarget(vm.auth.vncPort, { password: "wrong-pw" }),
 				testContext(),
 				LIMITS,
 			).catch((e) => e);
@@ -154,7 +147,7 @@ describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic
 		});
 
 		test("no password configured", async () => {
-			const error = await captureVncFrame(wsTarget(`ws://127.0.0.1:${vm.authWsPort}`), testContext(), LIMITS).catch(
+			const error = await captureVncFrame(wsTarget(`ws://127.0.0.1:${vm.auth.wsPort}`), testContext(), LIMITS).catch(
 				(e) => e,
 			);
 			expect(error).toMatchObject({ code: "AUTH_FAILED", stage: "handshake" });

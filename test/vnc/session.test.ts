@@ -3,30 +3,26 @@
  * messages split anywhere, interleaved messages, resizes, warm sessions,
  * protocol versions, WebSocket details (subprotocol, headers, TLS).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openConsole } from "../../src/console/open.ts";
 import { ConsolePool } from "../../src/console/pool.ts";
 import { consolePattern, testPattern } from "../../src/demo/patterns.ts";
-import { type RfbServerOptions, type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts";
 import { captureVncFrame, openVncSession } from "../../src/vnc/screenshot.ts";
-import { expectPixelExact, LIMITS, recordingContext, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
+import {
+	expectPixelExact,
+	LIMITS,
+	recordingContext,
+	rfbServers,
+	tcpTarget,
+	testContext,
+	wsTarget,
+} from "../support/vnc.ts";
 
 const IMAGE = testPattern(160, 100);
-let servers: RfbTestServer[] = [];
-
-async function serve(options: Partial<RfbServerOptions> = {}): Promise<RfbTestServer> {
-	const server = await startRfbServer({ image: IMAGE, ...options });
-	servers.push(server);
-	return server;
-}
-
-afterEach(async () => {
-	await Promise.all(servers.map((s) => s.close()));
-	servers = [];
-});
+const serve = rfbServers(IMAGE);
 
 describe("framing: messages split anywhere, several per chunk", () => {
 	for (const encoding of ["raw", "copyrect", "hextile", "zrle"] as const) {

@@ -9,7 +9,6 @@ import { checkIpmiFeatures } from "../../providers/ovh/access.ts";
 import { type OvhApiClient, signRequest } from "../../providers/ovh/api.ts";
 import { OvhApiError } from "../../providers/ovh/api-errors.ts";
 import { OVH_ACCESS_RULES, type RequiredAccessRule, ruleGrants, ruleLabel } from "../../providers/ovh/rules.ts";
-import { mapLimit } from "../../providers/ovh/timing.ts";
 import {
 	type CurrentCredential,
 	CurrentCredentialSchema,
@@ -19,6 +18,7 @@ import {
 	ServiceNamesSchema,
 	TaskSchema,
 } from "../../providers/ovh/types.ts";
+import { mapLimit } from "../../timing.ts";
 import { type CheckResult, type DoctorContext, type DoctorStep, fail, pass, skip, warn } from "./types.ts";
 
 const NEW_KEY_FIX =

@@ -4,7 +4,7 @@
  */
 import type { ConsoleTarget } from "../../console/types.ts";
 import { IkvmError, isIkvmError } from "../../errors.ts";
-import { mapLimit } from "../../providers/ovh/timing.ts";
+import { mapLimit } from "../../timing.ts";
 import { DEFAULT_TARGET_PROBES } from "./target-probes.ts";
 import { type CheckResult, type DoctorStep, fail, pass, warn } from "./types.ts";
 

@@ -7,6 +7,7 @@ import { log } from "../../log.ts";
 import type { CallContext } from "../../providers/types.ts";
 import { redact } from "../../redact.ts";
 import { BITMAP_CONFIDENT, readScreenText, type ScreenText } from "../../text/index.ts";
+import { sleep } from "../../timing.ts";
 import type { ToolExtra } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
 import { serverIdSchema } from "../schemas.ts";
@@ -80,21 +81,6 @@ function unchanged(before: Poll, after: Poll): boolean {
 interface Poll {
 	frame: Frame;
 	text?: ScreenText;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-	return new Promise((resolve, reject) => {
-		if (signal.aborted) return reject(abortReasonToError(signal.reason, "wait"));
-		const timer = setTimeout(() => {
-			signal.removeEventListener("abort", onAbort);
-			resolve();
-		}, ms);
-		const onAbort = () => {
-			clearTimeout(timer);
-			reject(abortReasonToError(signal.reason, "wait"));
-		};
-		signal.addEventListener("abort", onAbort, { once: true });
-	});
 }
 
 /** Progress notifications that only ever count up, from polls and from the captures inside them. */
@@ -232,7 +218,7 @@ export function registerWaitForScreen(server: McpServer, deps: ToolDeps): void {
 					}
 					const wait = Math.min(intervalSeconds * 1000, deadline - Date.now());
 					if (wait <= 0) break;
-					await sleep(wait, signal);
+					await sleep(wait, signal, "wait");
 				}
 
 				if (!last) {

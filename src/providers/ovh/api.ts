@@ -15,9 +15,10 @@ import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { abortReasonToError, IkvmError, throwIfAborted } from "../../errors.ts";
 import { log } from "../../log.ts";
+import { readBodyWithin } from "../../net/read-body.ts";
 import { registerSecret } from "../../redact.ts";
+import { sleep } from "../../timing.ts";
 import { OvhApiError, ovhErrorFromResponse } from "./api-errors.ts";
-import { sleep } from "./timing.ts";
 import {
 	type AccessRule,
 	AuthTimeSchema,
@@ -308,31 +309,13 @@ export class OvhApiClient {
 
 	/** The body as text, refused past `maxBodyBytes` without reading (or keeping) the rest. */
 	private async readBody(response: Response, method: string, path: string): Promise<string> {
-		const tooLarge = () =>
-			new IkvmError(
-				"TOO_LARGE",
-				`OVH answered ${method} ${path} with more than ${formatBytes(this.maxBodyBytes)}; no OVH API answer is that large.`,
-				{ stage: "ovh-api", hint: `Is OVH_ENDPOINT (${this.baseUrl}) really the OVH API?` },
-			);
-		if (Number(response.headers.get("content-length") ?? 0) > this.maxBodyBytes) {
-			await response.body?.cancel().catch(() => {});
-			throw tooLarge();
-		}
-		if (!response.body) return "";
-		const reader = response.body.getReader();
-		const parts: Uint8Array[] = [];
-		let total = 0;
-		for (;;) {
-			const { done, value } = await reader.read();
-			if (done) break;
-			total += value.byteLength;
-			if (total > this.maxBodyBytes) {
-				await reader.cancel().catch(() => {});
-				throw tooLarge();
-			}
-			parts.push(value);
-		}
-		return new TextDecoder().decode(Buffer.concat(parts));
+		const text = await readBodyWithin(response, this.maxBodyBytes);
+		if (text !== undefined) return text;
+		throw new IkvmError(
+			"TOO_LARGE",
+			`OVH answered ${method} ${path} with more than ${formatBytes(this.maxBodyBytes)}; no OVH API answer is that large.`,
+			{ stage: "ovh-api", hint: `Is OVH_ENDPOINT (${this.baseUrl}) really the OVH API?` },
+		);
 	}
 
 	private parse<T>(text: string, schema: z.ZodType<T>, method: string, path: string, response: Response): T {

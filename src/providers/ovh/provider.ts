@@ -9,11 +9,12 @@ import type { ConsoleTarget } from "../../console/types.ts";
 import { abortReasonToError, IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
 import type { Frame } from "../../image/frame.ts";
 import { log } from "../../log.ts";
+import { readBodyPrefix } from "../../net/read-body.ts";
+import { mapLimit } from "../../timing.ts";
 import type { CallContext, Provider, ServerInfo } from "../types.ts";
 import { DEFAULT_ACCESS_OPTIONS, IpmiAccess, type IpmiAccessOptions } from "./access.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "./api.ts";
 import { cachedDiscovery, DEFAULT_IP_DISCOVERY_URL, httpIpDiscovery, type PublicIpDiscovery } from "./public-ip.ts";
-import { mapLimit } from "./timing.ts";
 import { type DedicatedServer, DedicatedServerSchema, ServiceNamesSchema } from "./types.ts";
 import { targetFromViewerPage, targetFromViewerUrl, type ViewerPage } from "./viewer.ts";
 
@@ -177,7 +178,7 @@ export class OvhProvider implements Provider {
 				// BMCs present self-signed certificates.
 				tls: { rejectUnauthorized: this.bmcTlsVerify },
 			});
-			const body = await readCapped(response, VIEWER_PAGE_MAX_BYTES);
+			const body = await readBodyPrefix(response, VIEWER_PAGE_MAX_BYTES);
 			return {
 				status: response.status,
 				location: response.headers.get("location"),
@@ -244,22 +245,4 @@ function ipToAllowSource(settings: OvhSettings, injected?: PublicIpDiscovery): P
 		};
 	}
 	return cachedDiscovery(httpIpDiscovery(url));
-}
-
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-	if (!response.body) return "";
-	const reader = response.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	try {
-		while (size < maxBytes) {
-			const { done, value } = await reader.read();
-			if (done) break;
-			chunks.push(value);
-			size += value.byteLength;
-		}
-	} finally {
-		await reader.cancel().catch(() => {});
-	}
-	return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, maxBytes));
 }

@@ -6,20 +6,15 @@ import { IkvmError } from "../../../src/errors.ts";
 import { decodeFrameFile } from "../../../src/kvm/ast2500/decode-file.ts";
 import { Ast2500StreamEncoder, renderConsole, sampleConsolePicture } from "../../support/ast2500-encoder.ts";
 import { pixelAt, readPng } from "../../support/pixels.ts";
+import { runProcess } from "../../support/process.ts";
 
 const root = join(import.meta.dir, "../../..");
 const fixtures = join(root, "test/fixtures/ast2500");
 const dir = mkdtempSync(join(tmpdir(), "ikvm-decode-frame-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(...args: string[]) {
-	const proc = Bun.spawn(["bun", "run", "decode-frame", ...args], { cwd: root, stdout: "pipe", stderr: "pipe" });
-	const [stdout, stderr, code] = await Promise.all([
-		new Response(proc.stdout).text(),
-		new Response(proc.stderr).text(),
-		proc.exited,
-	]);
-	return { stdout, stderr, code };
+function cli(...args: string[]) {
+	return runProcess(["bun", "run", "decode-frame", ...args], { cwd: root });
 }
 
 describe("decodeFrameFile", () => {

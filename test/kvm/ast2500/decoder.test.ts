@@ -4,10 +4,10 @@
  * expectation reads as "this Y/Cb/Cr landed on these pixels".
  */
 import { describe, expect, test } from "bun:test";
-import { IkvmError } from "../../../src/errors.ts";
 import { AC_LUMA, DC_LUMA } from "../../../src/kvm/ast2500/huffman.ts";
 import { Ast2500Decoder, yccToRgb } from "../../../src/kvm/ast2500/index.ts";
 import { at, b, dataUnit, flatBlock444, huffCode, testFrame, vqEntry } from "../../support/ast2500-bits.ts";
+import { errorOf } from "../../support/ikvm-error.ts";
 import { pixelAt } from "../../support/pixels.ts";
 
 const END = "1001";
@@ -28,16 +28,6 @@ function blockColor(picture: { width: number; rgba: Uint8Array }, bx: number, by
 		}
 	}
 	return first;
-}
-
-function errorOf(fn: () => unknown): IkvmError {
-	try {
-		fn();
-	} catch (e) {
-		if (e instanceof IkvmError) return e;
-		throw e;
-	}
-	throw new Error("expected an IkvmError");
 }
 
 describe("position and block codes", () => {

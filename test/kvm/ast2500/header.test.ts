@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { IkvmError } from "../../../src/errors.ts";
 import { parseVideoHeader, VIDEO_HEADER_LENGTH, writeVideoHeader } from "../../../src/kvm/ast2500/header.ts";
 import { Ast2500Decoder } from "../../../src/kvm/ast2500/index.ts";
+import { errorOf } from "../../support/ikvm-error.ts";
 
 const limits = { maxWidth: 4096, maxHeight: 4096 };
 
@@ -19,16 +19,6 @@ function header(patch: (view: DataView) => void = () => {}): Uint8Array {
 	});
 	patch(new DataView(bytes.buffer));
 	return bytes;
-}
-
-function errorOf(fn: () => unknown): IkvmError {
-	try {
-		fn();
-	} catch (e) {
-		if (e instanceof IkvmError) return e;
-		throw e;
-	}
-	throw new Error("expected an IkvmError");
 }
 
 describe("AST2500 video header", () => {

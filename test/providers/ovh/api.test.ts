@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { z } from "zod";
-import { IkvmError } from "../../../src/errors.ts";
+import type { IkvmError } from "../../../src/errors.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "../../../src/providers/ovh/api.ts";
 import type { OvhApiError } from "../../../src/providers/ovh/api-errors.ts";
 import { CurrentCredentialSchema, ServiceNamesSchema } from "../../../src/providers/ovh/types.ts";
@@ -8,38 +8,16 @@ import {
 	MOCK_APPLICATION_KEY,
 	MOCK_APPLICATION_SECRET,
 	MOCK_CONSUMER_KEY,
-	MockOvhApi,
 	type MockOvhApiOptions,
 } from "../../mocks/ovh-api.ts";
+import { failure } from "../../support/ikvm-error.ts";
+import { mockOvhApis, ovhApiClient } from "../../support/mock-ovh.ts";
 
-let mocks: MockOvhApi[] = [];
-afterEach(async () => {
-	await Promise.all(mocks.map((m) => m.stop()));
-	mocks = [];
-});
+const startMock = mockOvhApis();
 
 async function setup(options: MockOvhApiOptions = {}, client: Partial<OvhApiClientOptions> = {}) {
-	const mock = await MockOvhApi.start(options);
-	mocks.push(mock);
-	const api = new OvhApiClient({
-		endpoint: mock.endpoint,
-		applicationKey: MOCK_APPLICATION_KEY,
-		applicationSecret: MOCK_APPLICATION_SECRET,
-		consumerKey: MOCK_CONSUMER_KEY,
-		retryBaseMs: 5,
-		...client,
-	});
-	return { mock, api };
-}
-
-async function failure(promise: Promise<unknown>): Promise<OvhApiError> {
-	try {
-		await promise;
-	} catch (error) {
-		expect(error).toBeInstanceOf(IkvmError);
-		return error as OvhApiError;
-	}
-	throw new Error("expected the call to fail");
+	const mock = await startMock(options);
+	return { mock, api: ovhApiClient(mock, { retryBaseMs: 5, ...client }) };
 }
 
 const SECRETS = [MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, "wrong-secret-value-1234"];
@@ -78,7 +56,7 @@ describe("OvhApiClient against the mock OVH API", () => {
 
 	test("a wrong application secret is a 400 INVALID_SIGNATURE that names OVH_APPLICATION_SECRET", async () => {
 		const { api } = await setup({}, { applicationSecret: "wrong-secret-value-1234" });
-		const error = await failure(api.get("/dedicated/server", ServiceNamesSchema));
+		const error = await failure<OvhApiError>(api.get("/dedicated/server", ServiceNamesSchema));
 		expect(error.code).toBe("AUTH_FAILED");
 		expect(error.httpStatus).toBe(400);
 		expect(error.ovhErrorCode).toBe("INVALID_SIGNATURE");
@@ -89,7 +67,7 @@ describe("OvhApiClient against the mock OVH API", () => {
 
 	test("an unknown consumer key is a 403 NOT_CREDENTIAL that says to create a new one", async () => {
 		const { api } = await setup({}, { consumerKey: "unknownConsumerKey0000000000000" });
-		const error = await failure(api.get("/dedicated/server", ServiceNamesSchema));
+		const error = await failure<OvhApiError>(api.get("/dedicated/server", ServiceNamesSchema));
 		expect(error.ovhErrorCode).toBe("NOT_CREDENTIAL");
 		expect(error.message).toContain("does not know this consumer key");
 		expect(error.hint).toContain("OVH_CONSUMER_KEY");
@@ -104,13 +82,8 @@ describe("OvhApiClient against the mock OVH API", () => {
 			status: "pendingValidation",
 			rules: [{ method: "GET", path: "/*" }],
 		});
-		const pending = new OvhApiClient({
-			endpoint: mock.endpoint,
-			applicationKey: MOCK_APPLICATION_KEY,
-			applicationSecret: MOCK_APPLICATION_SECRET,
-			consumerKey: "pendingConsumerKey000000000000",
-		});
-		const error = await failure(pending.get("/dedicated/server", ServiceNamesSchema));
+		const pending = ovhApiClient(mock, { consumerKey: "pendingConsumerKey000000000000" });
+		const error = await failure<OvhApiError>(pending.get("/dedicated/server", ServiceNamesSchema));
 		expect(error.ovhErrorCode).toBe("INVALID_CREDENTIAL");
 		expect(error.hint).toContain(`Validate the consumer key at the validationUrl`);
 		expect(error.hint).toContain(`${mock.origin}/auth/?credentialToken=`);
@@ -118,7 +91,7 @@ describe("OvhApiClient against the mock OVH API", () => {
 
 	test("a call outside the key's access rules is NOT_GRANTED_CALL naming the rule to add, and is not retried", async () => {
 		const { mock, api } = await setup({ rules: [{ method: "GET", path: "/dedicated/server" }] });
-		const error = await failure(
+		const error = await failure<OvhApiError>(
 			api.get("/dedicated/server/ns3001234.ip-51-68-1.eu", z.object({ name: z.string() }).loose()),
 		);
 		expect(error.code).toBe("ACCESS_DENIED");
@@ -129,7 +102,7 @@ describe("OvhApiClient against the mock OVH API", () => {
 
 	test("an unknown application key is INVALID_KEY", async () => {
 		const { api } = await setup({}, { applicationKey: "unknownApp" });
-		const error = await failure(api.get("/dedicated/server", ServiceNamesSchema));
+		const error = await failure<OvhApiError>(api.get("/dedicated/server", ServiceNamesSchema));
 		expect(error.ovhErrorCode).toBe("INVALID_KEY");
 		expect(error.hint).toContain("OVH_APPLICATION_KEY");
 	});
@@ -152,7 +125,7 @@ describe("OvhApiClient against the mock OVH API", () => {
 	test("a 5xx that persists gives up after the configured retries with a retryable UPSTREAM error", async () => {
 		const { mock, api } = await setup({}, { retries: 2 });
 		mock.inject({ path: "/dedicated/server", status: 503, times: Number.POSITIVE_INFINITY });
-		const error = await failure(api.get("/dedicated/server", ServiceNamesSchema));
+		const error = await failure<OvhApiError>(api.get("/dedicated/server", ServiceNamesSchema));
 		expect(error.code).toBe("UPSTREAM");
 		expect(error.retryable).toBe(true);
 		expect(error.message).toContain("after 2 retries");
@@ -162,7 +135,7 @@ describe("OvhApiClient against the mock OVH API", () => {
 	test("403 is not retried", async () => {
 		const { mock, api } = await setup();
 		mock.inject({ path: "/dedicated/server", status: 403, errorCode: "NOT_GRANTED_CALL", message: "no" });
-		const error = await failure(api.get("/dedicated/server", ServiceNamesSchema));
+		const error = await failure<OvhApiError>(api.get("/dedicated/server", ServiceNamesSchema));
 		expect(error.code).toBe("ACCESS_DENIED");
 		expect(mock.count("GET", "/dedicated/server")).toBe(1);
 	});
@@ -172,7 +145,7 @@ describe("OvhApiClient against the mock OVH API", () => {
 		await api.timeDeltaSeconds();
 		mock.inject({ path: "/dedicated/server", delayMs: 1500 });
 		const started = Date.now();
-		const error = await failure(api.get("/dedicated/server", ServiceNamesSchema));
+		const error = await failure<OvhApiError>(api.get("/dedicated/server", ServiceNamesSchema));
 		expect(Date.now() - started).toBeLessThan(1200);
 		expect(error.code).toBe("TIMEOUT");
 		expect(error.stage).toBe("ovh-api");
@@ -186,14 +159,16 @@ describe("OvhApiClient against the mock OVH API", () => {
 		mock.inject({ path: "/dedicated/server", delayMs: 2000 });
 		const controller = new AbortController();
 		setTimeout(() => controller.abort(), 50);
-		const error = await failure(api.get("/dedicated/server", ServiceNamesSchema, { signal: controller.signal }));
+		const error = await failure<OvhApiError>(
+			api.get("/dedicated/server", ServiceNamesSchema, { signal: controller.signal }),
+		);
 		expect(error.code).toBe("CANCELLED");
 	});
 
 	test("an endpoint that is not the OVH API gives a clear error", async () => {
 		const { mock, api } = await setup();
 		mock.inject({ path: "/dedicated/server", status: 200, rawBody: "<html>login portal</html>" });
-		const error = await failure(api.get("/dedicated/server", ServiceNamesSchema));
+		const error = await failure<OvhApiError>(api.get("/dedicated/server", ServiceNamesSchema));
 		expect(error.code).toBe("PROTOCOL");
 		expect(error.hint).toContain("OVH_ENDPOINT");
 
@@ -203,7 +178,7 @@ describe("OvhApiClient against the mock OVH API", () => {
 			applicationSecret: "b-secret",
 			consumerKey: "c-consumer",
 		});
-		const refused = await failure(unreachable.get("/dedicated/server", ServiceNamesSchema));
+		const refused = await failure<OvhApiError>(unreachable.get("/dedicated/server", ServiceNamesSchema));
 		expect(refused.code).toBe("CONNECTION");
 		expect(refused.stage).toBe("ovh-api");
 	});
@@ -220,14 +195,11 @@ describe("OvhApiClient against the mock OVH API", () => {
 		const request = mock.requests.find((r) => r.path === "/auth/credential");
 		expect(request?.headers["x-ovh-signature"]).toBeUndefined();
 
-		const api = new OvhApiClient({
-			endpoint: mock.endpoint,
-			applicationKey: MOCK_APPLICATION_KEY,
-			applicationSecret: MOCK_APPLICATION_SECRET,
-			consumerKey: credential.consumerKey,
-		});
+		const api = ovhApiClient(mock, { consumerKey: credential.consumerKey });
 		expect((await api.get("/auth/currentCredential", CurrentCredentialSchema)).status).toBe("pendingValidation");
-		expect((await failure(api.get("/dedicated/server", ServiceNamesSchema))).ovhErrorCode).toBe("INVALID_CREDENTIAL");
+		expect((await failure<OvhApiError>(api.get("/dedicated/server", ServiceNamesSchema))).ovhErrorCode).toBe(
+			"INVALID_CREDENTIAL",
+		);
 
 		expect((await fetch(credential.validationUrl)).status).toBe(200);
 		expect(await api.get("/dedicated/server", ServiceNamesSchema)).toHaveLength(3);

@@ -33,6 +33,7 @@ describe("OVH configuration", () => {
 			consumerKey: "ck-secret",
 			ipmiAllowedIp: "198.51.100.4",
 			ipDiscoveryUrl: "https://ip.example/",
+			bmcTlsVerify: false,
 		});
 		expect(loadConfig({ ...OVH }).ovh?.endpoint).toBe("eu");
 		expect(loadConfig({ ...OVH, OVH_IP_DISCOVERY_URL: "off" }).ovh?.ipDiscoveryUrl).toBe("off");

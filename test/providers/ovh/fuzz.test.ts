@@ -7,13 +7,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import fc from "fast-check";
-import { ConsolePool } from "../../../src/console/pool.ts";
 import type { ErrorCode } from "../../../src/errors.ts";
 import { IkvmError } from "../../../src/errors.ts";
-import { OvhApiClient } from "../../../src/providers/ovh/api.ts";
+import { OvhApiClient, type OvhApiClientOptions } from "../../../src/providers/ovh/api.ts";
 import { OvhProvider } from "../../../src/providers/ovh/provider.ts";
 import { IpmiSchema, ServiceNamesSchema } from "../../../src/providers/ovh/types.ts";
 import { standaloneContext } from "../../../src/providers/types.ts";
+import { unusedConsolePool } from "./support.ts";
 
 const APP_SECRET = "fuzzAppSecret-Qw3Er5Ty7Ui9";
 const CONSUMER_KEY = "fuzzConsumerKey-As2Df4Gh6Jk8";
@@ -103,6 +103,18 @@ function endpoint(): string {
 }
 
 const apiOptions = { timeoutMs: TIMEOUT_MS, retries: 1, retryBaseMs: 1, retryMaxMs: 2, maxBodyBytes: MAX_BODY };
+
+/** An API client for the fuzzing server, with short limits. */
+function fuzzClient(extra: Partial<OvhApiClientOptions> = {}): OvhApiClient {
+	return new OvhApiClient({
+		endpoint: endpoint(),
+		applicationKey: "fuzzAppKey",
+		applicationSecret: APP_SECRET,
+		consumerKey: CONSUMER_KEY,
+		...apiOptions,
+		...extra,
+	});
+}
 
 const CODES: ErrorCode[] = [
 	"AUTH_FAILED",
@@ -207,13 +219,7 @@ describe("OVH answers fuzzed (fast-check) against a server that says anything", 
 		await fc.assert(
 			fc.asyncProperty(replyArb, async (r) => {
 				reply = r;
-				const api = new OvhApiClient({
-					endpoint: endpoint(),
-					applicationKey: "fuzzAppKey",
-					applicationSecret: APP_SECRET,
-					consumerKey: CONSUMER_KEY,
-					...apiOptions,
-				});
+				const api = fuzzClient();
 				await settle(() => api.get("/dedicated/server", ServiceNamesSchema), BOUND_MS);
 				await settle(() => api.get("/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi", IpmiSchema), BOUND_MS);
 			}),
@@ -222,15 +228,7 @@ describe("OVH answers fuzzed (fast-check) against a server that says anything", 
 	}, 120_000);
 
 	test("the provider's list_servers: the same, through its list and details calls", async () => {
-		const consoles = new ConsolePool({
-			opener: async () => {
-				throw new Error("not used");
-			},
-			limits: { maxWidth: 64, maxHeight: 64 },
-			idleMs: 0,
-			maxConcurrent: 1,
-			queueTimeoutMs: 1000,
-		});
+		const consoles = unusedConsolePool();
 		await fc.assert(
 			fc.asyncProperty(replyArb, async (r) => {
 				reply = r;
@@ -252,14 +250,7 @@ describe("OVH answers fuzzed (fast-check) against a server that says anything", 
 
 	test("an endless body is cut at the size limit: TOO_LARGE, nothing kept past it", async () => {
 		reply = { status: 200, contentType: "application/json", body: "", delivery: "endless", timeToo: false };
-		const api = new OvhApiClient({
-			endpoint: endpoint(),
-			applicationKey: "fuzzAppKey",
-			applicationSecret: APP_SECRET,
-			consumerKey: CONSUMER_KEY,
-			...apiOptions,
-			timeoutMs: 10_000,
-		});
+		const api = fuzzClient({ timeoutMs: 10_000 });
 		const error = await settle(() => api.get("/dedicated/server", ServiceNamesSchema), 5000);
 		expect(error?.code).toBe("TOO_LARGE");
 		expect(error?.toUserMessage()).toBe(
@@ -275,13 +266,7 @@ describe("OVH answers fuzzed (fast-check) against a server that says anything", 
 			delivery: "whole",
 			timeToo: false,
 		};
-		const api = new OvhApiClient({
-			endpoint: endpoint(),
-			applicationKey: "fuzzAppKey",
-			applicationSecret: APP_SECRET,
-			consumerKey: CONSUMER_KEY,
-			...apiOptions,
-		});
+		const api = fuzzClient();
 		expect((await settle(() => api.get("/dedicated/server", ServiceNamesSchema), 2000))?.code).toBe("TOO_LARGE");
 	});
 
@@ -293,13 +278,7 @@ describe("OVH answers fuzzed (fast-check) against a server that says anything", 
 			delivery: "stall-after-headers",
 			timeToo: false,
 		};
-		const api = new OvhApiClient({
-			endpoint: endpoint(),
-			applicationKey: "fuzzAppKey",
-			applicationSecret: APP_SECRET,
-			consumerKey: CONSUMER_KEY,
-			...apiOptions,
-		});
+		const api = fuzzClient();
 		const error = await settle(() => api.get("/dedicated/server", ServiceNamesSchema), 2000);
 		expect(error?.code).toBe("TIMEOUT");
 		expect(error?.message).toBe("The OVH API did not answer GET /dedicated/server within 0.3 s.");

@@ -3,32 +3,18 @@
  * key (about 60 calls a minute), and 200 agents asking at once must not cost
  * 200 listings. A caller that gives up leaves the others their answer.
  */
-import { afterEach, expect, test } from "bun:test";
-import { ConsolePool } from "../../../src/console/pool.ts";
+import { expect, test } from "bun:test";
 import { OvhProvider } from "../../../src/providers/ovh/provider.ts";
 import { standaloneContext } from "../../../src/providers/types.ts";
-import { MockOvhApi } from "../../mocks/ovh-api.ts";
-import { ovhSettings } from "./support.ts";
+import { mockOvhApis, ovhSettings } from "../../support/mock-ovh.ts";
+import { unusedConsolePool } from "./support.ts";
 
-let mock: MockOvhApi | undefined;
-afterEach(async () => {
-	await mock?.stop();
-	mock = undefined;
-});
+const startMock = mockOvhApis();
 
 test("concurrent listings share one set of OVH requests; a cancelled caller does not cancel the others", async () => {
-	mock = await MockOvhApi.start();
+	const mock = await startMock();
 	mock.inject({ method: "GET", path: "/dedicated/server", delayMs: 200 });
-	const consoles = new ConsolePool({
-		opener: async () => {
-			throw new Error("not used");
-		},
-		limits: { maxWidth: 64, maxHeight: 64 },
-		idleMs: 0,
-		maxConcurrent: 1,
-		queueTimeoutMs: 1000,
-	});
-	const provider = new OvhProvider(ovhSettings(mock, { ipDiscoveryUrl: "off" }), consoles);
+	const provider = new OvhProvider(ovhSettings(mock, { ipDiscoveryUrl: "off" }), unusedConsolePool());
 	const quitter = new AbortController();
 	const gaveUp = provider.listServers(standaloneContext(quitter.signal)).catch((e) => e);
 	const lists = Promise.all([...Array(20)].map(() => provider.listServers(standaloneContext())));

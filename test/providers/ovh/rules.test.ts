@@ -7,6 +7,7 @@ import {
 	ruleGrants,
 	ruleLabel,
 } from "../../../src/providers/ovh/rules.ts";
+import { PROVIDER_CALLS } from "./support.ts";
 
 async function ovhCredentialsSection(): Promise<string> {
 	const readme = await Bun.file(new URL("../../../README.md", import.meta.url)).text();
@@ -33,16 +34,8 @@ describe("the access rules ikvm-mcp needs", () => {
 	});
 
 	test("every call the OVH provider makes is covered, and named by the rule errors cite", () => {
-		const calls: Array<[string, string]> = [
-			["GET", "/dedicated/server"],
-			["GET", "/dedicated/server/ns1.ip-1-2-3.eu"],
-			["GET", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi"],
-			["POST", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi/access"],
-			["GET", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi/access"],
-			["GET", "/dedicated/server/ns1.ip-1-2-3.eu/task/4200001"],
-		];
 		const labels = OVH_ACCESS_RULES.map(ruleLabel);
-		for (const [method, path] of calls) {
+		for (const [method, path] of PROVIDER_CALLS) {
 			expect(labels).toContain(accessRuleFor(method, path));
 			expect(OVH_ACCESS_RULES.some((r) => ruleGrants(r, method, path))).toBe(true);
 		}

@@ -3,6 +3,7 @@ import { IkvmError } from "../../../src/errors.ts";
 import { resolveEndpoint, signRequest } from "../../../src/providers/ovh/api.ts";
 import { accessRuleFor, ovhErrorFromResponse } from "../../../src/providers/ovh/api-errors.ts";
 import { README_ACCESS_RULES, ruleAllows } from "../../mocks/ovh-api.ts";
+import { PROVIDER_CALLS } from "./support.ts";
 
 const AS = "EXEgWIz07P0HYwtQDs7cNIqCiQaWSuHF";
 const CK = "MtSwSrPpNjqfVSmJhLbPyr2i45lSwPU1";
@@ -106,15 +107,7 @@ describe("access rules", () => {
 	});
 
 	test("the README's rules cover every call the provider makes, and the mock matches like OVH", () => {
-		const calls: Array<[string, string]> = [
-			["GET", "/dedicated/server"],
-			["GET", "/dedicated/server/ns1.ip-1-2-3.eu"],
-			["GET", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi"],
-			["POST", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi/access"],
-			["GET", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi/access"],
-			["GET", "/dedicated/server/ns1.ip-1-2-3.eu/task/12"],
-		];
-		for (const [method, path] of calls) {
+		for (const [method, path] of PROVIDER_CALLS) {
 			expect(README_ACCESS_RULES.some((r) => ruleAllows(r, method, path))).toBe(true);
 		}
 		expect(ruleAllows({ method: "GET", path: "/dedicated/server" }, "GET", "/dedicated/server/x")).toBe(false);

@@ -1,35 +1,29 @@
-import type { OvhSettings } from "../../../src/config.ts";
+import { ConsolePool } from "../../../src/console/pool.ts";
 import type { ConsoleOpener, ConsoleSession, ConsoleTarget } from "../../../src/console/types.ts";
 import { IkvmError } from "../../../src/errors.ts";
-import {
-	MOCK_APPLICATION_KEY,
-	MOCK_APPLICATION_SECRET,
-	MOCK_CONSUMER_KEY,
-	type MockOvhApi,
-} from "../../mocks/ovh-api.ts";
 import { testFrame } from "../../support/fake-provider.ts";
 
-/** Environment that points the real configuration at the mock. */
-export function ovhEnv(mock: MockOvhApi, extra: Record<string, string> = {}): Record<string, string> {
-	return {
-		OVH_ENDPOINT: mock.endpoint,
-		OVH_APPLICATION_KEY: MOCK_APPLICATION_KEY,
-		OVH_APPLICATION_SECRET: MOCK_APPLICATION_SECRET,
-		OVH_CONSUMER_KEY: MOCK_CONSUMER_KEY,
-		OVH_IP_DISCOVERY_URL: mock.ipDiscoveryUrl,
-		...extra,
-	};
-}
+/** Every call the OVH provider makes (method, a concrete path), for the access-rule tests. */
+export const PROVIDER_CALLS: ReadonlyArray<[method: string, path: string]> = [
+	["GET", "/dedicated/server"],
+	["GET", "/dedicated/server/ns1.ip-1-2-3.eu"],
+	["GET", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi"],
+	["POST", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi/access"],
+	["GET", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi/access"],
+	["GET", "/dedicated/server/ns1.ip-1-2-3.eu/task/4200001"],
+];
 
-export function ovhSettings(mock: MockOvhApi, extra: Partial<OvhSettings> = {}): OvhSettings {
-	return {
-		endpoint: mock.endpoint,
-		applicationKey: MOCK_APPLICATION_KEY,
-		applicationSecret: MOCK_APPLICATION_SECRET,
-		consumerKey: MOCK_CONSUMER_KEY,
-		ipDiscoveryUrl: mock.ipDiscoveryUrl,
-		...extra,
-	};
+/** A console pool for provider tests that list servers and never open a console. */
+export function unusedConsolePool(): ConsolePool {
+	return new ConsolePool({
+		opener: async () => {
+			throw new Error("not used");
+		},
+		limits: { maxWidth: 64, maxHeight: 64 },
+		idleMs: 0,
+		maxConcurrent: 1,
+		queueTimeoutMs: 1000,
+	});
 }
 
 /**

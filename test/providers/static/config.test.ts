@@ -7,6 +7,7 @@ import { createApp } from "../../../src/app.ts";
 import { loadConfig } from "../../../src/config.ts";
 import { findConfigFile, loadStaticConfig, parseStaticConfig } from "../../../src/providers/static/config.ts";
 import { inMemoryClient, texts } from "../../support/mcp.ts";
+import { tempDir, writeTargets } from "../../support/targets-file.ts";
 
 const FILE = "ikvm.config.json";
 
@@ -116,17 +117,10 @@ describe("static targets file", () => {
 	});
 
 	test("configured servers are listed with provider vnc / ami", async () => {
-		const dir = mkdtempSync(join(tmpdir(), "ikvm-cfg-"));
-		const file = join(dir, "targets.json");
-		writeFileSync(
-			file,
-			JSON.stringify({
-				servers: [
-					{ id: "lab-vm", name: "Lab VM", type: "vnc", url: "ws://127.0.0.1:5701" },
-					{ id: "rack-7", type: "ami", url: "https://192.0.2.7", username: "admin", password: "inline-pw" },
-				],
-			}),
-		);
+		const file = writeTargets([
+			{ id: "lab-vm", name: "Lab VM", type: "vnc", url: "ws://127.0.0.1:5701" },
+			{ id: "rack-7", type: "ami", url: "https://192.0.2.7", username: "admin", password: "inline-pw" },
+		]);
 		const c = await inMemoryClient({}, { IKVM_CONFIG: file });
 		try {
 			const r = (await c.client.callTool({ name: "list_servers", arguments: {} })) as CallToolResult;
@@ -141,9 +135,7 @@ describe("static targets file", () => {
 	});
 
 	test("a bad file stops start-up with the file and field", async () => {
-		const dir = mkdtempSync(join(tmpdir(), "ikvm-cfg-"));
-		const file = join(dir, "bad.json");
-		writeFileSync(file, JSON.stringify({ servers: [{ id: "x", type: "vnc", host: "h", port: 0 }] }));
+		const file = writeTargets([{ id: "x", type: "vnc", host: "h", port: 0 }], tempDir(), "bad.json");
 		await expect(createApp(loadConfig({ IKVM_CONFIG: file }))).rejects.toThrow(`${file}: servers[0].port`);
 	});
 });

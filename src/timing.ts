@@ -1,8 +1,9 @@
 /**
  * Waiting that honours cancellation: every pause can be cut short by the
- * caller's signal, and then rejects with a stage-named error.
+ * caller's signal, and then rejects with a stage-named error. Also bounded
+ * concurrency and how durations read in messages.
  */
-import { abortReasonToError, type Stage, throwIfAborted } from "../../errors.ts";
+import { abortReasonToError, type Stage, throwIfAborted } from "./errors.ts";
 
 export function sleep(ms: number, signal: AbortSignal, stage: Stage): Promise<void> {
 	throwIfAborted(signal, stage);
@@ -58,6 +59,11 @@ export async function mapLimit<T, R>(
 	};
 	await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 	return results;
+}
+
+/** "0.25", "1.5", "12": seconds for messages that add the unit themselves. */
+export function seconds(ms: number): string {
+	return ms >= 1000 ? String(Math.round(ms / 100) / 10) : String(ms / 1000);
 }
 
 /** "1.5 s", "2 min": for messages. */
