@@ -8,6 +8,7 @@
 import type { Frame, Region } from "../image/frame.ts";
 import {
 	type CellRead,
+	flatCells,
 	invertBits,
 	MIN_CONTRAST,
 	MIN_CONTRAST_FLOOR,
@@ -20,12 +21,13 @@ import { FONTS } from "./fonts/index.ts";
 import type { FontTable } from "./fonts/types.ts";
 import {
 	exactMatch,
+	exactMatchHashed,
 	type GlyphSet,
 	glyphSet,
 	hashBits,
 	type Match,
-	nearest,
 	nearestCandidates,
+	nearestDistance,
 	popcount,
 	shapeDistance,
 	widen,
@@ -73,6 +75,7 @@ interface CellMatch {
 class Scratch {
 	readonly bits = new Uint32Array(16);
 	readonly inverse = new Uint32Array(16);
+	readonly otherInverse = new Uint32Array(16);
 	readonly mask = new Uint32Array(16);
 	readonly rows = new Uint32Array(32);
 	readonly shiftedRows = new Uint32Array(32);
@@ -137,9 +140,18 @@ function chooseGridAndFont(planes: Planes, profiles: Profiles, candidates: Geome
 			if (!read.inked) continue;
 			samples++;
 			contrasts.push(read.contrast);
+			// The cell, its inverse and their hashes serve every font of this cell size.
+			const first = sets[0] as GlyphSet;
+			const total = first.width * first.height;
+			invertBits(scratch.bits, total, scratch.inverse);
+			const hashes = {
+				total,
+				bits: hashBits(scratch.bits, 0, first.words),
+				inverse: hashBits(scratch.inverse, 0, first.words),
+			};
 			let top = 0;
 			for (let i = 0; i < sets.length; i++) {
-				totals[i] = (totals[i] as number) + quickScore(sets[i] as GlyphSet, read, scratch);
+				totals[i] = (totals[i] as number) + quickScore(sets[i] as GlyphSet, read, hashes, scratch);
 				top = Math.max(top, totals[i] as number);
 			}
 			// A grid that reads as noise after a dozen cells will not win.
@@ -233,8 +245,19 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 	let inked = 0;
 	let scoreSum = 0;
 	const block = set.chars.indexOf("█");
+	const flatLumas = new Int16Array(grid.cols);
 	for (let row = 0; row < grid.rows; row++) {
 		if (region && !inRange(grid.offsetY + row * grid.cellHeight, grid.cellHeight, region.y, region.height)) continue;
+		// Most cells of a console are blank: find them for the whole row of cells first.
+		flatCells(
+			planes,
+			grid.offsetX,
+			grid.offsetY + row * grid.cellHeight,
+			grid.cellWidth,
+			grid.cellHeight,
+			grid.cols,
+			flatLumas,
+		);
 		const chars: string[] = [];
 		/** Luma of each flat cell (NaN for cells with content). */
 		const flat: number[] = [];
@@ -242,6 +265,12 @@ function readScreen(planes: Planes, choice: Choice, region: Region | undefined, 
 		const backgroundLuma: number[] = [];
 		for (let col = 0; col < grid.cols; col++) {
 			if (region && !inRange(grid.offsetX + col * grid.cellWidth, grid.cellWidth, region.x, region.width)) continue;
+			const flatLuma = flatLumas[col] as number;
+			if (flatLuma >= 0) {
+				chars.push(" ");
+				flat.push(flatLuma);
+				continue;
+			}
 			const read = readAt(planes, grid, geometry, col, row, scratch);
 			if (!read.inked) {
 				chars.push(" ");
@@ -307,19 +336,32 @@ function fullBlocks(
 
 /**
  * A cheap score for choosing the grid and font: 1 for an exact glyph, falling with the Hamming
- * distance to the nearest glyph, 0 from a tenth of the cell on.
+ * distance to the nearest glyph, 0 from a tenth of the cell on. `scratch.inverse` holds the inverse
+ * of the cell's first `hashes.total` bits, `hashes` the hashes of both.
  */
-function quickScore(set: GlyphSet, read: CellRead, scratch: Scratch): number {
-	const { bits, inverse } = scratch;
+function quickScore(
+	set: GlyphSet,
+	read: CellRead,
+	hashes: { total: number; bits: number; inverse: number },
+	scratch: Scratch,
+): number {
+	const { bits } = scratch;
 	const total = set.width * set.height;
-	if (exactMatch(set, bits) >= 0) return 1;
-	invertBits(bits, total, inverse);
-	if (exactMatch(set, inverse) >= 0) return 1;
+	let inverse = scratch.inverse;
+	if (total === hashes.total) {
+		if (exactMatchHashed(set, bits, hashes.bits) >= 0) return 1;
+		if (exactMatchHashed(set, inverse, hashes.inverse) >= 0) return 1;
+	} else {
+		// A font of another size than the first of its cell size (none ships): on its own inverse.
+		inverse = scratch.otherInverse;
+		if (exactMatch(set, bits) >= 0) return 1;
+		invertBits(bits, total, inverse);
+		if (exactMatch(set, inverse) >= 0) return 1;
+	}
 	const cap = total / 10;
 	const cell = read.brightIsBackground ? inverse : bits;
 	const ink = read.brightIsBackground ? total - read.brightInk : read.brightInk;
-	const m = nearest(set, cell, ink, cap);
-	return Math.max(0, 1 - m.distance / cap);
+	return Math.max(0, 1 - nearestDistance(set, cell, ink, cap) / cap);
 }
 
 /** Matches memoised per font and per distinct cell bitmap: screens repeat characters. */

@@ -121,7 +121,12 @@ export function glyphSet(font: FontTable): GlyphSet {
 
 /** The glyph whose bitmap equals `cell` (`words` words at `offset`), or -1. */
 export function exactMatch(set: GlyphSet, cell: Uint32Array, offset = 0): number {
-	const g = set.exact.get(hashBits(cell, offset, set.words));
+	return exactMatchHashed(set, cell, hashBits(cell, offset, set.words), offset);
+}
+
+/** exactMatch with the cell's hash (hashBits over `set.words` words) already known. */
+export function exactMatchHashed(set: GlyphSet, cell: Uint32Array, hash: number, offset = 0): number {
+	const g = set.exact.get(hash);
 	if (g === undefined) return -1;
 	for (let i = 0; i < set.words; i++) if (set.bits[g * set.words + i] !== cell[offset + i]) return -1;
 	return g;
@@ -137,31 +142,24 @@ function distance(set: GlyphSet, g: number, cell: Uint32Array, offset: number, l
 }
 
 /**
- * Nearest glyph by Hamming distance, and the runner-up's distance (for the margin). The search
- * gives up at `cap`: a returned distance of `cap` or more means "nothing within cap".
+ * Hamming distance to the nearest glyph, or `cap` when none is nearer. Glyphs are visited in order of
+ * ink from the cell's outwards; the walk stops once the ink difference alone (a lower bound of the
+ * distance) reaches the best distance so far.
  */
-export function nearest(set: GlyphSet, cell: Uint32Array, cellInk: number, cap = Number.MAX_SAFE_INTEGER): Match {
+export function nearestDistance(set: GlyphSet, cell: Uint32Array, cellInk: number, cap: number): number {
 	const { inkSorted, byInk, count } = set;
-	let best = -1;
-	let bestD = cap;
-	let secondD = cap;
-	// Start where the ink matches and walk outwards; |ink difference| bounds the distance from below.
+	let best = cap;
 	let hi = lowerBound(inkSorted, cellInk);
 	let lo = hi - 1;
 	while (lo >= 0 || hi < count) {
 		const dLo = lo >= 0 ? cellInk - (inkSorted[lo] as number) : Number.MAX_SAFE_INTEGER;
 		const dHi = hi < count ? (inkSorted[hi] as number) - cellInk : Number.MAX_SAFE_INTEGER;
-		const bound = Math.min(dLo, dHi);
-		if (bound >= secondD) break;
+		if (Math.min(dLo, dHi) >= best) break;
 		const g = dLo <= dHi ? (byInk[lo--] as number) : (byInk[hi++] as number);
-		const d = distance(set, g, cell, 0, secondD);
-		if (d < bestD) {
-			secondD = bestD;
-			bestD = d;
-			best = g;
-		} else if (d < secondD) secondD = d;
+		const d = distance(set, g, cell, 0, best);
+		if (d < best) best = d;
 	}
-	return { glyph: best, distance: bestD, second: secondD };
+	return best;
 }
 
 /** Each row OR its neighbours one pixel left and right (within `width`). */

@@ -62,7 +62,7 @@ const STEP = 16;
 const MAX_POINTS = 16384;
 
 export function strokeProfiles(planes: Planes): Profiles {
-	const { width, height, luma, run } = planes;
+	const { width, height, luma, runEnd } = planes;
 	const rows = new Float64Array(height);
 	const cols = new Float64Array(width);
 	let points = new Int32Array(MAX_POINTS * 2);
@@ -75,7 +75,9 @@ export function strokeProfiles(planes: Planes): Profiles {
 		let count = 0;
 		// Only the ends of runs of identical pixels can be steps: jump from one to the next.
 		for (let x = 0; ; ) {
-			const next = x + (run[row + x] as number);
+			// (A run end capped below x, on a frame wider than 65535, steps one pixel.)
+			const end = runEnd[row + x] as number;
+			const next = end > x ? end : x + 1;
 			if (next >= width) break;
 			const d = (luma[row + next] as number) - (luma[row + x] as number);
 			x = next;
@@ -119,10 +121,28 @@ function median(histogram: Uint32Array): number {
  * row at one column; clipping the profile at its 90th percentile keeps them from outvoting the text.
  */
 function clipSpikes(profile: Float64Array): Float64Array {
-	const nonzero = [...profile].filter((v) => v > 0).sort((a, b) => a - b);
-	if (nonzero.length === 0) return profile;
-	const cap = nonzero[Math.floor(nonzero.length * 0.9)] as number;
-	return profile.map((v) => Math.min(v, cap));
+	// The values are counts: a counting sort finds the percentile without sorting the profile.
+	let max = 0;
+	let nonzero = 0;
+	for (const v of profile) {
+		if (v <= 0) continue;
+		nonzero++;
+		if (v > max) max = v;
+	}
+	if (nonzero === 0) return profile;
+	const counts = new Uint32Array(max + 1);
+	for (const v of profile) if (v > 0) counts[v] = (counts[v] as number) + 1;
+	const rank = Math.floor(nonzero * 0.9);
+	let cap = max;
+	for (let v = 1, seen = 0; v <= max; v++) {
+		seen += counts[v] as number;
+		if (seen > rank) {
+			cap = v;
+			break;
+		}
+	}
+	for (let i = 0; i < profile.length; i++) if ((profile[i] as number) > cap) profile[i] = cap;
+	return profile;
 }
 
 /** Cells of `grid` that hold stroke points, spread over the screen, at most `limit`. */
@@ -183,10 +203,16 @@ function fontProfile(set: GlyphSet, cellWidth: number): { rows: Float64Array; co
 	return profile;
 }
 
-/** Shifts of the folded screen profile ranked by agreement with the font's profile, best first. */
-function rankShifts(screen: Float64Array, period: number, reference: Float64Array): number[] {
+/** The screen profile folded by the cell size: strokes per position within a cell. */
+function fold(screen: Float64Array, period: number): Float64Array {
 	const folded = new Float64Array(period);
 	for (let i = 0; i < screen.length; i++) folded[i % period] = (folded[i % period] as number) + (screen[i] as number);
+	return folded;
+}
+
+/** Shifts of the folded screen profile ranked by agreement with the font's profile, best first. */
+function rankShifts(folded: Float64Array, reference: Float64Array): number[] {
+	const period = folded.length;
 	const scores: Array<[number, number]> = [];
 	for (let s = 0; s < period; s++) {
 		let score = 0;
@@ -212,10 +238,13 @@ export interface GridCandidate {
 export function gridsFor(planes: Planes, profiles: Profiles, geometry: Geometry): GridCandidate[] {
 	const { cellWidth, cellHeight } = geometry;
 	const byOffset = new Map<string, GridCandidate>();
+	// Folded once for all the fonts of this cell size.
+	const rows = fold(profiles.rows, cellHeight);
+	const cols = fold(profiles.cols, cellWidth);
 	for (const font of geometry.fonts) {
 		const reference = fontProfile(glyphSet(font), cellWidth);
-		const ys = rankShifts(profiles.rows, cellHeight, reference.rows).slice(0, 2);
-		const xs = rankShifts(profiles.cols, cellWidth, reference.cols).slice(0, 3);
+		const ys = rankShifts(rows, reference.rows).slice(0, 2);
+		const xs = rankShifts(cols, reference.cols).slice(0, 3);
 		const combos: Array<[number, number, number]> = [];
 		xs.forEach((x, i) => {
 			ys.forEach((y, j) => {
