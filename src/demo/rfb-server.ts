@@ -10,7 +10,7 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import net from "node:net";
 import type { Server, ServerWebSocket } from "bun";
 import { ByteQueue } from "../vnc/byte-queue.ts";
-import { Encoding, type PixelFormat, type RgbaImage } from "../vnc/types.ts";
+import { Encoding, type PixelFormat, type RgbaImage, readPixelFormat, writePixelFormat } from "../vnc/types.ts";
 import { prng } from "./prng.ts";
 import {
 	compressZrle,
@@ -306,12 +306,7 @@ class RfbConnection {
 		const v = new DataView(m.buffer);
 		v.setUint16(0, this.size.width);
 		v.setUint16(2, this.size.height);
-		const pf = SERVER_PIXEL_FORMAT;
-		m.set([pf.bitsPerPixel, pf.depth, pf.bigEndian ? 1 : 0, pf.trueColour ? 1 : 0], 4);
-		v.setUint16(8, pf.redMax);
-		v.setUint16(10, pf.greenMax);
-		v.setUint16(12, pf.blueMax);
-		m.set([pf.redShift, pf.greenShift, pf.blueShift], 14);
+		writePixelFormat(SERVER_PIXEL_FORMAT, m, 4);
 		v.setUint32(20, name.length);
 		m.set(name, 24);
 		this.send(m);
@@ -325,20 +320,7 @@ class RfbConnection {
 		switch (type) {
 			case 0: {
 				if (!q.has(20)) return false;
-				const b = q.take(20);
-				const v = new DataView(b.buffer, b.byteOffset, 20);
-				this.pixelFormat = {
-					bitsPerPixel: v.getUint8(4),
-					depth: v.getUint8(5),
-					bigEndian: v.getUint8(6) !== 0,
-					trueColour: v.getUint8(7) !== 0,
-					redMax: v.getUint16(8),
-					greenMax: v.getUint16(10),
-					blueMax: v.getUint16(12),
-					redShift: v.getUint8(14),
-					greenShift: v.getUint8(15),
-					blueShift: v.getUint8(16),
-				};
+				this.pixelFormat = readPixelFormat(q.take(20).subarray(4));
 				this.report.pixelFormat = this.pixelFormat;
 				return true;
 			}

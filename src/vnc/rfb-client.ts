@@ -21,13 +21,16 @@ import {
 	ClientMessage,
 	Encoding,
 	encodingName,
+	PIXEL_FORMAT_LENGTH,
 	type PixelFormat,
 	type RectHeader,
 	type RfbVersion,
+	readPixelFormat,
 	SecurityType,
 	type ServerInit,
 	ServerMessage,
 	securityTypeName,
+	writePixelFormat,
 } from "./types.ts";
 
 export interface RfbClientOptions {
@@ -359,7 +362,7 @@ export class RfbClient {
 		if (!q.has(24 + nameLength)) return false;
 		const width = q.u16();
 		const height = q.u16();
-		const pixelFormat = readPixelFormat(q.take(16));
+		const pixelFormat = readPixelFormat(q.take(PIXEL_FORMAT_LENGTH));
 		q.skip(4);
 		const name = textDecoder.decode(q.take(nameLength));
 		this.checkSize(width, height, "handshake");
@@ -552,36 +555,10 @@ function sentence(text: string): string {
 	return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
-function readPixelFormat(b: Uint8Array): PixelFormat {
-	const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-	return {
-		bitsPerPixel: v.getUint8(0),
-		depth: v.getUint8(1),
-		bigEndian: v.getUint8(2) !== 0,
-		trueColour: v.getUint8(3) !== 0,
-		redMax: v.getUint16(4),
-		greenMax: v.getUint16(6),
-		blueMax: v.getUint16(8),
-		redShift: v.getUint8(10),
-		greenShift: v.getUint8(11),
-		blueShift: v.getUint8(12),
-	};
-}
-
 export function setPixelFormatMessage(pf: PixelFormat): Uint8Array {
-	const m = new Uint8Array(20);
-	const v = new DataView(m.buffer);
+	const m = new Uint8Array(4 + PIXEL_FORMAT_LENGTH);
 	m[0] = ClientMessage.SetPixelFormat;
-	v.setUint8(4, pf.bitsPerPixel);
-	v.setUint8(5, pf.depth);
-	v.setUint8(6, pf.bigEndian ? 1 : 0);
-	v.setUint8(7, pf.trueColour ? 1 : 0);
-	v.setUint16(8, pf.redMax);
-	v.setUint16(10, pf.greenMax);
-	v.setUint16(12, pf.blueMax);
-	v.setUint8(14, pf.redShift);
-	v.setUint8(15, pf.greenShift);
-	v.setUint8(16, pf.blueShift);
+	writePixelFormat(pf, m, 4);
 	return m;
 }
 

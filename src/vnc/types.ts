@@ -96,6 +96,41 @@ export interface PixelFormat {
 	blueShift: number;
 }
 
+/** Bytes of PIXEL-FORMAT on the wire (RFC 6143 §7.4), as in ServerInit and SetPixelFormat. */
+export const PIXEL_FORMAT_LENGTH = 16;
+
+/** Reads PIXEL-FORMAT from the first 16 bytes of `b`. */
+export function readPixelFormat(b: Uint8Array): PixelFormat {
+	const v = new DataView(b.buffer, b.byteOffset, PIXEL_FORMAT_LENGTH);
+	return {
+		bitsPerPixel: v.getUint8(0),
+		depth: v.getUint8(1),
+		bigEndian: v.getUint8(2) !== 0,
+		trueColour: v.getUint8(3) !== 0,
+		redMax: v.getUint16(4),
+		greenMax: v.getUint16(6),
+		blueMax: v.getUint16(8),
+		redShift: v.getUint8(10),
+		greenShift: v.getUint8(11),
+		blueShift: v.getUint8(12),
+	};
+}
+
+/** Writes PIXEL-FORMAT into `out` at `offset` (the 3 padding bytes are left as they are). */
+export function writePixelFormat(pf: PixelFormat, out: Uint8Array, offset: number): void {
+	const v = new DataView(out.buffer, out.byteOffset + offset, PIXEL_FORMAT_LENGTH);
+	v.setUint8(0, pf.bitsPerPixel);
+	v.setUint8(1, pf.depth);
+	v.setUint8(2, pf.bigEndian ? 1 : 0);
+	v.setUint8(3, pf.trueColour ? 1 : 0);
+	v.setUint16(4, pf.redMax);
+	v.setUint16(6, pf.greenMax);
+	v.setUint16(8, pf.blueMax);
+	v.setUint8(10, pf.redShift);
+	v.setUint8(11, pf.greenShift);
+	v.setUint8(12, pf.blueShift);
+}
+
 /**
  * The format we ask every server for: 32 bits, little-endian, red in the
  * lowest byte. A pixel on the wire is then R, G, B, X in memory order, which
