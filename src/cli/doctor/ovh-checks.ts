@@ -5,6 +5,7 @@
  */
 import type { OvhSettings } from "../../config.ts";
 import { type IkvmError, isIkvmError } from "../../errors.ts";
+import { readBodyWithin } from "../../net/read-body.ts";
 import { checkIpmiFeatures } from "../../providers/ovh/access.ts";
 import { type OvhApiClient, signRequest } from "../../providers/ovh/api.ts";
 import { OvhApiError } from "../../providers/ovh/api-errors.ts";
@@ -110,8 +111,15 @@ async function refusedWithLocalClock(api: OvhApiClient, settings: OvhSettings, c
 			redirect: "manual",
 			signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.timeouts.ovhRequestMs)]),
 		});
-		const body = (await response.json().catch(() => null)) as { errorCode?: string } | null;
-		return response.status === 400 && body?.errorCode === "QUERY_TIME_OUT";
+		if (response.status !== 400) {
+			await response.body?.cancel().catch(() => {});
+			return false;
+		}
+		// OVH's error replies are small: a larger body is not the one looked for.
+		const text = await readBodyWithin(response, 64 * 1024);
+		if (text === undefined) return false;
+		const body = JSON.parse(text) as { errorCode?: string } | null;
+		return body?.errorCode === "QUERY_TIME_OUT";
 	} catch {
 		// No answer says nothing about the clock; the drift alone then only warns.
 		return false;
