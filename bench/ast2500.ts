@@ -6,9 +6,10 @@
  * The target is checked against CPU time ("on one core"): on a shared
  * machine wall time also counts the time other processes hold the core.
  */
+
+import { Ast2500Decoder } from "../src/aspeed/index.ts";
 import { encodeAst2500Frame } from "../src/demo/ast2500-encoder.ts";
 import { renderConsole, sampleConsolePicture } from "../src/demo/console-picture.ts";
-import { Ast2500Decoder } from "../src/kvm/ast2500/index.ts";
 import { type Row, time } from "./harness.ts";
 
 const RUNS = 30;

@@ -2,10 +2,11 @@
  * `bun run bench`: speed and memory of the pipeline stages, with the targets
  * the issues set. Each area has a suite file that returns its rows.
  */
+
+import { kvmSuite } from "./ami.ts";
 import { ast2500Suite } from "./ast2500.ts";
 import { printRows, type Row } from "./harness.ts";
 import { imageSuite } from "./image.ts";
-import { kvmSuite } from "./kvm.ts";
 import { pngSuite } from "./png.ts";
 import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";

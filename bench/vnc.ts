@@ -20,7 +20,7 @@ import { startRfbServer } from "../src/demo/rfb-server.ts";
 import { encodePng } from "../src/image/encode.ts";
 import { standaloneContext } from "../src/providers/types.ts";
 import { RfbClient } from "../src/vnc/rfb-client.ts";
-import { captureVncFrame } from "../src/vnc/screenshot.ts";
+import { captureVncFrame } from "../src/vnc/session.ts";
 import { CLIENT_PIXEL_FORMAT, Encoding, type RgbaImage } from "../src/vnc/types.ts";
 import { type Row, time } from "./harness.ts";
 

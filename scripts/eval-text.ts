@@ -67,11 +67,11 @@ type RoundTrip = (frame: Frame, selector: number) => Frame;
 
 /**
  * AST2500 round trip: our test encoder (4:2:0, the given JPEG table selector) then our decoder —
- * when this build has both (src/demo/ast2500-encoder.ts, src/kvm/ast2500/).
+ * when this build has both (src/demo/ast2500-encoder.ts, src/aspeed/).
  */
 export async function ast2500RoundTrip(): Promise<RoundTrip | undefined> {
 	const encoderPath = join(ROOT, "src/demo/ast2500-encoder.ts");
-	const decoderPath = join(ROOT, "src/kvm/ast2500/index.ts");
+	const decoderPath = join(ROOT, "src/aspeed/index.ts");
 	if (!existsSync(encoderPath) || !existsSync(decoderPath)) return undefined;
 	const { encodeAst2500Frame } = await import(encoderPath);
 	const { Ast2500Decoder } = await import(decoderPath);

@@ -2,8 +2,8 @@
  * `ikvm-mcp decode-frame [--colors ami|bt601] <frame.bin> [<next.bin> ...] <out.png>`
  * (also `bun run decode-frame`): decodes captured AST2500 frame files to PNG.
  */
-import { type ColorMatrix, DEFAULT_COLOR_MATRIX } from "../kvm/ast2500/color.ts";
-import { decodeFrameFiles } from "../kvm/ast2500/decode-file.ts";
+import { type ColorMatrix, DEFAULT_COLOR_MATRIX } from "../aspeed/color.ts";
+import { decodeFrameFiles } from "../aspeed/decode-file.ts";
 import { parse, UsageError } from "./args.ts";
 
 export const DECODE_FRAME_USAGE = `Usage: ikvm-mcp decode-frame [--colors ami|bt601] <frame.bin> [<next.bin> ...] <out.png>

@@ -1,9 +1,10 @@
 /**
  * Chooses the console protocol for a target.
  */
+
+import { openAmiSession } from "../ami/session.ts";
 import { IkvmError } from "../errors.ts";
-import { openAmiSession } from "../kvm/screenshot.ts";
-import { openVncSession } from "../vnc/screenshot.ts";
+import { openVncSession } from "../vnc/session.ts";
 import type { ConsoleOpener } from "./types.ts";
 
 export const openConsole: ConsoleOpener = async (target, ctx, limits) => {

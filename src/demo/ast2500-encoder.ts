@@ -15,10 +15,10 @@
  * entropy coding and block grammar are written here independently so a
  * round trip checks both sides.
  */
-import { type ColorMatrix, DEFAULT_COLOR_MATRIX } from "../kvm/ast2500/color.ts";
-import { writeVideoHeader } from "../kvm/ast2500/header.ts";
-import { AC_CHROMA, AC_LUMA, DC_CHROMA, DC_LUMA } from "../kvm/ast2500/huffman.ts";
-import { AAN_SCALE, baseTable, multiplierTable } from "../kvm/ast2500/quant.ts";
+import { type ColorMatrix, DEFAULT_COLOR_MATRIX } from "../aspeed/color.ts";
+import { writeVideoHeader } from "../aspeed/header.ts";
+import { AC_CHROMA, AC_LUMA, DC_CHROMA, DC_LUMA } from "../aspeed/huffman.ts";
+import { AAN_SCALE, baseTable, multiplierTable } from "../aspeed/quant.ts";
 
 export interface RgbaPicture {
 	width: number;

@@ -13,7 +13,7 @@
  *
  * It counts logins, logouts and open KVM sessions so tests can check that
  * nothing leaks. Used by the tests and by the embedded demo (`bun run demo`).
- * Its IVTP code is deliberately separate from src/kvm so each checks the other.
+ * Its IVTP code is deliberately separate from src/ami so each checks the other.
  */
 import type { Server, ServerWebSocket } from "bun";
 import { ivtpPacket, videoFragment } from "./ivtp-packets.ts";

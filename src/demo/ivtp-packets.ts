@@ -1,5 +1,5 @@
 /**
- * IVTP messages as the mock BMC sends them, written from the AMI notes apart from src/kvm/ivtp.ts
+ * IVTP messages as the mock BMC sends them, written from the AMI notes apart from src/ami/ivtp.ts
  * so that each checks the other. The IVTP parser's tests build their input with these too.
  */
 

@@ -2,8 +2,8 @@
  * Hand-built AST2500 frames for unit tests: write the bit string as the spec
  * shows it (MSB first, spaces ignored), get the frame file bytes back.
  */
-import { writeVideoHeader } from "../../src/kvm/ast2500/header.ts";
-import { AC_CHROMA, AC_LUMA, DC_CHROMA, DC_LUMA, type HuffmanTable } from "../../src/kvm/ast2500/huffman.ts";
+import { writeVideoHeader } from "../../src/aspeed/header.ts";
+import { AC_CHROMA, AC_LUMA, DC_CHROMA, DC_LUMA, type HuffmanTable } from "../../src/aspeed/huffman.ts";
 
 export interface TestFrameOptions {
 	width?: number;

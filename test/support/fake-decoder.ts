@@ -1,4 +1,4 @@
-import type { VideoDecoder, VideoDecoderFactory } from "../../src/kvm/types.ts";
+import type { VideoDecoder, VideoDecoderFactory } from "../../src/ami/types.ts";
 
 /**
  * A stand-in video decoder for plumbing tests: paints the whole picture in

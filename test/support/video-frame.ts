@@ -1,6 +1,6 @@
 /**
  * Input for the IVTP tests. IVTP messages come from the mock BMC's own builder (independent of
- * src/kvm); the video header is written here by hand, not with src/kvm/ast2500/header.ts, so the
+ * src/ami); the video header is written here by hand, not with src/aspeed/header.ts, so the
  * parser's offsets are checked against the notes rather than against themselves.
  */
 export { ivtpPacket as ivtp, videoFragment as fragment } from "../../src/demo/ivtp-packets.ts";

@@ -9,7 +9,7 @@ import { testPattern } from "../../src/demo/patterns.ts";
 import { IkvmError } from "../../src/errors.ts";
 import { standaloneContext } from "../../src/providers/types.ts";
 import { redact } from "../../src/redact.ts";
-import { captureVncFrame, createVncOpener, type VncSessionOptions } from "../../src/vnc/screenshot.ts";
+import { captureVncFrame, createVncOpener, type VncSessionOptions } from "../../src/vnc/session.ts";
 import { freePort } from "../support/ports.ts";
 import { LIMITS, rfbServers, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
 

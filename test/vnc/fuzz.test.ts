@@ -14,7 +14,7 @@ import { type RfbServerOptions, type RfbTestServer, startRfbServer } from "../..
 import { IkvmError } from "../../src/errors.ts";
 import { standaloneContext } from "../../src/providers/types.ts";
 import { RfbClient } from "../../src/vnc/rfb-client.ts";
-import { captureVncFrame } from "../../src/vnc/screenshot.ts";
+import { captureVncFrame } from "../../src/vnc/session.ts";
 import { expectPixelExact, tcpTarget, wsTarget } from "../support/vnc.ts";
 
 const LIMIT = 64;

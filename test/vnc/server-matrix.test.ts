@@ -10,7 +10,7 @@ import {
 	type RfbTestServer,
 	startRfbServer,
 } from "../../src/demo/rfb-server.ts";
-import { captureVncFrame } from "../../src/vnc/screenshot.ts";
+import { captureVncFrame } from "../../src/vnc/session.ts";
 import { Encoding } from "../../src/vnc/types.ts";
 import { expectPixelExact, LIMITS, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
 

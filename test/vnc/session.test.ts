@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { openConsole } from "../../src/console/open.ts";
 import { ConsolePool } from "../../src/console/pool.ts";
 import { consolePattern, testPattern } from "../../src/demo/patterns.ts";
-import { captureVncFrame, openVncSession } from "../../src/vnc/screenshot.ts";
+import { captureVncFrame, openVncSession } from "../../src/vnc/session.ts";
 import {
 	expectPixelExact,
 	LIMITS,

@@ -6,10 +6,11 @@
  * logs in to the BMC and logs out, without opening a KVM session (BMCs allow few,
  * and the owner may be using one).
  */
+
+import { loginWithPassword, logout } from "../../ami/bmc-session.ts";
 import { IkvmError } from "../../errors.ts";
-import { loginWithPassword, logout } from "../../kvm/bmc-session.ts";
 import { noProgress } from "../../providers/types.ts";
-import { createVncOpener } from "../../vnc/screenshot.ts";
+import { createVncOpener } from "../../vnc/session.ts";
 import type { TargetProbe } from "./types.ts";
 
 export const probeVnc: TargetProbe = async (target, ctx) => {

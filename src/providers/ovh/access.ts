@@ -12,9 +12,9 @@
  */
 import { IkvmError } from "../../errors.ts";
 import { log } from "../../log.ts";
-import type { CallContext } from "../../providers/types.ts";
 import { registerSecret } from "../../redact.ts";
 import { formatDuration, sleep } from "../../timing.ts";
+import type { CallContext } from "../types.ts";
 import type { OvhApiClient } from "./api.ts";
 import { OvhApiError } from "./api-errors.ts";
 import type { PublicIpDiscovery } from "./public-ip.ts";

@@ -4,10 +4,10 @@
  */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { Ast2500Decoder } from "../../../src/kvm/ast2500/index.ts";
-import { pixelAt, psnr, readBytes, readPng } from "../../support/pixels.ts";
+import { Ast2500Decoder } from "../../src/aspeed/index.ts";
+import { pixelAt, psnr, readBytes, readPng } from "../support/pixels.ts";
 
-const dir = join(import.meta.dir, "../../fixtures/ast2500");
+const dir = join(import.meta.dir, "../fixtures/ast2500");
 const frame = (name: string) => readBytes(join(dir, `${name}.bin`));
 
 function allPixels(rgba: Uint8Array, expected: number[]): boolean {

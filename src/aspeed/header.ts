@@ -3,7 +3,7 @@
  * (docs/ast2500.md §2). Parsing validates everything the decoder will size
  * buffers from, so a hostile header is refused before anything is allocated.
  */
-import { IkvmError } from "../../errors.ts";
+import { IkvmError } from "../errors.ts";
 
 /** Size of the header as AMI firmware sends it (wHeaderLen). */
 export const VIDEO_HEADER_LENGTH = 86;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { baseTable, buildQuantTables, multiplierTable } from "../../../src/kvm/ast2500/quant.ts";
+import { baseTable, buildQuantTables, multiplierTable } from "../../src/aspeed/quant.ts";
 
 describe("AST2500 quantisation tables", () => {
 	test("luma and chroma bases for the coarsest and finest selectors", () => {

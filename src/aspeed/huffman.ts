@@ -5,7 +5,7 @@
  * built from BITS/HUFFVAL as in JPEG, decoded with a 9-bit lookahead table
  * and a canonical slow path for longer codes.
  */
-import { IkvmError } from "../../errors.ts";
+import { IkvmError } from "../errors.ts";
 import type { BitReader } from "./bit-reader.ts";
 
 /** A table as T.81 lists it: BITS[i] = number of codes of length i+1, then HUFFVAL in code order. */

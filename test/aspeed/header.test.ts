@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { parseVideoHeader, VIDEO_HEADER_LENGTH, writeVideoHeader } from "../../../src/kvm/ast2500/header.ts";
-import { Ast2500Decoder } from "../../../src/kvm/ast2500/index.ts";
-import { errorOf } from "../../support/ikvm-error.ts";
+import { parseVideoHeader, VIDEO_HEADER_LENGTH, writeVideoHeader } from "../../src/aspeed/header.ts";
+import { Ast2500Decoder } from "../../src/aspeed/index.ts";
+import { errorOf } from "../support/ikvm-error.ts";
 
 const limits = { maxWidth: 4096, maxHeight: 4096 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { dequantize, idct8x8, idctDcSample, idctReference, RANGE_LIMIT } from "../../../src/kvm/ast2500/idct.ts";
-import { baseTable, multiplierTable } from "../../../src/kvm/ast2500/quant.ts";
+import { dequantize, idct8x8, idctDcSample, idctReference, RANGE_LIMIT } from "../../src/aspeed/idct.ts";
+import { baseTable, multiplierTable } from "../../src/aspeed/quant.ts";
 
 function run(coef: Int16Array, q: Int32Array): Uint8Array {
 	const out = new Uint8Array(64);

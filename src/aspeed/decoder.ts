@@ -15,7 +15,7 @@
  * out of bounds. Blocks decoded before an error stay in the picture; the
  * next full frame repairs it.
  */
-import { IkvmError } from "../../errors.ts";
+import { IkvmError } from "../errors.ts";
 import { BitReader } from "./bit-reader.ts";
 import {
 	CLAMP_OFFSET,

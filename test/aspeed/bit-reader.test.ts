@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { BitReader } from "../../../src/kvm/ast2500/bit-reader.ts";
+import { BitReader } from "../../src/aspeed/bit-reader.ts";
 
 function reader(bytes: number[]): BitReader {
 	const r = new BitReader();

@@ -6,7 +6,7 @@ import {
 	logout,
 	requestKvmToken,
 	sessionCookieFromHtml,
-} from "../../src/kvm/bmc-session.ts";
+} from "../../src/ami/bmc-session.ts";
 import { redact } from "../../src/redact.ts";
 import { MockBmc, type MockBmcOptions } from "../mocks/bmc.ts";
 import { failure } from "../support/ikvm-error.ts";

@@ -1,7 +1,7 @@
 /**
  * IVTP, the AMI KVM protocol carried over `wss://<bmc>/kvm`.
  *
- * Three pure pieces, no I/O (the socket lives in screenshot.ts):
+ * Three pure pieces, no I/O (the socket lives in socket.ts, the session in session.ts):
  * - `IvtpParser`: bytes in any chunking → packets. Each message is an 8-byte
  *   header (type u16 LE, payload size u32 LE, status u16 LE) and its payload.
  * - `VideoAssembler`: VIDEO_PACKETS payloads → complete frames (86-byte video

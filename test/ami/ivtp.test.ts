@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { IkvmError } from "../../src/errors.ts";
 import {
 	buildAuthBundle,
 	buildValidatePayload,
@@ -9,7 +8,8 @@ import {
 	type IvtpStep,
 	IvtpType,
 	VideoAssembler,
-} from "../../src/kvm/ivtp.ts";
+} from "../../src/ami/ivtp.ts";
+import { IkvmError } from "../../src/errors.ts";
 import { concat, fragment, ivtp, videoFrame } from "../support/video-frame.ts";
 
 const LIMITS = { maxWidth: 1920, maxHeight: 1200, maxFrameBytes: 64 * 1024 * 1024 };

@@ -7,11 +7,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { Ast2500Decoder } from "../../src/aspeed/index.ts";
 import type { ConsolePool } from "../../src/console/pool.ts";
 import type { ConsoleTarget } from "../../src/console/types.ts";
 import { Ast2500StreamEncoder, encodeAst2500Frame, type RgbaPicture } from "../../src/demo/ast2500-encoder.ts";
 import { sampleConsolePicture } from "../../src/demo/console-picture.ts";
-import { Ast2500Decoder } from "../../src/kvm/ast2500/index.ts";
 import { OvhProvider } from "../../src/providers/ovh/provider.ts";
 import { frameFileSource, MockBmc, type MockBmcOptions, mockBmcLogin } from "../mocks/bmc.ts";
 import { MockOvhApi } from "../mocks/ovh-api.ts";

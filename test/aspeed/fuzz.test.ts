@@ -5,9 +5,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { IkvmError } from "../../../src/errors.ts";
-import { Ast2500Decoder, writeVideoHeader } from "../../../src/kvm/ast2500/index.ts";
-import { encodeAst2500Frame, sampleConsolePicture } from "../../support/ast2500-encoder.ts";
+import { Ast2500Decoder, writeVideoHeader } from "../../src/aspeed/index.ts";
+import { IkvmError } from "../../src/errors.ts";
+import { encodeAst2500Frame, sampleConsolePicture } from "../support/ast2500-encoder.ts";
 
 const TIME_PER_PROPERTY_MS = 1500;
 const EXPECTED_CODES = new Set(["PROTOCOL", "TOO_LARGE", "NOT_SUPPORTED"]);

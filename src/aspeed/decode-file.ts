@@ -6,9 +6,9 @@
  * by partial updates gives the picture a viewer would show after the last one.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { IkvmError } from "../../errors.ts";
-import { encodePng } from "../../image/encode.ts";
-import { createFrame } from "../../image/frame.ts";
+import { IkvmError } from "../errors.ts";
+import { encodePng } from "../image/encode.ts";
+import { createFrame } from "../image/frame.ts";
 import type { ColorMatrix } from "./color.ts";
 import { Ast2500Decoder } from "./decoder.ts";
 

@@ -1,7 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import sharp from "sharp";
-import { IkvmError } from "../../../src/errors.ts";
-import { BitReader } from "../../../src/kvm/ast2500/bit-reader.ts";
+import { BitReader } from "../../src/aspeed/bit-reader.ts";
 import {
 	AC_CHROMA,
 	AC_CHROMA_SPEC,
@@ -15,8 +14,9 @@ import {
 	extend,
 	type HuffmanSpec,
 	type HuffmanTable,
-} from "../../../src/kvm/ast2500/huffman.ts";
-import { packBits } from "../../support/ast2500-bits.ts";
+} from "../../src/aspeed/huffman.ts";
+import { IkvmError } from "../../src/errors.ts";
+import { packBits } from "../support/ast2500-bits.ts";
 
 /** The DHT tables of a baseline JPEG that libjpeg-turbo wrote with its standard (Annex K) tables. */
 async function standardTablesFromLibjpeg(): Promise<Map<number, HuffmanSpec>> {

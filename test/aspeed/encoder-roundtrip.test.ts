@@ -4,7 +4,7 @@
  * grammar, colour maths and transform, so each checks the other.
  */
 import { describe, expect, test } from "bun:test";
-import { Ast2500Decoder, parseVideoHeader, yccToRgb } from "../../../src/kvm/ast2500/index.ts";
+import { Ast2500Decoder, parseVideoHeader, yccToRgb } from "../../src/aspeed/index.ts";
 import {
 	Ast2500StreamEncoder,
 	encodeAst2500Frame,
@@ -12,8 +12,8 @@ import {
 	type RgbaPicture,
 	renderConsole,
 	sampleConsolePicture,
-} from "../../support/ast2500-encoder.ts";
-import { psnr } from "../../support/pixels.ts";
+} from "../support/ast2500-encoder.ts";
+import { psnr } from "../support/pixels.ts";
 
 const limits = { maxWidth: 4096, maxHeight: 4096 };
 const decode = (frame: Uint8Array, matrix?: "bt601" | "ami") =>

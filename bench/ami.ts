@@ -4,11 +4,12 @@
  * (one GET_FULL_SCREEN round trip on an open session), each including decode
  * and PNG encoding.
  */
+
+import { createAmiOpener } from "../src/ami/session.ts";
 import { encodeAst2500Frame } from "../src/demo/ast2500-encoder.ts";
 import { MockBmc } from "../src/demo/bmc.ts";
 import { sampleConsolePicture } from "../src/demo/console-picture.ts";
 import { encodePng } from "../src/image/encode.ts";
-import { createAmiOpener } from "../src/kvm/screenshot.ts";
 import { standaloneContext } from "../src/providers/types.ts";
 import { type Row, time } from "./harness.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { buildColorTables, yccToRgb } from "../../../src/kvm/ast2500/color.ts";
+import { buildColorTables, yccToRgb } from "../../src/aspeed/color.ts";
 
 describe("YCbCr → RGB", () => {
 	test("the spec's V1 colour: (255, 0, 0) with BT.601, (255, 47, 0) with AMI's Cr→G term (the default)", () => {

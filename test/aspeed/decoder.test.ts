@@ -4,11 +4,11 @@
  * expectation reads as "this Y/Cb/Cr landed on these pixels".
  */
 import { describe, expect, test } from "bun:test";
-import { AC_LUMA, DC_LUMA } from "../../../src/kvm/ast2500/huffman.ts";
-import { Ast2500Decoder, yccToRgb } from "../../../src/kvm/ast2500/index.ts";
-import { at, b, dataUnit, flatBlock444, huffCode, testFrame, vqEntry } from "../../support/ast2500-bits.ts";
-import { errorOf } from "../../support/ikvm-error.ts";
-import { pixelAt } from "../../support/pixels.ts";
+import { AC_LUMA, DC_LUMA } from "../../src/aspeed/huffman.ts";
+import { Ast2500Decoder, yccToRgb } from "../../src/aspeed/index.ts";
+import { at, b, dataUnit, flatBlock444, huffCode, testFrame, vqEntry } from "../support/ast2500-bits.ts";
+import { errorOf } from "../support/ikvm-error.ts";
+import { pixelAt } from "../support/pixels.ts";
 
 const END = "1001";
 const grey = (y: number) => [...yccToRgb(y, 128, 128), 255];
