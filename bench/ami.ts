@@ -6,11 +6,11 @@
  */
 
 import { createAmiOpener } from "../src/ami/session.ts";
+import { standaloneContext } from "../src/call-context.ts";
 import { encodeAst2500Frame } from "../src/demo/ast2500-encoder.ts";
 import { MockBmc } from "../src/demo/bmc.ts";
 import { sampleConsolePicture } from "../src/demo/console-picture.ts";
 import { encodePng } from "../src/image/encode.ts";
-import { standaloneContext } from "../src/providers/types.ts";
 import { type Row, time } from "./harness.ts";
 
 const LIMITS = { maxWidth: 8192, maxHeight: 8192 };

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import sharp from "sharp";
-import { createFrame, type Frame } from "../src/image/frame.ts";
+import { createFrame, type Frame } from "../src/frame.ts";
 import { optimizeFrame } from "../src/image/optimize.ts";
 import { type Row, time } from "./harness.ts";
 

@@ -1,6 +1,7 @@
 /** PNG encoding of raw frames (image stage). */
+
+import { createFrame } from "../src/frame.ts";
 import { encodePng } from "../src/image/encode.ts";
-import { createFrame } from "../src/image/frame.ts";
 import { type Row, time } from "./harness.ts";
 
 function consoleLikeFrame(width: number, height: number) {

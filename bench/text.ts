@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import sharp from "sharp";
-import { createFrame, type Frame } from "../src/image/frame.ts";
+import { createFrame, type Frame } from "../src/frame.ts";
 import { recognizeBitmap } from "../src/text/bitmap.ts";
 import { closeOcr, ocrFrame } from "../src/text/ocr.ts";
 import { type Row, time } from "./harness.ts";

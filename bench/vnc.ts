@@ -4,6 +4,8 @@
  * decode + PNG, and connect → PNG (everything: connect, handshake, framebuffer
  * allocation, frame, PNG) against the local RFB test server.
  */
+
+import { standaloneContext } from "../src/call-context.ts";
 import { consolePattern, testPattern } from "../src/demo/patterns.ts";
 import {
 	compressZrle,
@@ -18,7 +20,6 @@ import {
 } from "../src/demo/rfb-encoders.ts";
 import { startRfbServer } from "../src/demo/rfb-server.ts";
 import { encodePng } from "../src/image/encode.ts";
-import { standaloneContext } from "../src/providers/types.ts";
 import { RfbClient } from "../src/vnc/rfb-client.ts";
 import { captureVncFrame } from "../src/vnc/session.ts";
 import { CLIENT_PIXEL_FORMAT, Encoding, type RgbaImage } from "../src/vnc/types.ts";

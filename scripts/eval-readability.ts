@@ -18,8 +18,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import sharp from "sharp";
 import { createWorker, OEM, PSM } from "tesseract.js";
+import { createFrame, type Frame } from "../src/frame.ts";
 import { encodePng } from "../src/image/encode.ts";
-import { createFrame, type Frame } from "../src/image/frame.ts";
 import { optimizeFrame, VISION_LIMITS } from "../src/image/optimize.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "test", "fixtures", "screens");

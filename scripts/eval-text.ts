@@ -16,7 +16,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
-import { createFrame, type Frame } from "../src/image/frame.ts";
+import { createFrame, type Frame } from "../src/frame.ts";
 import { optimizeFrame } from "../src/image/optimize.ts";
 import { describeText } from "../src/mcp/tools/get-screen-text.ts";
 import { recognizeBitmap } from "../src/text/bitmap.ts";

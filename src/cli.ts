@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { createApp } from "./app.ts";
+import type { CallContext } from "./call-context.ts";
 import { COMMON_OPTIONS, parse, parseRegion, processIo, UsageError } from "./cli/args.ts";
 import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig } from "./cli/client-config.ts";
 import { decodeFrameCommand } from "./cli/decode-frame.ts";
@@ -15,7 +16,6 @@ import { loadConfig } from "./config.ts";
 import { isIkvmError } from "./errors.ts";
 import { renderScreenshot } from "./image/render.ts";
 import { configureLogging } from "./log.ts";
-import type { CallContext } from "./providers/types.ts";
 import { serveFromEnvironment } from "./serve.ts";
 import { readScreenText } from "./text/index.ts";
 import { VERSION } from "./version.ts";

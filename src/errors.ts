@@ -24,6 +24,12 @@ export type ErrorCode =
 
 /** Where in a capture we were when something failed; also used for progress. */
 export type Stage =
+	| CoreStage
+	// A console driver names its own stages (e.g. "aten-login"); see ConsoleDriver.stages.
+	| (string & {});
+
+/** Stages every capture path shares. */
+export type CoreStage =
 	| "list-servers"
 	| "ovh-api"
 	| "ovh-access"

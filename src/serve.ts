@@ -3,13 +3,13 @@
  */
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { type App, type AppOptions, createApp } from "./app.ts";
+import { standaloneContext } from "./call-context.ts";
 import { type AppConfig, type ConfigOverrides, loadConfig } from "./config.ts";
 import { IkvmError } from "./errors.ts";
 import { isLoopbackHost } from "./http/guards.ts";
 import { type RunningHttpServer, startHttpServer } from "./http/server.ts";
 import { configureLogging, log } from "./log.ts";
 import { createMcpServer } from "./mcp/server.ts";
-import { standaloneContext } from "./providers/types.ts";
 
 /** How long start-up waits for provider listings to check that server ids are unique. */
 const ID_CHECK_TIMEOUT_MS = 10_000;

@@ -8,11 +8,12 @@
  * round trip. close() ends the WebSocket and, for direct logins, the BMC web
  * session, so no KVM slot or login is left behind.
  */
+
+import type { CallContext } from "../call-context.ts";
 import type { ConsoleLimits, ConsoleOpener, ConsoleSession } from "../console/types.ts";
 import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
-import { createFrame, type Frame } from "../image/frame.ts";
+import { createFrame, type Frame } from "../frame.ts";
 import { log } from "../log.ts";
-import type { CallContext } from "../providers/types.ts";
 import { seconds } from "../timing.ts";
 import { loginWithPassword, loginWithViewerUrl, logout, requestKvmToken } from "./bmc-session.ts";
 import { defaultDecoderFactory } from "./decoder.ts";

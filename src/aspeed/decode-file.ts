@@ -7,8 +7,8 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { IkvmError } from "../errors.ts";
+import { createFrame } from "../frame.ts";
 import { encodePng } from "../image/encode.ts";
-import { createFrame } from "../image/frame.ts";
 import type { ColorMatrix } from "./color.ts";
 import { Ast2500Decoder } from "./decoder.ts";
 

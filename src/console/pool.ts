@@ -8,10 +8,11 @@
  *   that waits longer than `queueTimeoutMs` gets a clear BUSY error.
  * - A warm session that fails is replaced once by a fresh one.
  */
+
+import type { CallContext, ProgressReporter } from "../call-context.ts";
 import { abortReasonToError, IkvmError, type Stage, throwIfAborted } from "../errors.ts";
-import type { Frame } from "../image/frame.ts";
+import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
-import type { CallContext, ProgressReporter } from "../providers/types.ts";
 import type { ConsoleLimits, ConsoleOpener, ConsoleSession, ConsoleTarget } from "./types.ts";
 
 export interface ConsolePoolOptions {

@@ -3,8 +3,10 @@
  * AMI BMC's IVTP KVM) that yields frames. Providers describe *where* a console
  * is (a ConsoleTarget); the console layer knows *how* to talk to it.
  */
-import type { Frame } from "../image/frame.ts";
-import type { CallContext } from "../providers/types.ts";
+
+import type { CallContext } from "../call-context.ts";
+import type { Frame } from "../frame.ts";
+import type { InputOutcome, KeyStep, PointerStep } from "../input/types.ts";
 
 export interface ConsoleSession {
 	/** Label for logs and errors, without secrets, e.g. "vnc ws://127.0.0.1:5701/". */
@@ -13,6 +15,16 @@ export interface ConsoleSession {
 	readonly closed: boolean;
 	/** A complete, current picture. On a warm session this costs one frame round trip. */
 	capture(ctx: CallContext): Promise<Frame>;
+	/**
+	 * Types the strokes in order at the protocol's pace. Every key pressed is released again before
+	 * this returns or throws (also on abort and timeout), so no modifier stays latched. Absent when the
+	 * protocol has no keyboard.
+	 */
+	sendKeys?(steps: readonly KeyStep[], ctx: CallContext): Promise<InputOutcome>;
+	/** Moves and clicks the pointer in framebuffer pixels; buttons are released on every exit. */
+	pointer?(steps: readonly PointerStep[], ctx: CallContext): Promise<InputOutcome>;
+	/** The framebuffer size once known (input coordinates are checked against it). */
+	readonly screenSize?: { readonly width: number; readonly height: number };
 	/** Closes cleanly (BMCs allow few KVM sessions; a leaked one locks the owner out). Never throws. */
 	close(): Promise<void>;
 }
@@ -61,3 +73,16 @@ export type ConsoleTarget = VncTarget | AmiViewerTarget | AmiLoginTarget;
 
 /** Opens a session to a target: connects, authenticates, and is ready to capture. */
 export type ConsoleOpener = (target: ConsoleTarget, ctx: CallContext, limits: ConsoleLimits) => Promise<ConsoleSession>;
+
+/**
+ * How a provider hands one server's console to the pool: the pool key (one warm
+ * session per key), where the console is, and which failures mean the resolved
+ * target went stale (e.g. OVH: the BMC refused a reused viewer URL → resolve again).
+ */
+export interface ConsoleHandle {
+	readonly key: string;
+	/** Where the console is; `fresh` asks to drop cached credentials (e.g. an expired viewer URL). */
+	resolve(ctx: CallContext, fresh: boolean): Promise<ConsoleTarget>;
+	/** True when `error`, met on a session opened from a resolved target, means "resolve afresh and try once more". */
+	isStale?(error: unknown): boolean;
+}

@@ -9,7 +9,7 @@
  */
 import { deflateSync } from "node:zlib";
 import sharp from "sharp";
-import type { Frame } from "./frame.ts";
+import type { Frame } from "../frame.ts";
 
 export interface RawImage {
 	readonly width: number;

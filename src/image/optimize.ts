@@ -11,8 +11,8 @@
  */
 import sharp from "sharp";
 import { IkvmError } from "../errors.ts";
+import type { Frame, Region } from "../frame.ts";
 import { encodeImage } from "./encode.ts";
-import type { Frame, Region } from "./frame.ts";
 
 export interface VisionLimits {
 	/** longest edge the model sees without the client shrinking it */

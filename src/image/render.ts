@@ -3,8 +3,9 @@
  * the exact framebuffer (`raw`), or the picture prepared for reading; either
  * cropped to a region first. Used by get_screenshot and `ikvm-mcp screenshot`.
  */
+
+import type { Frame, Region } from "../frame.ts";
 import { encodeImage, encodePng } from "./encode.ts";
-import type { Frame, Region } from "./frame.ts";
 import { checkRegion, cropRgba, optimizeFrame } from "./optimize.ts";
 
 export interface RenderOptions {

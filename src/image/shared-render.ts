@@ -4,7 +4,7 @@
  * options instead of one per caller. Under load this is most of the CPU a
  * screenshot costs. Entries live as long as their Frame does.
  */
-import type { Frame } from "./frame.ts";
+import type { Frame } from "../frame.ts";
 import { type RenderedScreenshot, type RenderOptions, renderScreenshot } from "./render.ts";
 
 const renders = new WeakMap<Frame, Map<string, Promise<RenderedScreenshot>>>();

@@ -4,9 +4,9 @@
  */
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { CallContext } from "../call-context.ts";
 import type { Stage } from "../errors.ts";
 import { log } from "../log.ts";
-import type { CallContext } from "../providers/types.ts";
 import { redact } from "../redact.ts";
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;

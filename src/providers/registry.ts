@@ -1,10 +1,12 @@
 /**
  * Routes serverIds to providers and merges their server lists.
  */
+
+import type { CallContext } from "../call-context.ts";
 import { IkvmError, toIkvmError } from "../errors.ts";
-import type { Frame } from "../image/frame.ts";
+import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
-import type { CallContext, Provider, ServerInfo } from "./types.ts";
+import type { Provider, ServerInfo } from "./types.ts";
 
 /** What to tell a user who has configured nothing. */
 export const NOT_CONFIGURED_HELP =

@@ -3,8 +3,8 @@
  * Each provider (OVH, configured VNC/AMI targets, demo) implements it and the
  * registry routes a serverId to the provider that owns it.
  */
-import type { Stage } from "../errors.ts";
-import type { Frame } from "../image/frame.ts";
+import type { CallContext } from "../call-context.ts";
+import type { Frame } from "../frame.ts";
 
 /** One entry of `list_servers`. */
 export interface ServerInfo {
@@ -17,15 +17,6 @@ export interface ServerInfo {
 	readonly ip: string | null;
 }
 
-/** Reports progress of a long capture (OVH task, BMC login, ...). */
-export type ProgressReporter = (stage: Stage, message: string) => void;
-
-/** Carried through every provider call: cancellation, deadline, progress. */
-export interface CallContext {
-	readonly signal: AbortSignal;
-	readonly progress: ProgressReporter;
-}
-
 export interface Provider {
 	/** Short provider name shown in `list_servers`. */
 	readonly name: string;
@@ -35,11 +26,4 @@ export interface Provider {
 	getScreenshot(serverId: string, ctx: CallContext): Promise<Frame>;
 	/** Releases consoles, sessions and timers. */
 	close?(): Promise<void>;
-}
-
-export function noProgress(): void {}
-
-/** A context for callers outside MCP (CLI, tests). */
-export function standaloneContext(signal: AbortSignal = new AbortController().signal): CallContext {
-	return { signal, progress: noProgress };
 }

@@ -5,7 +5,7 @@
  * one-pixel differences between fonts of one family, with the margin to the runner-up as the
  * cell's confidence.
  */
-import type { Frame, Region } from "../image/frame.ts";
+import type { Frame, Region } from "../frame.ts";
 import {
 	type CellRead,
 	flatCells,

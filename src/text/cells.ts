@@ -3,7 +3,7 @@
  * at the threshold between the two colour clusters (so every cell is judged against its own
  * background and foreground, whatever its attribute), and pack the "bright" pixels as bits.
  */
-import type { Frame } from "../image/frame.ts";
+import type { Frame } from "../frame.ts";
 import { popcount } from "./glyphs.ts";
 
 /**

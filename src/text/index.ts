@@ -2,7 +2,7 @@
  * The text stage: a frame → the text on it. Method 1 (bitmap-font) reads text-mode and framebuffer
  * consoles exactly; method 2 (OCR) reads anything else. Method 1 is used when it is confident.
  */
-import { createFrame, type Frame, type Region } from "../image/frame.ts";
+import { createFrame, type Frame, type Region } from "../frame.ts";
 import { cropRgba } from "../image/optimize.ts";
 import { type BitmapText, type Grid, recognizeBitmap } from "./bitmap.ts";
 import { ocrFrame } from "./ocr.ts";

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import sharp from "sharp";
 import { createWorker, OEM, PSM, type Worker } from "tesseract.js";
 import { abortReasonToError, IkvmError, throwIfAborted } from "../errors.ts";
-import type { Frame } from "../image/frame.ts";
+import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
 
 export interface OcrText {

@@ -6,7 +6,7 @@
  * Decoders validate rectangles against the framebuffer before calling these
  * methods; the methods themselves do not clip.
  */
-import { createFrame, type Frame } from "../image/frame.ts";
+import { createFrame, type Frame } from "../frame.ts";
 
 /** Every platform Bun runs on is little-endian; the 32-bit view relies on it. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;

@@ -6,11 +6,12 @@
  * asks for the whole screen again and returns once every pixel has been
  * repainted, so a picture is never a mix of stale and fresh rectangles.
  */
+
+import type { CallContext } from "../call-context.ts";
 import type { ConsoleLimits, ConsoleOpener, ConsoleSession, ConsoleTarget, VncTarget } from "../console/types.ts";
 import { abortReasonToError, IkvmError, type Stage, throwIfAborted } from "../errors.ts";
-import type { Frame } from "../image/frame.ts";
+import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
-import type { CallContext } from "../providers/types.ts";
 import { registerSecret } from "../redact.ts";
 import { RfbClient, type UpdateSummary } from "./rfb-client.ts";
 import {

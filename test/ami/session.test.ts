@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { type AmiOpenerOptions, createAmiOpener } from "../../src/ami/session.ts";
+import type { CallContext } from "../../src/call-context.ts";
+import { standaloneContext } from "../../src/call-context.ts";
 import { ConsolePool } from "../../src/console/pool.ts";
 import type { ConsoleTarget } from "../../src/console/types.ts";
 import { IkvmError, type Stage } from "../../src/errors.ts";
-import type { CallContext } from "../../src/providers/types.ts";
-import { standaloneContext } from "../../src/providers/types.ts";
 import { MockBmc, type MockBmcOptions, mockBmcLogin } from "../mocks/bmc.ts";
 import { solidColourDecoder } from "../support/fake-decoder.ts";
 import { failure } from "../support/ikvm-error.ts";

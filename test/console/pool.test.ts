@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { standaloneContext } from "../../src/call-context.ts";
 import { ConsolePool, type TargetResolver } from "../../src/console/pool.ts";
 import type { ConsoleOpener, ConsoleSession } from "../../src/console/types.ts";
 import { IkvmError } from "../../src/errors.ts";
-import { standaloneContext } from "../../src/providers/types.ts";
 import { testFrame } from "../support/fake-provider.ts";
 
 /** Sessions that count opens, captures and closes; captures take `delayMs`. */

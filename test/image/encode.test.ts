@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import sharp from "sharp";
+import { createFrame } from "../../src/frame.ts";
 import { encodeImage, encodePng, exactPalette } from "../../src/image/encode.ts";
-import { createFrame } from "../../src/image/frame.ts";
 
 /** A frame using exactly `colors` distinct colours (each pixel its index's colour), or noise. */
 function frameWithColors(width: number, height: number, colors: number) {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import sharp from "sharp";
-import { createFrame, type Frame } from "../../src/image/frame.ts";
+import { createFrame, type Frame } from "../../src/frame.ts";
 import { FakeProvider } from "../support/fake-provider.ts";
 import { imagePixels, inMemoryClient, texts } from "../support/mcp.ts";
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import sharp from "sharp";
 import { IkvmError } from "../../src/errors.ts";
-import { createFrame, type Frame } from "../../src/image/frame.ts";
+import { createFrame, type Frame } from "../../src/frame.ts";
 import {
 	chooseLift,
 	MAX_UPSCALE,

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { createFrame } from "../../src/image/frame.ts";
+import { createFrame } from "../../src/frame.ts";
 import { renderShared } from "../../src/image/shared-render.ts";
 
 function frame() {

@@ -4,7 +4,7 @@
  * an underline cursor, and a margin around the grid.
  */
 import sharp from "sharp";
-import { createFrame, type Frame } from "../../src/image/frame.ts";
+import { createFrame, type Frame } from "../../src/frame.ts";
 import { LINE_GRAPHICS } from "../../src/text/cp437.ts";
 import type { FontTable } from "../../src/text/fonts/types.ts";
 

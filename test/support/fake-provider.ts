@@ -1,6 +1,7 @@
+import type { CallContext } from "../../src/call-context.ts";
 import { IkvmError } from "../../src/errors.ts";
-import { createFrame, type Frame } from "../../src/image/frame.ts";
-import type { CallContext, Provider, ServerInfo } from "../../src/providers/types.ts";
+import { createFrame, type Frame } from "../../src/frame.ts";
+import type { Provider, ServerInfo } from "../../src/providers/types.ts";
 
 /** A known picture: a gradient with a white box, so decoded pixels can be checked. */
 export function testFrame(width = 64, height = 48): Frame {

@@ -1,7 +1,8 @@
+import type { CallContext } from "../../src/call-context.ts";
 import type { ConsolePool } from "../../src/console/pool.ts";
 import type { ConsoleOpener, ConsoleSession, ConsoleTarget } from "../../src/console/types.ts";
-import type { Frame } from "../../src/image/frame.ts";
-import type { CallContext, Provider, ServerInfo } from "../../src/providers/types.ts";
+import type { Frame } from "../../src/frame.ts";
+import type { Provider, ServerInfo } from "../../src/providers/types.ts";
 import { testFrame } from "./fake-provider.ts";
 
 /** A provider whose servers are console targets captured through the real ConsolePool. */

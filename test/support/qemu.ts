@@ -6,7 +6,7 @@
  * The monitor's `screendump` is the ground truth for pixels, the serial log for text.
  * One VM per test file; `stop()` in afterAll.
  */
-import { createFrame, type Frame } from "../../src/image/frame.ts";
+import { createFrame, type Frame } from "../../src/frame.ts";
 import { freePort, freeVncDisplay } from "./ports.ts";
 import type { Ppm } from "./qemu-monitor.ts";
 import { findKernel, QemuProcess } from "./qemu-process.ts";

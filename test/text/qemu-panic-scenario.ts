@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { standaloneContext } from "../../src/call-context.ts";
 import { openConsole } from "../../src/console/open.ts";
 import { isIkvmError } from "../../src/errors.ts";
-import { standaloneContext } from "../../src/providers/types.ts";
 import { recognizeBitmap } from "../../src/text/bitmap.ts";
 import { inMemoryClient, texts } from "../support/mcp.ts";
 import { PoolProvider } from "../support/pool-provider.ts";

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import type { Frame } from "../../src/image/frame.ts";
-import type { CallContext, ServerInfo } from "../../src/providers/types.ts";
+import type { CallContext } from "../../src/call-context.ts";
+import type { Frame } from "../../src/frame.ts";
+import type { ServerInfo } from "../../src/providers/types.ts";
 import { vga16 } from "../../src/text/fonts/vga.ts";
 import { renderConsole, VGA } from "../support/console-render.ts";
 import { FakeProvider } from "../support/fake-provider.ts";

@@ -8,11 +8,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { standaloneContext } from "../../src/call-context.ts";
 import type { ConsoleLimits } from "../../src/console/types.ts";
 import { testPattern } from "../../src/demo/patterns.ts";
 import { type RfbServerOptions, type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts";
 import { IkvmError } from "../../src/errors.ts";
-import { standaloneContext } from "../../src/providers/types.ts";
 import { RfbClient } from "../../src/vnc/rfb-client.ts";
 import { captureVncFrame } from "../../src/vnc/session.ts";
 import { expectPixelExact, tcpTarget, wsTarget } from "../support/vnc.ts";

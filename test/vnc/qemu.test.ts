@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import type { Frame } from "../../src/image/frame.ts";
+import type { Frame } from "../../src/frame.ts";
 import { captureVncFrame, openVncSession } from "../../src/vnc/session.ts";
 import { Encoding } from "../../src/vnc/types.ts";
 import { imagePixels, inMemoryClient, texts } from "../support/mcp.ts";

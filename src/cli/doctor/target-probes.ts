@@ -8,8 +8,8 @@
  */
 
 import { loginWithPassword, logout } from "../../ami/bmc-session.ts";
+import { noProgress } from "../../call-context.ts";
 import { IkvmError } from "../../errors.ts";
-import { noProgress } from "../../providers/types.ts";
 import { createVncOpener } from "../../vnc/session.ts";
 import type { TargetProbe } from "./types.ts";
 

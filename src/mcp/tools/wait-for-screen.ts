@@ -1,10 +1,10 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import type { CallContext } from "../../call-context.ts";
 import { abortReasonToError, IkvmError, type IkvmError as IkvmErrorType, toIkvmError } from "../../errors.ts";
-import type { Frame } from "../../image/frame.ts";
+import type { Frame } from "../../frame.ts";
 import { renderScreenshot } from "../../image/render.ts";
 import { log } from "../../log.ts";
-import type { CallContext } from "../../providers/types.ts";
 import { redact } from "../../redact.ts";
 import { BITMAP_CONFIDENT, readScreenText, type ScreenText } from "../../text/index.ts";
 import { sleep } from "../../timing.ts";

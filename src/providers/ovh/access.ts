@@ -10,11 +10,12 @@
  * short by the caller (deadline, cancel) is remembered and resumed by the next
  * call instead of asking OVH again.
  */
+
+import type { CallContext } from "../../call-context.ts";
 import { IkvmError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { registerSecret } from "../../redact.ts";
 import { formatDuration, sleep } from "../../timing.ts";
-import type { CallContext } from "../types.ts";
 import type { OvhApiClient } from "./api.ts";
 import { OvhApiError } from "./api-errors.ts";
 import type { PublicIpDiscovery } from "./public-ip.ts";

@@ -3,15 +3,16 @@
  * the IPMI access OVH grants (a viewer URL) and the shared console pool.
  */
 
+import type { CallContext } from "../../call-context.ts";
 import type { OvhSettings } from "../../config.ts";
 import type { ConsolePool, TargetResolver } from "../../console/pool.ts";
 import type { ConsoleTarget } from "../../console/types.ts";
 import { abortReasonToError, IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
-import type { Frame } from "../../image/frame.ts";
+import type { Frame } from "../../frame.ts";
 import { log } from "../../log.ts";
 import { readBodyPrefix } from "../../net/read-body.ts";
 import { mapLimit } from "../../timing.ts";
-import type { CallContext, Provider, ServerInfo } from "../types.ts";
+import type { Provider, ServerInfo } from "../types.ts";
 import { DEFAULT_ACCESS_OPTIONS, IpmiAccess, type IpmiAccessOptions } from "./access.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "./api.ts";
 import { cachedDiscovery, DEFAULT_IP_DISCOVERY_URL, httpIpDiscovery, type PublicIpDiscovery } from "./public-ip.ts";

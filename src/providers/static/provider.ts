@@ -2,10 +2,12 @@
  * Servers declared in the static targets file: VNC servers (Proxmox, libvirt,
  * QEMU) and AMI BMCs reached directly.
  */
+
+import type { CallContext } from "../../call-context.ts";
 import type { ConsolePool } from "../../console/pool.ts";
 import { IkvmError } from "../../errors.ts";
-import type { Frame } from "../../image/frame.ts";
-import type { CallContext, Provider, ServerInfo } from "../types.ts";
+import type { Frame } from "../../frame.ts";
+import type { Provider, ServerInfo } from "../types.ts";
 import type { StaticServer } from "./config.ts";
 
 export class StaticProvider implements Provider {

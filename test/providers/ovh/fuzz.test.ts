@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import fc from "fast-check";
+import { standaloneContext } from "../../../src/call-context.ts";
 import type { ErrorCode } from "../../../src/errors.ts";
 import { IkvmError } from "../../../src/errors.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "../../../src/providers/ovh/api.ts";
 import { OvhProvider } from "../../../src/providers/ovh/provider.ts";
 import { IpmiSchema, ServiceNamesSchema } from "../../../src/providers/ovh/types.ts";
-import { standaloneContext } from "../../../src/providers/types.ts";
 import { unusedConsolePool } from "./support.ts";
 
 const APP_SECRET = "fuzzAppSecret-Qw3Er5Ty7Ui9";

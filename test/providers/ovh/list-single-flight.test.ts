@@ -4,8 +4,8 @@
  * 200 listings. A caller that gives up leaves the others their answer.
  */
 import { expect, test } from "bun:test";
+import { standaloneContext } from "../../../src/call-context.ts";
 import { OvhProvider } from "../../../src/providers/ovh/provider.ts";
-import { standaloneContext } from "../../../src/providers/types.ts";
 import { mockOvhApis, ovhSettings } from "../../support/mock-ovh.ts";
 import { unusedConsolePool } from "./support.ts";
 

@@ -1,0 +1,43 @@
+/**
+ * A console driver: everything one console protocol contributes, in one
+ * object, so a new kind is one folder plus one line in `drivers.ts`.
+ */
+import type { z } from "zod";
+import type { CallContext } from "../call-context.ts";
+import type { Stage } from "../errors.ts";
+import type { PowerAction, PowerResult } from "../input/types.ts";
+import type { ConsoleLimits, ConsoleSession, ConsoleTarget } from "./types.ts";
+
+/** Reads the secret an entry names (`passwordEnv`) or holds inline, registering it for redaction. */
+export type SecretReader = (inline: string | undefined, envName: string | undefined, field: string) => string | undefined;
+
+/** What a targets-file entry becomes. */
+export interface ConfiguredTarget<T extends ConsoleTarget = ConsoleTarget> {
+	target: T;
+	/** Host or IP for list_servers. */
+	ip: string | null;
+}
+
+/** Runs `op` on this target's warm session (the pool's `use`), for drivers whose power needs the console. */
+export type SessionRunner = <R>(op: (session: ConsoleSession, ctx: CallContext) => Promise<R>) => Promise<R>;
+
+export interface ConsoleDriver<T extends ConsoleTarget = ConsoleTarget> {
+	/** The `type` of a targets-file entry for this driver, e.g. "vnc". */
+	readonly type: string;
+	/** Target kinds this driver opens (the `kind` of a ConsoleTarget), e.g. ["ami-viewer", "ami-login"]. */
+	readonly kinds: readonly string[];
+	/** One line for README/doctor: what this kind is. */
+	readonly title: string;
+	/** zod schema of one targets-file entry, with `type: z.literal(this.type)`. */
+	readonly configSchema: z.ZodObject;
+	/** Builds the target of a validated entry; `readSecret` resolves passwordEnv and friends. */
+	fromConfig(entry: z.infer<this["configSchema"]>, readSecret: SecretReader): ConfiguredTarget<T>;
+	/** Connects, authenticates, and returns a session ready to capture. */
+	open(target: T, ctx: CallContext, limits: ConsoleLimits): Promise<ConsoleSession>;
+	/** The doctor's description of a target, without secrets, e.g. "VNC over TCP 10.0.0.5:5901". */
+	describe(target: T): string;
+	/** The stages this driver reports, in the order a cold capture meets them. */
+	readonly stages: readonly Stage[];
+	/** Power control and status, when the protocol or the BMC behind it has one. */
+	power?(target: T, action: PowerAction, ctx: CallContext, session: SessionRunner): Promise<PowerResult>;
+}
