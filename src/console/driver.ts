@@ -9,7 +9,11 @@ import type { PowerAction, PowerResult } from "../input/types.ts";
 import type { ConsoleLimits, ConsoleSession, ConsoleTarget } from "./types.ts";
 
 /** Reads the secret an entry names (`passwordEnv`) or holds inline, registering it for redaction. */
-export type SecretReader = (inline: string | undefined, envName: string | undefined, field: string) => string | undefined;
+export type SecretReader = (
+	inline: string | undefined,
+	envName: string | undefined,
+	field: string,
+) => string | undefined;
 
 /** What a targets-file entry becomes. */
 export interface ConfiguredTarget<T extends ConsoleTarget = ConsoleTarget> {
