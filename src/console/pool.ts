@@ -63,7 +63,8 @@ export class ConsolePool {
 		throwIfAborted(ctx.signal, "queue");
 		if (this.closing) return Promise.reject(new IkvmError("BUSY", "The server is shutting down."));
 		let flight = this.flights.get(key);
-		if (!flight) {
+		// A flight every waiter has left is being stopped: joining it would inherit its abort.
+		if (!flight || flight.controller.signal.aborted) {
 			const controller = new AbortController();
 			const reporters = new Set<ProgressReporter>();
 			const created = { controller, reporters, waiters: 0, stage: "queue" } as Flight;
