@@ -2,6 +2,8 @@
  * Doctor step for the configured targets: does each VNC server and AMI BMC answer?
  * Each probe has short time limits and leaves nothing open (a BMC allows few sessions).
  */
+
+import { DEFAULT_MAX_FRAMEBUFFER } from "../../config.ts";
 import type { ConsoleTarget } from "../../console/types.ts";
 import { IkvmError, isIkvmError } from "../../errors.ts";
 import { mapLimit } from "../../timing.ts";
@@ -53,8 +55,8 @@ export const checkTargets: DoctorStep = async (state, ctx) => {
 			signal: AbortSignal.any([ctx.signal, bound]),
 			timeoutMs: ctx.timeouts.targetMs,
 			limits: {
-				maxWidth: state.config?.maxFramebuffer.width ?? 8192,
-				maxHeight: state.config?.maxFramebuffer.height ?? 8192,
+				maxWidth: state.config?.maxFramebuffer.width ?? DEFAULT_MAX_FRAMEBUFFER.width,
+				maxHeight: state.config?.maxFramebuffer.height ?? DEFAULT_MAX_FRAMEBUFFER.height,
 			},
 		});
 		return Promise.race([probing, rejectOnAbort(bound, boundMs)]);

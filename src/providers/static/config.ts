@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { PLACEHOLDER } from "../../config.ts";
 import type { AmiLoginTarget, ConsoleTarget, VncTarget } from "../../console/types.ts";
 import { IkvmError } from "../../errors.ts";
 import { log } from "../../log.ts";
@@ -149,6 +150,7 @@ export function parseStaticConfig(
 				const value = env[name];
 				if (value === undefined || value === "")
 					fail(file, `${at}.${field}`, `environment variable ${name} is not set`);
+				if (PLACEHOLDER.test(value)) fail(file, `${at}.${field}`, `${name} is still the placeholder ${value}`);
 				registerSecret(value);
 				return value;
 			}
@@ -181,5 +183,6 @@ export function parseStaticConfig(
 function secretName(env: Record<string, string | undefined>, name: string, file: string, field: string): string {
 	const value = env[name];
 	if (value === undefined || value === "") fail(file, field, `environment variable ${name} is not set`);
+	if (PLACEHOLDER.test(value)) fail(file, field, `${name} is still the placeholder ${value}`);
 	return value;
 }
