@@ -73,8 +73,8 @@ const list = z
  * console in use (BMCs top out at 1920x1200, VMs at 4K), and bounds one RGBA framebuffer to 34 MiB.
  */
 export const DEFAULT_MAX_FRAMEBUFFER = { width: 4096, height: 2160 } as const;
-/** A smaller limit would refuse even a VGA text console (640x400). */
-const MIN_FRAMEBUFFER = 320;
+/** Below this no console is usable (VGA text is 640x400); 0x0 would refuse every console. */
+const MIN_FRAMEBUFFER = 64;
 /** RFB sizes are 16-bit. */
 const MAX_FRAMEBUFFER_SIDE = 16384;
 
