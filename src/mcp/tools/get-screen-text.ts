@@ -81,7 +81,7 @@ export function registerGetScreenText(server: McpServer, deps: ToolDeps): void {
 					},
 				};
 			} catch (error) {
-				return toolError(error, "get_screen_text");
+				return toolError(error, "get_screen_text", [serverId]);
 			}
 		},
 	);

@@ -50,7 +50,7 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 				if (deps.notice) content.push(textBlock(deps.notice));
 				return { content };
 			} catch (error) {
-				return toolError(error, "get_screenshot");
+				return toolError(error, "get_screenshot", [serverId]);
 			}
 		},
 	);

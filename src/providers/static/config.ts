@@ -10,7 +10,7 @@ import { PLACEHOLDER } from "../../config.ts";
 import type { AmiLoginTarget, ConsoleTarget, VncTarget } from "../../console/types.ts";
 import { IkvmError } from "../../errors.ts";
 import { log } from "../../log.ts";
-import { registerSecret } from "../../redact.ts";
+import { registerPublic, registerSecret, weakSecretReason } from "../../redact.ts";
 
 const idSchema = z
 	.string()
@@ -145,6 +145,13 @@ export function parseStaticConfig(
 		if (seen.has(server.id)) fail(file, `${at}.id`, `duplicate id "${server.id}"`);
 		seen.add(server.id);
 
+		registerPublic(server.id);
+		registerPublic(server.name);
+		const warnIfWeak = (value: string, where: string) => {
+			const weak = weakSecretReason(value);
+			if (weak)
+				log.warn(`${file}: ${at} (${server.id}): the password ${where} is weak: ${weak}. Use a longer, random one.`);
+		};
 		const secret = (inline: string | undefined, name: string | undefined, field: string): string | undefined => {
 			if (name !== undefined) {
 				const value = env[name];
@@ -152,10 +159,12 @@ export function parseStaticConfig(
 					fail(file, `${at}.${field}`, `environment variable ${name} is not set`);
 				if (PLACEHOLDER.test(value)) fail(file, `${at}.${field}`, `${name} is still the placeholder ${value}`);
 				registerSecret(value);
+				warnIfWeak(value, `in ${name}`);
 				return value;
 			}
 			if (inline !== undefined) {
 				registerSecret(inline);
+				if (inline !== "") warnIfWeak(inline, "given inline");
 				log.warn(`${file}: ${at} has an inline secret; prefer ${field} naming an environment variable`, {
 					id: server.id,
 				});
