@@ -123,7 +123,7 @@ function watchStdio(transport: StdioServerTransport, onFailure: (error: Error) =
 }
 
 /** Entry used by `bun start`, `bun run src/index.ts` and `ikvm-mcp serve`. */
-export async function serveFromEnvironment(overrides: ConfigOverrides, options: ServeOptions = {}): Promise<void> {
+export async function serveFromEnvironment(overrides: ConfigOverrides, options: ServeOptions = {}): Promise<Running> {
 	const config = loadConfig(process.env, overrides);
 	let running: Running | undefined;
 	let failed = false;
@@ -139,6 +139,7 @@ export async function serveFromEnvironment(overrides: ConfigOverrides, options: 
 		process.exit(1);
 	}
 	installShutdown(running);
+	return running;
 }
 
 const SHUTDOWN_DEADLINE_MS = 5000;
