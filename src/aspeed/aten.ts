@@ -79,9 +79,9 @@ export function parseAtenPayloadHeader(payload: Uint8Array): AtenPayloadHeader {
 			`ATEN 0x57 payload too short: ${payload.length} bytes (a 4-byte header and at least one word of bit stream are needed).`,
 		);
 	}
-	const lumaSelector = payload[0]!;
-	const chromaSelector = payload[1]!;
-	const mode = (payload[2]! << 8) | payload[3]!;
+	const lumaSelector = payload[0] ?? 0;
+	const chromaSelector = payload[1] ?? 0;
+	const mode = ((payload[2] ?? 0) << 8) | (payload[3] ?? 0);
 	if (lumaSelector > ATEN_MAX_SELECTOR || chromaSelector > ATEN_MAX_SELECTOR) {
 		throw protocolError(
 			`ATEN 0x57 table selector out of range (luma ${lumaSelector}, chroma ${chromaSelector}; expected 0..${ATEN_MAX_SELECTOR}).`,
