@@ -52,6 +52,11 @@ export type AtenDecodeResult =
 			header: AtenPayloadHeader;
 			/** The resolution differs from the previous rectangle's: the picture restarted from black. */
 			resized: boolean;
+			/**
+			 * A frame with at least one block per grid position (a full frame) has been
+			 * decoded since the last resize, so the picture holds no leftover black.
+			 */
+			complete: boolean;
 			info: BitstreamInfo;
 	  }
 	/** The payload is shorter than the rectangle announced: give the whole dataLen bytes. */
@@ -103,6 +108,7 @@ class AtenDecoderImpl implements AtenDecoder {
 	private readonly codec: Ast2500Decoder;
 	private width = 0;
 	private height = 0;
+	private complete = false;
 
 	constructor(limits: AtenDecoderLimits) {
 		this.codec = new Ast2500Decoder({
@@ -141,6 +147,7 @@ class AtenDecoderImpl implements AtenDecoder {
 		const resized = rect.width !== this.width || rect.height !== this.height;
 		this.width = rect.width;
 		this.height = rect.height;
+		if (resized) this.complete = false;
 		const info = this.codec.applyBitstream(
 			{
 				width: rect.width,
@@ -159,7 +166,9 @@ class AtenDecoderImpl implements AtenDecoder {
 			},
 			data.subarray(ATEN_HEADER_LENGTH),
 		);
-		return { kind: "picture", picture: this.codec.view() as DecodedPicture, header, resized, info };
+		if (info.blocks >= Math.ceil(rect.width / bs) * Math.ceil(rect.height / bs)) this.complete = true;
+		const picture = this.codec.view() as DecodedPicture;
+		return { kind: "picture", picture, header, resized, complete: this.complete, info };
 	}
 
 	snapshot(): DecodedPicture | undefined {
@@ -170,6 +179,7 @@ class AtenDecoderImpl implements AtenDecoder {
 		this.codec.reset();
 		this.width = 0;
 		this.height = 0;
+		this.complete = false;
 	}
 }
 
