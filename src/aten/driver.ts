@@ -9,36 +9,26 @@
  * `"preview": true` reads screenshots from the BMC's CGI preview snapshot instead of the KVM.
  */
 import { z } from "zod";
-import type { CallContext } from "../call-context.ts";
-import type { ConsoleDriver, SecretReader, SessionRunner } from "../console/driver.ts";
-import type { PowerAction, PowerResult } from "../input/types.ts";
+import { entryFields, envName, httpUrl, tlsSchema } from "../console/config-schema.ts";
+import type { ConsoleDriver, ProbeContext, ProbeReport, SecretReader } from "../console/driver.ts";
 import { IkvmError, type Stage } from "../errors.ts";
 import { atenLogins } from "./logins.ts";
 import { createAtenOpener } from "./open.ts";
 import { AtenConsoleSession } from "./session.ts";
-import { DEFAULT_ATEN_TIMEOUTS, type AtenTarget, type SupermicroTarget } from "./types.ts";
+import { type AtenTarget, DEFAULT_ATEN_TIMEOUTS, type SupermicroTarget } from "./types.ts";
 import { atenPowerState } from "./web.ts";
-
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
-const httpUrl = z
-	.string()
-	.refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), "must be an http:// or https:// URL");
 
 export const supermicroConfigSchema = z
 	.object({
-		id: z.string().min(1),
-		name: z.string().min(1).optional(),
+		...entryFields,
 		type: z.literal("supermicro"),
 		url: httpUrl,
 		username: z.string().min(1).optional(),
 		usernameEnv: envName.optional(),
 		password: z.string().optional(),
 		passwordEnv: envName.optional(),
-		tls: z.object({ insecure: z.boolean().optional() }).strict().optional(),
+		tls: tlsSchema,
 		preview: z.boolean().optional().describe("screenshots from the BMC's CGI preview snapshot (read-only)"),
-		// Shared with every driver (hands issue); validated where the lead defines them.
-		control: z.unknown().optional(),
-		keyboardLayout: z.string().optional(),
 	})
 	.strict()
 	.superRefine((s, ctx) => {
@@ -66,20 +56,12 @@ const STAGES: readonly Stage[] = [
 
 const open = createAtenOpener();
 
-/**
- * ConsoleDriver narrowed to this driver's targets. ConsoleDriver's type parameter is bound to
- * today's closed ConsoleTarget union; once that is the base interface `{ kind }`, this is ConsoleDriver<AtenTarget>.
- */
-interface AtenDriverShape extends Omit<ConsoleDriver, "fromConfig" | "open" | "describe" | "power"> {
-	fromConfig(entry: SupermicroConfig, readSecret: SecretReader): { target: SupermicroTarget; ip: string | null };
-	open: ReturnType<typeof createAtenOpener>;
-	describe(target: AtenTarget): string;
-	power(target: AtenTarget, action: PowerAction, ctx: CallContext, session: SessionRunner): Promise<PowerResult>;
-}
-
-function fromConfig(entry: SupermicroConfig, readSecret: SecretReader): { target: SupermicroTarget; ip: string | null } {
-	const username = readSecret(entry.username, entry.usernameEnv, "username") ?? "";
-	const password = readSecret(entry.password, entry.passwordEnv, "password");
+function fromConfig(
+	entry: SupermicroConfig,
+	readSecret: SecretReader,
+): { target: SupermicroTarget; ip: string | null } {
+	const username = readSecret(entry.username, entry.usernameEnv, "usernameEnv", { secret: false }) ?? "";
+	const password = readSecret(entry.password, entry.passwordEnv, "passwordEnv");
 	if (password === undefined) {
 		throw new IkvmError("CONFIG_INVALID", `Target "${entry.id}": the password is not set.`, {
 			hint: entry.passwordEnv ? `Set the environment variable ${entry.passwordEnv}.` : "Give passwordEnv.",
@@ -103,7 +85,7 @@ function describe(target: AtenTarget): string {
  * Power: status from the web interface (no console needed); actions as the 0x1A
  * KVM message on the target's session (the caller confirms them beforehand).
  */
-const power: AtenDriverShape["power"] = async (target, action, ctx, session) => {
+const power: NonNullable<ConsoleDriver<AtenTarget>["power"]> = async (target, action, ctx, session) => {
 	if (action === "status") {
 		if (target.kind !== "supermicro") {
 			return { state: "unknown", source: "none", message: "A viewer-link console cannot read the power state." };
@@ -115,7 +97,10 @@ const power: AtenDriverShape["power"] = async (target, action, ctx, session) => 
 			{ signal: ctx.signal, timeoutMs: DEFAULT_ATEN_TIMEOUTS.request },
 		);
 		try {
-			const state = await atenPowerState(lease.session, { signal: ctx.signal, timeoutMs: DEFAULT_ATEN_TIMEOUTS.request });
+			const state = await atenPowerState(lease.session, {
+				signal: ctx.signal,
+				timeoutMs: DEFAULT_ATEN_TIMEOUTS.request,
+			});
 			return {
 				state: state ?? "unknown",
 				source: "BMC web interface (ipmi.cgi POWER_INFO)",
@@ -128,28 +113,56 @@ const power: AtenDriverShape["power"] = async (target, action, ctx, session) => 
 		}
 	}
 	if (target.kind === "supermicro" && target.preview) {
-		throw new IkvmError("NOT_SUPPORTED", "This Supermicro target reads CGI preview snapshots only; it has no power control.", {
-			stage: "aten-power",
-			hint: 'Remove "preview" from the target to use the KVM console, which carries power control.',
-		});
+		throw new IkvmError(
+			"NOT_SUPPORTED",
+			"This Supermicro target reads CGI preview snapshots only; it has no power control.",
+			{
+				stage: "aten-power",
+				hint: 'Remove "preview" from the target to use the KVM console, which carries power control.',
+			},
+		);
 	}
 	return session(async (console, callCtx) => {
 		if (!(console instanceof AtenConsoleSession)) {
-			throw new IkvmError("INTERNAL", "The Supermicro power action met a session of another kind.", { stage: "aten-power" });
+			throw new IkvmError("INTERNAL", "The Supermicro power action met a session of another kind.", {
+				stage: "aten-power",
+			});
 		}
 		return console.power(action, callCtx);
 	});
 };
 
-/** The Supermicro driver. The cast goes once ConsoleTarget is a base interface each driver narrows. */
-export const atenDriver = {
+/** The doctor's check: one frame from the KVM (then everything is closed and logged out again). */
+async function probe(target: AtenTarget, ctx: ProbeContext): Promise<ProbeReport> {
+	if (target.kind !== "supermicro") return { detail: "viewer links are checked when a screenshot is taken" };
+	const opener = createAtenOpener({
+		timeouts: { request: ctx.timeoutMs, connect: ctx.timeoutMs, handshake: ctx.timeoutMs, frame: ctx.timeoutMs },
+		previewDelayMs: 3_000,
+	});
+	const callCtx = { signal: ctx.signal, progress: () => {} };
+	const session = await opener(target, callCtx, ctx.limits);
+	try {
+		const frame = await session.capture(callCtx);
+		const refusal = session instanceof AtenConsoleSession ? session.inputRefusal() : undefined;
+		const what = target.preview ? "a preview snapshot" : "a KVM frame";
+		return refusal
+			? { detail: `${what} of ${frame.width}x${frame.height}`, warning: refusal }
+			: { detail: `logged in as "${target.username}", ${what} of ${frame.width}x${frame.height}` };
+	} finally {
+		await session.close();
+	}
+}
+
+export const atenDriver: ConsoleDriver<AtenTarget, typeof supermicroConfigSchema> = {
 	type: "supermicro",
 	kinds: ["supermicro", "aten-viewer"],
 	title: "Supermicro BMC (ATEN/Insyde HTML5 iKVM: X10–X13 on ASPEED)",
+	label: "Supermicro",
 	configSchema: supermicroConfigSchema,
 	fromConfig,
 	open: (target, ctx, limits) => open(target, ctx, limits),
 	describe,
 	stages: STAGES,
+	probe,
 	power,
-} satisfies AtenDriverShape as unknown as ConsoleDriver;
+};

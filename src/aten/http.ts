@@ -3,9 +3,10 @@
  * caller's cancellation, the target's TLS choice and a capped body. Failures
  * become IkvmErrors named after the stage the request belongs to.
  */
-import { isTlsVerificationError, tlsFor } from "../ami/bmc-session.ts";
+
 import type { TlsOptions } from "../console/types.ts";
 import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
+import { isTlsVerificationError, tlsFor } from "../net/bmc-http.ts";
 import { seconds } from "../timing.ts";
 
 export interface AtenRequestContext {

@@ -528,8 +528,13 @@ export class AtenConsoleSession implements ConsoleSession {
 
 	private onRect(event: Extract<AtenEvent, { kind: "rect" }>): void {
 		try {
-			this.picture = this.decoder.decode(event.rect);
-			this.updateHadVideo = true;
+			const picture = this.decoder.decode(event.rect);
+			if (!picture) {
+				this.noSignal = true;
+				return;
+			}
+			this.picture = picture;
+			if (picture.complete !== false) this.updateHadVideo = true;
 		} catch (error) {
 			const reason = error instanceof Error ? error.message : String(error);
 			log.debug("ATEN video decode failed", { bmc: this.web.host, error: reason });

@@ -1,11 +1,11 @@
 /**
  * Types of the Supermicro ATEN/Insyde console path.
  */
-import type { ConsoleLimits, TlsOptions } from "../console/types.ts";
+import type { ConsoleLimits, ConsoleTarget, TlsOptions } from "../console/types.ts";
 import type { AtenRect } from "./dialect.ts";
 
 /** A Supermicro BMC logged into with a username and password (a targets-file entry of type "supermicro"). */
-export interface SupermicroTarget {
+export interface SupermicroTarget extends ConsoleTarget {
 	kind: "supermicro";
 	/** Base URL of the BMC, e.g. https://10.0.0.9 */
 	url: string;
@@ -24,7 +24,7 @@ export interface SupermicroTarget {
  * web session (a provider's hand-off): the `SID` is the link's, not ours, so it
  * is never logged out by this path.
  */
-export interface AtenViewerTarget {
+export interface AtenViewerTarget extends ConsoleTarget {
 	kind: "aten-viewer";
 	/** `https://host[:port]` of the BMC. */
 	origin: string;
@@ -34,11 +34,13 @@ export interface AtenViewerTarget {
 
 export type AtenTarget = SupermicroTarget | AtenViewerTarget;
 
-/** The whole current picture after a rectangle was painted; `rgba` is a copy the caller owns. */
+/** The whole current picture after a rectangle was painted; `rgba` may be the decoder's own (copy before keeping). */
 export interface AtenPicture {
 	width: number;
 	height: number;
 	rgba: Uint8Array;
+	/** False while a resize has not yet been followed by a whole picture (not safe to show). Default true. */
+	complete?: boolean;
 }
 
 /**
@@ -46,7 +48,8 @@ export interface AtenPicture {
  * painted onto a persistent picture (incremental frames update parts of it).
  */
 export interface AtenVideoDecoder {
-	decode(rect: AtenRect): AtenPicture;
+	/** Paints one rectangle; undefined when it says the screen has no signal. Bad data throws. */
+	decode(rect: AtenRect): AtenPicture | undefined;
 }
 
 export type AtenDecoderFactory = (limits: ConsoleLimits) => AtenVideoDecoder;

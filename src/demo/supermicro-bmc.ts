@@ -26,8 +26,8 @@
  * Its RFB code is deliberately separate from src/aten so each checks the other.
  */
 import { createHash, randomBytes } from "node:crypto";
-import https from "node:https";
 import type { IncomingMessage } from "node:http";
+import https from "node:https";
 import type { Duplex } from "node:stream";
 import { MOCK_BMC_CERT, MOCK_BMC_KEY } from "./mock-bmc-cert.ts";
 import { prng } from "./prng.ts";
@@ -150,19 +150,19 @@ const CANONICAL = ["Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-
 
 /** Body length after the type byte of each client message this BMC knows. */
 const CLIENT_LENGTH: Record<number, number> = {
-	0x03: 9,
-	0x04: 17,
-	0x05: 17,
-	0x07: 2,
-	0x15: 8,
-	0x16: 1,
-	0x19: 0,
-	0x1a: 1,
-	0x32: 4,
-	0x36: 2,
-	0x37: 0,
-	0x3a: 0,
-	0x3c: 0,
+	3: 9,
+	4: 17,
+	5: 17,
+	7: 2,
+	21: 8,
+	22: 1,
+	25: 0,
+	26: 1,
+	50: 4,
+	54: 2,
+	55: 0,
+	58: 0,
+	60: 0,
 };
 
 function u16(v: number): number[] {
@@ -184,7 +184,18 @@ export function sessionMessage(a: number, b: number, text: string): Uint8Array {
 
 /** A FramebufferUpdate with one rectangle (20-byte ATEN header + payload). */
 export function framebufferUpdate(width: number, height: number, encoding: number, payload: Uint8Array): Uint8Array {
-	const head = [0, 0, ...u16(1), ...u16(0), ...u16(0), ...u16(width), ...u16(height), ...u32(encoding), ...u32(0), ...u32(payload.length)];
+	const head = [
+		0,
+		0,
+		...u16(1),
+		...u16(0),
+		...u16(0),
+		...u16(width),
+		...u16(height),
+		...u32(encoding),
+		...u32(0),
+		...u32(payload.length),
+	];
 	const m = new Uint8Array(head.length + payload.length);
 	m.set(head);
 	m.set(payload, head.length);
@@ -351,7 +362,11 @@ export class MockSupermicroBmc {
 			if (!this.sessionOf(req)) return page(loginPage());
 			if (!this.options.preview) return page("<html><body>404</body></html>", 404);
 			this.stats.previews++;
-			return { status: 200, headers: { "Content-Type": "text/xml" }, body: "<?xml version=\"1.0\"?><IPMI><PREVIEW/></IPMI>" };
+			return {
+				status: 200,
+				headers: { "Content-Type": "text/xml" },
+				body: '<?xml version="1.0"?><IPMI><PREVIEW/></IPMI>',
+			};
 		}
 		if (path === "/cgi/op.cgi" && req.method === "POST") {
 			const form = new URLSearchParams(body);
@@ -414,7 +429,10 @@ export class MockSupermicroBmc {
 		this.stats.logins++;
 		return {
 			status: 200,
-			headers: { "Content-Type": "text/html", "Set-Cookie": [`SID=; path=/`, `SID=${session.sid}; path=/; secure; HttpOnly`] },
+			headers: {
+				"Content-Type": "text/html",
+				"Set-Cookie": [`SID=; path=/`, `SID=${session.sid}; path=/; secure; HttpOnly`],
+			},
 			body: "<html><head><script>window.location='../cgi/url_redirect.cgi?url_name=mainmenu';</script></head></html>",
 		};
 	}
@@ -504,18 +522,37 @@ export class MockSupermicroBmc {
 	private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
 		const names = new Set<string>();
 		for (let i = 0; i < req.rawHeaders.length; i += 2) names.add(req.rawHeaders[i] as string);
-		if (new URL(req.url ?? "/", this.origin).pathname !== "/") return this.refuse(socket, 404, "path is not /");
-		for (const name of CANONICAL) {
-			if (!names.has(name)) return this.refuse(socket, 400, `header ${name} missing or not in canonical case`);
+		if (new URL(req.url ?? "/", this.origin).pathname !== "/") {
+			this.refuse(socket, 404, "path is not /");
+			return;
 		}
-		if (req.headers["sec-websocket-protocol"] !== undefined) return this.refuse(socket, 400, "a subprotocol was offered");
-		if (req.headers.origin !== this.origin) return this.refuse(socket, 403, "wrong Origin");
+		for (const name of CANONICAL) {
+			if (!names.has(name)) {
+				this.refuse(socket, 400, `header ${name} missing or not in canonical case`);
+				return;
+			}
+		}
+		if (req.headers["sec-websocket-protocol"] !== undefined) {
+			this.refuse(socket, 400, "a subprotocol was offered");
+			return;
+		}
+		if (req.headers.origin !== this.origin) {
+			this.refuse(socket, 403, "wrong Origin");
+			return;
+		}
 		const session = this.sessionOf(req);
-		if (!session) return this.refuse(socket, 403, "no valid SID cookie");
+		if (!session) {
+			this.refuse(socket, 403, "no valid SID cookie");
+			return;
+		}
 		const key = req.headers["sec-websocket-key"] ?? "";
-		const accept = createHash("sha1").update(key + WS_GUID).digest("base64");
+		const accept = createHash("sha1")
+			.update(key + WS_GUID)
+			.digest("base64");
 		// No Sec-WebSocket-Extensions in the answer: permessage-deflate offered by the client is declined.
-		socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+		socket.write(
+			`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+		);
 		const c: Connection = {
 			id: this.nextConnection++,
 			socket,
@@ -579,7 +616,10 @@ export class MockSupermicroBmc {
 				length = Number(b.readBigUInt64BE(2));
 				at = 10;
 			}
-			if (!masked) return this.violation(c, "client WebSocket frame not masked");
+			if (!masked) {
+				this.violation(c, "client WebSocket frame not masked");
+				return;
+			}
 			if (b.length < at + 4 + length) return;
 			const mask = b.subarray(at, at + 4);
 			const payload = Buffer.from(b.subarray(at + 4, at + 4 + length));
@@ -598,7 +638,10 @@ export class MockSupermicroBmc {
 				continue;
 			}
 			if (opcode === 0xa) continue;
-			if (opcode === 0x1) return this.violation(c, "client sent a text WebSocket frame");
+			if (opcode === 0x1) {
+				this.violation(c, "client sent a text WebSocket frame");
+				return;
+			}
 			c.fragments.push(payload);
 			if (!fin) continue;
 			const message = Buffer.concat(c.fragments);
@@ -611,7 +654,12 @@ export class MockSupermicroBmc {
 	private writeFrame(c: Connection, opcode: number, payload: Uint8Array, force = false): void {
 		if (c.socket.destroyed || (!force && c.state === "closed" && opcode !== 0x8)) return;
 		const n = payload.length;
-		const head = n < 126 ? Buffer.from([0x80 | opcode, n]) : n < 65536 ? Buffer.from([0x80 | opcode, 126, n >> 8, n & 255]) : Buffer.alloc(10);
+		const head =
+			n < 126
+				? Buffer.from([0x80 | opcode, n])
+				: n < 65536
+					? Buffer.from([0x80 | opcode, 126, n >> 8, n & 255])
+					: Buffer.alloc(10);
 		if (n >= 65536) {
 			head[0] = 0x80 | opcode;
 			head[1] = 127;
@@ -646,7 +694,8 @@ export class MockSupermicroBmc {
 				case "banner": {
 					if (q.length < 12) return;
 					if (!q.subarray(0, 12).equals(c.banner)) {
-						return this.violation(c, `banner not echoed unchanged: ${JSON.stringify(q.subarray(0, 12).toString("latin1"))}`);
+						this.violation(c, `banner not echoed unchanged: ${JSON.stringify(q.subarray(0, 12).toString("latin1"))}`);
+						return;
 					}
 					c.rfb = q.subarray(12);
 					c.state = "security-type";
@@ -655,7 +704,10 @@ export class MockSupermicroBmc {
 				}
 				case "security-type": {
 					if (q.length < 1) return;
-					if (q[0] !== 16) return this.violation(c, `security type ${q[0]} chosen instead of 16`);
+					if (q[0] !== 16) {
+						this.violation(c, `security type ${q[0]} chosen instead of 16`);
+						return;
+					}
 					c.rfb = q.subarray(1);
 					c.state = "credentials";
 					// Looks like leaked memory on a real BMC; the client must read and ignore all 24 bytes.
@@ -667,10 +719,19 @@ export class MockSupermicroBmc {
 					const user = q.subarray(0, 24);
 					const password = q.subarray(24, 48);
 					c.rfb = q.subarray(48);
-					if (password.some((b) => b !== 0)) return this.violation(c, "password field is not 24 zero bytes");
+					if (password.some((b) => b !== 0)) {
+						this.violation(c, "password field is not 24 zero bytes");
+						return;
+					}
 					const end = user.indexOf(0);
-					if (end < 0) return this.violation(c, "token field not NUL-terminated");
-					if (user.subarray(end).some((b) => b !== 0)) return this.violation(c, "token field not NUL-padded");
+					if (end < 0) {
+						this.violation(c, "token field not NUL-terminated");
+						return;
+					}
+					if (user.subarray(end).some((b) => b !== 0)) {
+						this.violation(c, "token field not NUL-padded");
+						return;
+					}
 					const token = user.subarray(0, end).toString("latin1");
 					const owner = this.tokens.get(token);
 					// Single use: the token is gone whatever happens next.
@@ -704,7 +765,10 @@ export class MockSupermicroBmc {
 						continue;
 					}
 					const length = CLIENT_LENGTH[type];
-					if (length === undefined) return this.violation(c, `unknown client message type 0x${type.toString(16)}`);
+					if (length === undefined) {
+						this.violation(c, `unknown client message type 0x${type.toString(16)}`);
+						return;
+					}
 					if (q.length < 1 + length) return;
 					const body = Buffer.from(q.subarray(1, 1 + length));
 					c.rfb = q.subarray(1 + length);
@@ -722,7 +786,25 @@ export class MockSupermicroBmc {
 		const name = new TextEncoder().encode(ATEN_NAME);
 		const pf = [32, 24, 0, 1, ...u16(255), ...u16(255), ...u16(255), 16, 8, 0, 0, 0, 0];
 		const km = this.options.keyboardMouse === false ? 0 : 1;
-		const init = [...u16(480), ...u16(640), ...pf, ...u32(name.length), ...name, 0, 0, 0, 0, 0x5d, 0xfd, 0x43, 0xd0, 1, km, 1, 1];
+		const init = [
+			...u16(480),
+			...u16(640),
+			...pf,
+			...u32(name.length),
+			...name,
+			0,
+			0,
+			0,
+			0,
+			0x5d,
+			0xfd,
+			0x43,
+			0xd0,
+			1,
+			km,
+			1,
+			1,
+		];
 		this.sendRfb(c, Uint8Array.from(init));
 		c.state = "streaming";
 		if (limited) {
@@ -735,7 +817,16 @@ export class MockSupermicroBmc {
 		this.stats.kvmSessions++;
 		if (this.options.chatter ?? true) {
 			const mouseInfo = this.options.mouseInfoLength === 3 ? [0x37, 1, 0, 0] : [0x37, 1, 0];
-			const cursor = [0x04, ...u32(0), ...u32(0), ...u32(2), ...u32(2), ...u32(1), ...u32(0), ...new Array(8).fill(0xaa)];
+			const cursor = [
+				0x04,
+				...u32(0),
+				...u32(0),
+				...u32(2),
+				...u32(2),
+				...u32(1),
+				...u32(0),
+				...new Array(8).fill(0xaa),
+			];
 			this.sendRfb(
 				c,
 				Uint8Array.from([
@@ -773,8 +864,15 @@ export class MockSupermicroBmc {
 			case 0x04: {
 				const down = body[1] === 1;
 				const usage = body.readUInt32BE(4);
-				if (body[0] !== 0 || body[2] !== 0 || body[3] !== 0 || body.subarray(8).some((b) => b !== 0) || body[1]! > 1) {
-					return this.violation(c, "malformed key event");
+				if (
+					body[0] !== 0 ||
+					body[2] !== 0 ||
+					body[3] !== 0 ||
+					body.subarray(8).some((b) => b !== 0) ||
+					(body[1] as number) > 1
+				) {
+					this.violation(c, "malformed key event");
+					return;
 				}
 				this.keyEvents.push({ usage, down });
 				if (down) this.keysDown.add(usage);
@@ -782,7 +880,10 @@ export class MockSupermicroBmc {
 				return;
 			}
 			case 0x05: {
-				if (body[0] !== 0 || body.subarray(6).some((b) => b !== 0)) return this.violation(c, "malformed pointer event");
+				if (body[0] !== 0 || body.subarray(6).some((b) => b !== 0)) {
+					this.violation(c, "malformed pointer event");
+					return;
+				}
 				const event = { buttons: body[1] as number, x: body.readUInt16BE(2), y: body.readUInt16BE(4) };
 				this.pointerEvents.push(event);
 				this.buttons = event.buttons;
@@ -794,7 +895,10 @@ export class MockSupermicroBmc {
 			case 0x1a: {
 				const action = body[0] as number;
 				this.sideEffects.push(`power ${action}`);
-				if (!this.options.allowPower) return this.violation(c, `power message 0x1A (action ${action}) without a power action`);
+				if (!this.options.allowPower) {
+					this.violation(c, `power message 0x1A (action ${action}) without a power action`);
+					return;
+				}
 				this.powerActions.push(action);
 				if (action === 0 || action === 3) this.poweredOn = false;
 				else if (action === 1 || action === 2) this.poweredOn = true;
@@ -802,10 +906,16 @@ export class MockSupermicroBmc {
 			}
 			case 0x32:
 				this.sideEffects.push("quality 0x32");
-				return this.violation(c, "video quality message 0x32");
+				{
+					this.violation(c, "video quality message 0x32");
+					return;
+				}
 			case 0x36:
 				this.sideEffects.push("mouse mode 0x36");
-				return this.violation(c, "mouse mode message 0x36");
+				{
+					this.violation(c, "mouse mode message 0x36");
+					return;
+				}
 			default:
 				return;
 		}
