@@ -492,6 +492,17 @@ export class AtenDialect {
 		out.push({ kind: "rect", rect: { ...rect } });
 	}
 
+	/** Whether a server message can start at `offset` of the queue (true when too few bytes tell). */
+	private plausibleAt(offset: number): boolean {
+		const q = this.queue;
+		const type = q.peekU8(offset);
+		if (type === SERVER_MSG.FRAMEBUFFER_UPDATE) {
+			if (!q.has(offset + 4)) return true;
+			return q.peekU8(offset + 1) === 0 && q.peekU16(offset + 2) <= 64;
+		}
+		return type === SERVER_MSG.CURSOR || type === SERVER_MSG.MOUSE_INFO || FIXED_BODY[type] !== undefined;
+	}
+
 	private message(out: AtenEvent[]): boolean {
 		const q = this.queue;
 		if (!q.has(1)) return false;
@@ -520,6 +531,10 @@ export class AtenDialect {
 		}
 		if (type === SERVER_MSG.MOUSE_INFO) {
 			if (!q.has(1 + this.mouseInfoLength)) return false;
+			// Firmware differs (2 or 3 body bytes): when what follows reads as a message only after 3, it is 3.
+			if (this.mouseInfoLength === 2 && q.has(5) && !this.plausibleAt(3) && this.plausibleAt(4)) {
+				this.mouseInfoLength = 3;
+			}
 			q.skip(1 + this.mouseInfoLength);
 			this.lastType = type;
 			return true;

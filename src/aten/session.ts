@@ -75,6 +75,8 @@ export class AtenConsoleSession implements ConsoleSession {
 	private isClosed = false;
 	private closing: Promise<void> | undefined;
 	private readyWaiter: { resolve(): void; reject(error: IkvmError): void } | undefined;
+	/** The first update after the handshake (video or no-signal), awaited by connect(). */
+	private primeWaiter: { resolve(): void; reject(error: IkvmError): void } | undefined;
 	private readonly waiters = new Set<FrameWaiter>();
 	private picture: AtenPicture | undefined;
 	/** Updates that carried video since the connection opened. */
@@ -163,6 +165,30 @@ export class AtenConsoleSession implements ConsoleSession {
 				this.fail(error);
 				return error;
 			},
+		);
+		// Ready means "answers FramebufferUpdateRequests": a BMC over its viewer limit says so (0x39) and hangs up here.
+		ctx.progress("aten-video", "Waiting for the first video update");
+		await this.wait<void>(
+			"aten-video",
+			ctx,
+			this.settings.timeouts.frame,
+			(resolve, reject) => {
+				if (this.failure) reject(this.failure);
+				else this.primeWaiter = { resolve, reject };
+				return () => {
+					this.primeWaiter = undefined;
+				};
+			},
+			() => {
+				const error = new IkvmError(
+					"TIMEOUT",
+					`The BMC at ${this.web.host} sent no video within ${seconds(this.settings.timeouts.frame)} s of the KVM handshake.`,
+					{ stage: "aten-video", hint: "The BMC's video engine may be stalled; try again.", retryable: true },
+				);
+				this.fail(error);
+				return error;
+			},
+			() => this.socket?.send(updateRequest(false)),
 		);
 		if (this.settings.keepAliveMs > 0) {
 			this.keepAliveTimer = setInterval(() => this.socket?.send(keepAlive()), this.settings.keepAliveMs);
@@ -430,6 +456,7 @@ export class AtenConsoleSession implements ConsoleSession {
 		timeoutMs: number,
 		register: (resolve: (value: T) => void, reject: (error: IkvmError) => void) => (() => void) | undefined,
 		onTimeout: () => IkvmError,
+		afterRegister?: () => void,
 	): Promise<T> {
 		return new Promise<T>((resolve, reject) => {
 			let done = false;
@@ -468,6 +495,7 @@ export class AtenConsoleSession implements ConsoleSession {
 				if (done) result();
 				else unregister = result;
 			}
+			if (!done) afterRegister?.();
 		});
 	}
 
@@ -557,6 +585,9 @@ export class AtenConsoleSession implements ConsoleSession {
 	}
 
 	private onUpdateEnd(rects: number): void {
+		const prime = this.primeWaiter;
+		this.primeWaiter = undefined;
+		prime?.resolve();
 		const hadVideo = this.updateHadVideo;
 		this.updateHadVideo = false;
 		if (this.noSignal && !hadVideo) {
@@ -673,6 +704,9 @@ export class AtenConsoleSession implements ConsoleSession {
 		const ready = this.readyWaiter;
 		this.readyWaiter = undefined;
 		ready?.reject(error);
+		const prime = this.primeWaiter;
+		this.primeWaiter = undefined;
+		prime?.reject(error);
 		for (const waiter of [...this.waiters]) {
 			this.waiters.delete(waiter);
 			waiter.reject(error);
@@ -692,6 +726,8 @@ export class AtenConsoleSession implements ConsoleSession {
 		const closed = new IkvmError("CANCELLED", `The KVM session to ${this.web.host} was closed.`);
 		this.readyWaiter?.reject(closed);
 		this.readyWaiter = undefined;
+		this.primeWaiter?.reject(closed);
+		this.primeWaiter = undefined;
 		for (const waiter of [...this.waiters]) {
 			this.waiters.delete(waiter);
 			waiter.reject(closed);
