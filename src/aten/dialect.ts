@@ -489,7 +489,8 @@ export class AtenDialect {
 			this.height = height;
 			if (!first) out.push({ kind: "resize", width, height });
 		}
-		out.push({ kind: "rect", rect: { ...rect } });
+		const { x, y, encoding, mode, payload } = rect;
+		out.push({ kind: "rect", rect: { x, y, width, height, encoding, mode, payload } });
 	}
 
 	/** Whether a server message can start at `offset` of the queue (true when too few bytes tell). */
