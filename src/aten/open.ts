@@ -7,6 +7,7 @@
 import type { CallContext } from "../call-context.ts";
 import type { ConsoleLimits, ConsoleSession } from "../console/types.ts";
 import { IkvmError } from "../errors.ts";
+import { registerSecret } from "../redact.ts";
 import { defaultAtenDecoderFactory } from "./decoder.ts";
 import { type AtenLogins, atenLogins, type LoginLease } from "./logins.ts";
 import { PreviewSession } from "./preview.ts";
@@ -128,6 +129,7 @@ async function openViewer(
 ): Promise<ConsoleSession> {
 	const origin = new URL(target.origin).origin;
 	const host = new URL(origin).host;
+	registerSecret(target.sid);
 	const web = { origin, host, sid: target.sid, via: "cgi" as const, tls: target.tls };
 	ctx.progress("aten-token", `Fetching a one-time console token from ${host}`);
 	// A viewer link's session has no password behind it: the Redfish route is not open to it.

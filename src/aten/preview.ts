@@ -166,6 +166,16 @@ export class PreviewSession implements ConsoleSession {
 			"the preview download",
 			"aten-preview",
 		);
+		if (image.status === 404) {
+			throw new IkvmError(
+				"NOT_SUPPORTED",
+				`The BMC at ${session.host} has no preview snapshot to download (HTTP 404).`,
+				{
+					stage: "aten-preview",
+					hint: 'This firmware has no CGI preview; use the KVM path (remove "preview" from the target).',
+				},
+			);
+		}
 		if (image.status !== 200 || image.body.length === 0) {
 			throw new IkvmError("UPSTREAM", `The BMC at ${session.host} had no preview snapshot (HTTP ${image.status}).`, {
 				stage: "aten-preview",

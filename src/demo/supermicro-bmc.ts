@@ -370,6 +370,7 @@ export class MockSupermicroBmc {
 		}
 		if (path === "/cgi/op.cgi" && req.method === "POST") {
 			const form = new URLSearchParams(body);
+			if (form.get("op") === "sys_preview" && !this.options.preview) return page("<html><body>404</body></html>", 404);
 			if (form.get("op") === "remote_console" || form.has("ikvm_setting")) {
 				this.sideEffects.push("mode-switch");
 				this.violations.push("op.cgi remote_console: Java/HTML5 mode switch");
