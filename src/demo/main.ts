@@ -3,6 +3,7 @@
  * `bun run demo`: the MCP server with simulated hardware, for trying ikvm-mcp
  * without OVH credentials or a BMC. Same HTTP endpoint and tools as `bun start`.
  */
+import { atenDriver } from "../aten/driver.ts";
 import { isIkvmError } from "../errors.ts";
 import { log } from "../log.ts";
 import { serveFromEnvironment } from "../serve.ts";
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
 		await serveFromEnvironment(
 			// Providers are given, so the user's OVH variables and targets file are not used.
 			{},
-			{ providers: backends.providers, notice: DEMO_NOTICE, onClose: backends.stop },
+			// atenDriver rides along until it is in the driver list (src/console/drivers.ts).
+			{ providers: backends.providers, drivers: [atenDriver], notice: DEMO_NOTICE, onClose: backends.stop },
 		);
 	} catch (error) {
 		await backends.stop();
@@ -22,7 +24,7 @@ async function main(): Promise<void> {
 	}
 	const port = process.env.PORT || "3001";
 	log.info(
-		`demo: 4 simulated servers. Connect: claude mcp add ikvm-demo --transport http http://localhost:${port}/mcp`,
+		`demo: 5 simulated servers. Connect: claude mcp add ikvm-demo --transport http http://localhost:${port}/mcp`,
 	);
 }
 

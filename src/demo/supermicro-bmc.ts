@@ -29,6 +29,8 @@ import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import https from "node:https";
 import type { Duplex } from "node:stream";
+import type { RgbaPicture } from "./ast2500-encoder.ts";
+import { type AtenEncodeOptions, encodeAtenPayload } from "./aten-encoder.ts";
 import { MOCK_BMC_CERT, MOCK_BMC_KEY } from "./mock-bmc-cert.ts";
 import { prng } from "./prng.ts";
 
@@ -975,4 +977,26 @@ function readAll(req: IncomingMessage): Promise<string> {
 		req.on("end", () => resolve(Buffer.concat(chunks).toString()));
 		req.on("error", reject);
 	});
+}
+
+/**
+ * Video of a console picture, as the BMC's engine sends it: 0x57 frames from the
+ * ATEN encoder (a full frame for every request; the picture may change between
+ * requests, e.g. a resolution change). Encoded once per picture.
+ */
+export function screenFrames(
+	picture: () => RgbaPicture,
+	options: Omit<AtenEncodeOptions, "previous"> = {},
+): SupermicroFrameSource {
+	let cached: { picture: RgbaPicture; frame: SupermicroFrame } | undefined;
+	return () => {
+		const now = picture();
+		if (cached?.picture !== now) {
+			cached = {
+				picture: now,
+				frame: { width: now.width, height: now.height, payload: encodeAtenPayload(now, options) },
+			};
+		}
+		return cached.frame;
+	};
 }
