@@ -6,7 +6,9 @@ import type { AppConfig } from "./config.ts";
 import { openConsole } from "./console/open.ts";
 import { ConsolePool } from "./console/pool.ts";
 import type { ConsoleOpener } from "./console/types.ts";
+import { AuditLog } from "./control/audit.ts";
 import { CallGate } from "./mcp/calls.ts";
+import type { ControlRuntime } from "./mcp/control.ts";
 import type { ToolDeps } from "./mcp/server.ts";
 import { buildProviders } from "./providers/index.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
@@ -46,6 +48,8 @@ export interface AppOptions {
 
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<App> {
 	registerConfigSecrets(config);
+	// Opened first: an unwritable audit file stops start-up before any console or provider exists.
+	const audit = new AuditLog(config.control.auditLogPath);
 	const consoles = new ConsolePool({
 		opener: options.opener ?? openConsole,
 		limits: { maxWidth: config.maxFramebuffer.width, maxHeight: config.maxFramebuffer.height },
@@ -59,7 +63,14 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 			: (options.providers ?? (await buildProviders(config, consoles)));
 	const registry = new ProviderRegistry(providers);
 	const calls = new CallGate();
-	const toolDeps: ToolDeps = { registry, toolTimeoutMs: config.toolTimeoutMs, notice: options.notice, calls };
+	const control: ControlRuntime = {
+		allowed: config.control.allowed,
+		audit,
+		keyDelayMs: config.control.keyDelayMs,
+		secrets: config.control.secrets,
+		heldButtons: new Map(),
+	};
+	const toolDeps: ToolDeps = { registry, toolTimeoutMs: config.toolTimeoutMs, notice: options.notice, calls, control };
 	const stopCalls = async (graceMs = STOP_GRACE_MS) => {
 		calls.close();
 		await calls.drained(graceMs);
@@ -79,12 +90,16 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 			await consoles.closeAll();
 			await options.onClose?.();
 			await closeOcr();
+			control.audit.close();
 		},
 	};
 }
 
 function registerConfigSecrets(config: AppConfig): void {
 	registerSecret(config.authToken);
+	registerSecret(config.control.token);
+	// Typed secrets may show on screen (an echoed password): every text a tool returns masks them.
+	for (const value of config.control.secrets.values()) registerSecret(value);
 	if (config.ovh) {
 		registerSecret(config.ovh.applicationSecret);
 		registerSecret(config.ovh.consumerKey);

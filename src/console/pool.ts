@@ -7,6 +7,8 @@
  * - At most `maxConcurrent` captures run at once; the rest queue, and a call
  *   that waits longer than `queueTimeoutMs` gets a clear BUSY error.
  * - A warm session that fails is replaced once by a fresh one.
+ * - Input (`use`) is exclusive and never replayed: one writer per console, queued
+ *   behind the captures and other input of that console, never joined or retried.
  */
 
 import type { CallContext, ProgressReporter } from "../call-context.ts";
@@ -46,6 +48,8 @@ export class ConsolePool {
 	private readonly queue: Array<() => void> = [];
 	private active = 0;
 	private closing = false;
+	/** Per console: the tail of the queue of operations that must not interleave on its session. */
+	private readonly locks = new Map<string, Promise<void>>();
 
 	constructor(private readonly options: ConsolePoolOptions) {}
 
@@ -115,13 +119,92 @@ export class ConsolePool {
 		});
 	}
 
-	private async runExclusive(key: string, resolve: TargetResolver, ctx: CallContext): Promise<Frame> {
-		await this.acquire(ctx);
-		try {
-			return await this.captureWithSession(key, resolve, ctx);
-		} finally {
-			this.release();
-		}
+	private runExclusive(key: string, resolve: TargetResolver, ctx: CallContext): Promise<Frame> {
+		return this.serialized(key, ctx, async () => {
+			await this.acquire(ctx);
+			try {
+				return await this.captureWithSession(key, resolve, ctx);
+			} finally {
+				this.release();
+			}
+		});
+	}
+
+	/**
+	 * Runs `op` alone on the console `key` (opening it when no session is warm): queued behind
+	 * every other capture and `use` of that console, never shared with another caller, and never
+	 * run twice — a failure is the caller's, since input may already have reached the host.
+	 */
+	use<R>(
+		key: string,
+		resolve: TargetResolver,
+		ctx: CallContext,
+		op: (session: ConsoleSession, ctx: CallContext) => Promise<R>,
+	): Promise<R> {
+		throwIfAborted(ctx.signal, "queue");
+		if (this.closing) return Promise.reject(new IkvmError("BUSY", "The server is shutting down."));
+		return this.serialized(key, ctx, async () => {
+			await this.acquire(ctx);
+			try {
+				let entry = this.warm.get(key);
+				if (entry?.session.closed) {
+					await this.drop(key);
+					entry = undefined;
+				}
+				if (entry) this.clearIdle(entry);
+				else {
+					const target = await resolve(ctx, false);
+					throwIfAborted(ctx.signal);
+					entry = { session: await this.options.opener(target, ctx, this.options.limits) };
+					this.warm.set(key, entry);
+				}
+				try {
+					return await op(entry.session, ctx);
+				} finally {
+					this.keepWarm(key, entry);
+				}
+			} finally {
+				this.release();
+			}
+		});
+	}
+
+	/** Runs `run` after every earlier serialized operation on `key` has settled; leaving the queue on abort. */
+	private serialized<R>(key: string, ctx: CallContext, run: () => Promise<R>): Promise<R> {
+		const before = this.locks.get(key) ?? Promise.resolve();
+		let done!: () => void;
+		const mine = new Promise<void>((r) => {
+			done = r;
+		});
+		const tail = before.then(() => mine);
+		this.locks.set(key, tail);
+		const finish = () => {
+			done();
+			if (this.locks.get(key) === tail) this.locks.delete(key);
+		};
+		const waited = new Promise<void>((resolve, reject) => {
+			if (ctx.signal.aborted) return reject(abortReasonToError(ctx.signal.reason, "queue"));
+			const onAbort = () => reject(abortReasonToError(ctx.signal.reason, "queue"));
+			ctx.signal.addEventListener("abort", onAbort, { once: true });
+			before.then(() => {
+				ctx.signal.removeEventListener("abort", onAbort);
+				resolve();
+			});
+		});
+		return waited.then(
+			async () => {
+				try {
+					return await run();
+				} finally {
+					finish();
+				}
+			},
+			(error) => {
+				// Aborted while queued: our turn passes on once the one before us is done.
+				before.then(finish);
+				throw error;
+			},
+		);
 	}
 
 	private async captureWithSession(key: string, resolve: TargetResolver, ctx: CallContext): Promise<Frame> {

@@ -5,8 +5,9 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { log } from "../log.ts";
+import type { SessionInfo } from "../mcp/session.ts";
 import { VERSION } from "../version.ts";
-import { checkBearer, checkRebinding, type GuardOptions } from "./guards.ts";
+import { bearerRole, checkRebinding, type GuardOptions } from "./guards.ts";
 
 export interface HttpServerOptions extends GuardOptions {
 	host: string;
@@ -17,7 +18,10 @@ export interface HttpServerOptions extends GuardOptions {
 	maxSessions: number;
 	/** Sessions with no request for this long are closed. */
 	sessionIdleMs: number;
-	createMcpServer: () => McpServer;
+	/** Bearer token of sessions that may use the control tools (IKVM_CONTROL_TOKEN). */
+	controlToken?: string;
+	/** The MCP server of a new session: its role comes from the token it was opened with. */
+	createMcpServer: (session: SessionInfo) => McpServer;
 	/** Extra fields for /health. */
 	health?: () => Record<string, unknown>;
 }
@@ -33,6 +37,7 @@ interface Session {
 	transport: WebStandardStreamableHTTPServerTransport;
 	server: McpServer;
 	lastUsed: number;
+	role: SessionInfo["role"];
 }
 
 /** How long stop() lets open responses finish before closing their connections. */
@@ -70,11 +75,11 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
 		if (oldest) await closeSession(oldest[0]);
 	};
 
-	const handleMcp = async (req: Request): Promise<Response> => {
+	const handleMcp = async (req: Request, remoteAddress: string | null): Promise<Response> => {
 		const rebinding = checkRebinding(req, options);
 		if (rebinding) return jsonRpcError(rebinding.status, rebinding.message);
-		const auth = checkBearer(req, options.authToken);
-		if (auth) return jsonRpcError(auth.status, auth.message, { "WWW-Authenticate": "Bearer" });
+		const auth = bearerRole(req, options.authToken, options.controlToken);
+		if ("status" in auth) return jsonRpcError(auth.status, auth.message, { "WWW-Authenticate": "Bearer" });
 		if (!["POST", "GET", "DELETE"].includes(req.method)) {
 			return jsonRpcError(405, "Method not allowed.", { Allow: "GET, POST, DELETE" });
 		}
@@ -85,6 +90,10 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
 		if (sessionId) {
 			const session = sessions.get(sessionId);
 			if (!session) return jsonRpcError(404, "Session not found; initialize a new one.");
+			// A session opened with the control token is not usable with the view token.
+			if (session.role === "control" && auth.role !== "control") {
+				return jsonRpcError(403, "Forbidden: this session was opened with the control token.");
+			}
 			session.lastUsed = Date.now();
 			return session.transport.handleRequest(req);
 		}
@@ -93,12 +102,13 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
 
 		// A request without a session id must be an initialize; the transport enforces that.
 		await evictIfFull();
-		const server = options.createMcpServer();
+		const role = auth.role;
+		const server = options.createMcpServer({ role, remoteAddress });
 		const transport = new WebStandardStreamableHTTPServerTransport({
 			sessionIdGenerator: () => crypto.randomUUID(),
 			maxRequestBodySize: options.maxBodyBytes,
 			onsessioninitialized: (id) => {
-				sessions.set(id, { transport, server, lastUsed: Date.now() });
+				sessions.set(id, { transport, server, lastUsed: Date.now(), role });
 			},
 			onsessionclosed: (id) => {
 				void closeSession(id);
@@ -121,7 +131,7 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
 					// A tool call's stream may stay silent longer than idleTimeout (wait_for_screen runs up to
 					// 600 s); its own deadline bounds it, so the socket's idle limit must not cut it.
 					server.timeout(req, 0);
-					return await handleMcp(req);
+					return await handleMcp(req, server.requestIP(req)?.address ?? null);
 				}
 				if (pathname === "/health") {
 					if (req.method !== "GET" && req.method !== "HEAD") {

@@ -11,7 +11,13 @@ import type { Provider } from "./types.ts";
 
 export async function buildProviders(config: AppConfig, consoles: ConsolePool): Promise<Provider[]> {
 	const providers: Provider[] = [];
-	if (config.ovh) providers.push(new OvhProvider(config.ovh, consoles));
+	if (config.ovh) {
+		providers.push(
+			new OvhProvider(config.ovh, consoles, {
+				control: { servers: config.control.ovhServers, keyboardLayout: config.control.ovhKeyboardLayout },
+			}),
+		);
+	}
 	const file = findConfigFile(config.configPath);
 	if (file) {
 		const servers = loadStaticConfig(file);

@@ -5,8 +5,9 @@
 import type { CallContext } from "../call-context.ts";
 import { IkvmError, toIkvmError } from "../errors.ts";
 import type { Frame } from "../frame.ts";
+import type { PowerAction, PowerResult } from "../input/types.ts";
 import { log } from "../log.ts";
-import type { Provider, ServerInfo } from "./types.ts";
+import type { ConsoleOperation, Provider, ServerInfo, TargetControl } from "./types.ts";
 
 /** What to tell a user who has configured nothing. */
 export const NOT_CONFIGURED_HELP =
@@ -24,6 +25,8 @@ export class ProviderRegistry {
 	private readonly providers: Provider[];
 	/** serverId → provider, learned from the last listing. */
 	private readonly owners = new Map<string, Provider>();
+	/** serverId → its list_servers entry, from the last listing. */
+	private readonly infos = new Map<string, ServerInfo>();
 
 	constructor(providers: Provider[]) {
 		this.providers = [...providers];
@@ -53,6 +56,7 @@ export class ProviderRegistry {
 						continue;
 					}
 					this.owners.set(server.id, provider);
+					this.infos.set(server.id, server);
 					servers.push(server);
 				}
 			} else {
@@ -117,6 +121,45 @@ export class ProviderRegistry {
 	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
 		const provider = await this.resolve(serverId, ctx);
 		return provider.getScreenshot(serverId, ctx);
+	}
+
+	/** The list_servers entry of `serverId` (name, provider, datacenter), for confirmations and the audit. */
+	async serverInfo(serverId: string, ctx: CallContext): Promise<ServerInfo> {
+		await this.resolve(serverId, ctx);
+		return (
+			this.infos.get(serverId) ?? { id: serverId, name: serverId, provider: "unknown", datacenter: null, ip: null }
+		);
+	}
+
+	/** The per-target control switch of `serverId`; a provider without one allows nothing. */
+	async control(serverId: string, ctx: CallContext): Promise<TargetControl> {
+		const provider = await this.resolve(serverId, ctx);
+		return (
+			provider.control?.(serverId) ?? {
+				allowed: new Set(),
+				keyboardLayout: "us",
+				switchName: `the ${provider.name} provider, which has no control`,
+			}
+		);
+	}
+
+	/** Runs `op` alone on the server's console (input): exclusive, never merged, never replayed. */
+	async useConsole<R>(serverId: string, ctx: CallContext, op: ConsoleOperation<R>): Promise<R> {
+		const provider = await this.resolve(serverId, ctx);
+		if (!provider.useConsole) {
+			throw new IkvmError("NOT_SUPPORTED", `The ${provider.name} provider cannot send input to "${serverId}".`);
+		}
+		return provider.useConsole(serverId, ctx, op);
+	}
+
+	async power(serverId: string, action: PowerAction, ctx: CallContext): Promise<PowerResult> {
+		const provider = await this.resolve(serverId, ctx);
+		if (!provider.power) {
+			throw new IkvmError("NOT_SUPPORTED", `Power control is not supported by the ${provider.name} provider.`, {
+				hint: `"${serverId}" can be watched (get_screenshot, get_screen_text) but not switched on or off from here.`,
+			});
+		}
+		return provider.power(serverId, action, ctx);
 	}
 
 	async close(): Promise<void> {

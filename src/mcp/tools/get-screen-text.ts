@@ -1,5 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import { redact } from "../../redact.ts";
 import { readScreenText, type ScreenText } from "../../text/index.ts";
 import { createCallContext } from "../context.ts";
 import { textBlock, toolError } from "../results.ts";
@@ -35,7 +36,8 @@ export function describeText(text: ScreenText): string {
 
 export function structuredText(text: ScreenText) {
 	return {
-		lines: text.lines,
+		// A typed secret may be on screen (an echoed password): masked here as in every text block.
+		lines: text.lines.map(redact),
 		method: text.method,
 		confidence: text.confidence,
 		...(text.font ? { font: text.font } : {}),

@@ -38,7 +38,16 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
 				const frame = await deps.registry.getScreenshot(serverId, ctx);
 				ctx.progress("encode", raw ? "Encoding the picture" : "Optimising the picture for reading");
-				const { png, caption } = await renderShared(frame, { raw, region });
+				const shot = await renderShared(frame, { raw, region });
+				const { png, caption } = shot;
+				// mouse takes x, y in this image: remember how it maps to the framebuffer.
+				deps.session?.recordScreenshot(serverId, {
+					width: shot.width,
+					height: shot.height,
+					scale: shot.scale,
+					region: shot.region,
+					framebuffer: { width: frame.width, height: frame.height },
+				});
 				const content = [
 					{ type: "image" as const, data: png.toString("base64"), mimeType: "image/png" },
 					textBlock(`Server ${serverId}: ${caption}`),

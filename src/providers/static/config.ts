@@ -6,8 +6,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { CONTROL_KINDS, type ControlKind } from "../../config.ts";
 import type { AmiLoginTarget, ConsoleTarget, VncTarget } from "../../console/types.ts";
 import { IkvmError } from "../../errors.ts";
+import { LAYOUT_NAMES, type LayoutName } from "../../input/layouts.ts";
 import { log } from "../../log.ts";
 import { registerSecret } from "../../redact.ts";
 
@@ -24,6 +26,23 @@ const tlsSchema = z
 	.strict()
 	.optional()
 	.describe("accept a self-signed certificate for this target only");
+
+/** Per-target control: true (all the server allows), false, or a list of keyboard, mouse, power, all. */
+const controlSchema = z
+	.union([
+		z.boolean(),
+		z.array(z.enum(["keyboard", "mouse", "power", "all"], { error: "must be keyboard, mouse, power or all" })),
+	])
+	.optional();
+const layoutSchema = z
+	.enum(LAYOUT_NAMES as [LayoutName, ...LayoutName[]], { error: `must be one of ${LAYOUT_NAMES.join(", ")}` })
+	.optional();
+
+function controlSet(value: boolean | string[] | undefined): ReadonlySet<ControlKind> {
+	if (value === true) return new Set(CONTROL_KINDS);
+	if (!value) return new Set();
+	return new Set(value.flatMap((v) => (v === "all" ? CONTROL_KINDS : [v as ControlKind])));
+}
 
 const wsUrl = z
 	.string()
@@ -44,6 +63,8 @@ const vncSchema = z
 		passwordEnv: envName.optional(),
 		headers: z.record(z.string(), z.string()).optional(),
 		tls: tlsSchema,
+		control: controlSchema,
+		keyboardLayout: layoutSchema,
 	})
 	.strict()
 	.superRefine((s, ctx) => {
@@ -63,6 +84,8 @@ const amiSchema = z
 		password: z.string().optional(),
 		passwordEnv: envName.optional(),
 		tls: tlsSchema,
+		control: controlSchema,
+		keyboardLayout: layoutSchema,
 	})
 	.strict()
 	.superRefine((s, ctx) => {
@@ -87,6 +110,10 @@ export interface StaticServer {
 	/** Host or IP for list_servers. */
 	ip: string | null;
 	target: ConsoleTarget;
+	/** What control this target allows (the `control` field); absent or empty: none. */
+	control?: ReadonlySet<ControlKind>;
+	/** The host's keyboard layout; default us. */
+	keyboardLayout?: LayoutName;
 }
 
 export const DEFAULT_CONFIG_FILE = "ikvm.config.json";
@@ -167,15 +194,20 @@ export function parseStaticConfig(
 				? { kind: "vnc", url: server.url, password, headers: server.headers, tls: server.tls }
 				: { kind: "vnc", host: server.host, port: server.port ?? 5900, password, tls: server.tls };
 			const ip = server.url ? new URL(server.url).hostname : (server.host ?? null);
-			return { id: server.id, name: server.name ?? server.id, type: "vnc", ip, target };
+			return { id: server.id, name: server.name ?? server.id, type: "vnc", ip, target, ...controlOf(server) };
 		}
 		const username = server.usernameEnv
 			? secretName(env, server.usernameEnv, file, `${at}.usernameEnv`)
 			: (server.username as string);
 		const password = secret(server.password, server.passwordEnv, "passwordEnv") ?? "";
 		const target: AmiLoginTarget = { kind: "ami-login", url: server.url, username, password, tls: server.tls };
-		return { id: server.id, name: server.name ?? server.id, type: "ami", ip: new URL(server.url).hostname, target };
+		const ip = new URL(server.url).hostname;
+		return { id: server.id, name: server.name ?? server.id, type: "ami", ip, target, ...controlOf(server) };
 	});
+}
+
+function controlOf(entry: { control?: boolean | string[]; keyboardLayout?: LayoutName }) {
+	return { control: controlSet(entry.control), keyboardLayout: entry.keyboardLayout ?? "us" };
 }
 
 function secretName(env: Record<string, string | undefined>, name: string, file: string, field: string): string {

@@ -7,7 +7,8 @@ import type { CallContext } from "../../call-context.ts";
 import type { ConsolePool } from "../../console/pool.ts";
 import { IkvmError } from "../../errors.ts";
 import type { Frame } from "../../frame.ts";
-import type { Provider, ServerInfo } from "../types.ts";
+import type { PowerAction, PowerResult } from "../../input/types.ts";
+import type { ConsoleOperation, Provider, ServerInfo, TargetControl } from "../types.ts";
 import type { StaticServer } from "./config.ts";
 
 export class StaticProvider implements Provider {
@@ -31,9 +32,39 @@ export class StaticProvider implements Provider {
 		}));
 	}
 
-	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
+	private server(serverId: string): StaticServer {
 		const server = this.byId.get(serverId);
 		if (!server) throw new IkvmError("UNKNOWN_SERVER", `Unknown server "${serverId}".`);
+		return server;
+	}
+
+	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
+		const server = this.server(serverId);
 		return this.consoles.capture(`config:${serverId}`, async () => server.target, ctx);
+	}
+
+	control(serverId: string): TargetControl {
+		const server = this.server(serverId);
+		return {
+			allowed: server.control ?? new Set(),
+			keyboardLayout: server.keyboardLayout ?? "us",
+			switchName: `the "control" field of target "${serverId}" in the targets file`,
+		};
+	}
+
+	useConsole<R>(serverId: string, ctx: CallContext, op: ConsoleOperation<R>): Promise<R> {
+		const server = this.server(serverId);
+		return this.consoles.use(`config:${serverId}`, async () => server.target, ctx, op);
+	}
+
+	async power(serverId: string, action: PowerAction, _ctx: CallContext): Promise<PowerResult> {
+		const server = this.server(serverId);
+		// Power belongs to the target's driver (AMI BMC web API or IVTP); VNC has none.
+		throw new IkvmError("NOT_SUPPORTED", `Power ${action} is not supported for ${server.type} target "${serverId}".`, {
+			hint:
+				server.type === "vnc"
+					? "A VNC console has no power control; use the machine's BMC or hypervisor."
+					: "Power control of AMI BMCs is not available in this build.",
+		});
 	}
 }
