@@ -29,10 +29,9 @@ const tlsSchema = z
 
 /** Per-target control: true (all the server allows), false, or a list of keyboard, mouse, power, all. */
 const controlSchema = z
-	.union([
-		z.boolean(),
-		z.array(z.enum(["keyboard", "mouse", "power", "all"], { error: "must be keyboard, mouse, power or all" })),
-	])
+	.union([z.boolean(), z.array(z.enum(["keyboard", "mouse", "power", "all"]))], {
+		error: "must be true, false or a list of keyboard, mouse, power, all",
+	})
 	.optional();
 const layoutSchema = z
 	.enum(LAYOUT_NAMES as [LayoutName, ...LayoutName[]], { error: `must be one of ${LAYOUT_NAMES.join(", ")}` })
