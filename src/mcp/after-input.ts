@@ -25,7 +25,7 @@ export async function afterInput(
 ): Promise<Block[]> {
 	if (then === "none") return [];
 	if (settleMs > 0) await sleep(settleMs, ctx.signal, "wait");
-	const frame = await registry.getScreenshot(serverId, ctx);
+	const frame = await registry.capture(serverId, ctx);
 	if (then === "text") {
 		ctx.progress("ocr", "Reading the text");
 		const text = await readScreenText(frame, { signal: ctx.signal });

@@ -3,11 +3,12 @@
  */
 
 import type { CallContext } from "../call-context.ts";
+import type { ConsoleOperation, ConsolePool, UseOptions } from "../console/pool.ts";
 import { IkvmError, toIkvmError } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import type { PowerAction, PowerResult } from "../input/types.ts";
 import { log } from "../log.ts";
-import type { ConsoleOperation, Provider, ServerInfo, TargetControl } from "./types.ts";
+import type { Provider, ServerInfo, TargetControl } from "./types.ts";
 
 /** What to tell a user who has configured nothing. */
 export const NOT_CONFIGURED_HELP =
@@ -28,7 +29,10 @@ export class ProviderRegistry {
 	/** serverId → its list_servers entry, from the last listing. */
 	private readonly infos = new Map<string, ServerInfo>();
 
-	constructor(providers: Provider[]) {
+	constructor(
+		providers: Provider[],
+		private readonly consoles: ConsolePool,
+	) {
 		this.providers = [...providers];
 	}
 
@@ -118,9 +122,16 @@ export class ProviderRegistry {
 		});
 	}
 
-	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
+	/** A complete, current picture of the server's console (shared with concurrent captures of it). */
+	async capture(serverId: string, ctx: CallContext): Promise<Frame> {
 		const provider = await this.resolve(serverId, ctx);
-		return provider.getScreenshot(serverId, ctx);
+		return this.consoles.capture(provider.console(serverId), ctx);
+	}
+
+	/** Runs `op` on the server's console session; see ConsolePool.use for `share` and `idempotent`. */
+	async use<T>(serverId: string, ctx: CallContext, op: ConsoleOperation<T>, options: UseOptions): Promise<T> {
+		const provider = await this.resolve(serverId, ctx);
+		return this.consoles.use(provider.console(serverId), ctx, op, options);
 	}
 
 	/** The list_servers entry of `serverId` (name, provider, datacenter), for confirmations and the audit. */
@@ -141,15 +152,6 @@ export class ProviderRegistry {
 				switchName: `the ${provider.name} provider, which has no control`,
 			}
 		);
-	}
-
-	/** Runs `op` alone on the server's console (input): exclusive, never merged, never replayed. */
-	async useConsole<R>(serverId: string, ctx: CallContext, op: ConsoleOperation<R>): Promise<R> {
-		const provider = await this.resolve(serverId, ctx);
-		if (!provider.useConsole) {
-			throw new IkvmError("NOT_SUPPORTED", `The ${provider.name} provider cannot send input to "${serverId}".`);
-		}
-		return provider.useConsole(serverId, ctx, op);
 	}
 
 	async power(serverId: string, action: PowerAction, ctx: CallContext): Promise<PowerResult> {

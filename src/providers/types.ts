@@ -5,8 +5,7 @@
  */
 import type { CallContext } from "../call-context.ts";
 import type { ControlKind } from "../config.ts";
-import type { ConsoleSession } from "../console/types.ts";
-import type { Frame } from "../frame.ts";
+import type { ConsoleHandle } from "../console/types.ts";
 import type { LayoutName } from "../input/layouts.ts";
 import type { PowerAction, PowerResult } from "../input/types.ts";
 
@@ -14,12 +13,9 @@ import type { PowerAction, PowerResult } from "../input/types.ts";
 export interface TargetControl {
 	readonly allowed: ReadonlySet<ControlKind>;
 	readonly keyboardLayout: LayoutName;
-	/** Where this permission is set, for a refusal's hint, e.g. 'the "control" field of its entry in ikvm.config.json'. */
+	/** Where this permission is set, for a refusal, e.g. 'the "control" field of target "x" in the targets file'. */
 	readonly switchName: string;
 }
-
-/** An operation on a server's live console session, run alone on it (input). */
-export type ConsoleOperation<R> = (session: ConsoleSession, ctx: CallContext) => Promise<R>;
 
 /** One entry of `list_servers`. */
 export interface ServerInfo {
@@ -37,15 +33,13 @@ export interface Provider {
 	readonly name: string;
 	/** Every server this provider can reach with the configured credentials. */
 	listServers(ctx: CallContext): Promise<ServerInfo[]>;
-	/** Captures the current console picture of one of this provider's servers. */
-	getScreenshot(serverId: string, ctx: CallContext): Promise<Frame>;
+	/**
+	 * Where the console of one of this provider's servers is. Providers resolve; the console
+	 * pool opens and operates the session. Throws UNKNOWN_SERVER for an id it does not own.
+	 */
+	console(serverId: string): ConsoleHandle;
 	/** The per-target control switch; absent: no control on this provider's servers. */
 	control?(serverId: string): TargetControl;
-	/**
-	 * Runs `op` on the server's console session as an exclusive, non-idempotent operation: queued
-	 * behind other work on that console, never merged with another call, never replayed after a failure.
-	 */
-	useConsole?<R>(serverId: string, ctx: CallContext, op: ConsoleOperation<R>): Promise<R>;
 	/** Power control and status; absent: this provider cannot switch power. */
 	power?(serverId: string, action: PowerAction, ctx: CallContext): Promise<PowerResult>;
 	/** Releases consoles, sessions and timers. */

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../../src/config.ts";
-import { ConsolePool } from "../../src/console/pool.ts";
 import { AuditLog } from "../../src/control/audit.ts";
 import { OvhProvider } from "../../src/providers/ovh/provider.ts";
 import { parseStaticConfig } from "../../src/providers/static/config.ts";
@@ -60,17 +59,6 @@ describe("control settings", () => {
 	});
 });
 
-const pool = () =>
-	new ConsolePool({
-		opener: async () => {
-			throw new Error("not used");
-		},
-		limits: { maxWidth: 100, maxHeight: 100 },
-		idleMs: 0,
-		maxConcurrent: 1,
-		queueTimeoutMs: 10,
-	});
-
 describe("per-target control", () => {
 	test("targets file: control true, a list, absent; keyboardLayout", () => {
 		const servers = parseStaticConfig(
@@ -85,7 +73,7 @@ describe("per-target control", () => {
 			"t.json",
 			{},
 		);
-		const provider = new StaticProvider(servers, pool());
+		const provider = new StaticProvider(servers);
 		expect([...provider.control("a").allowed]).toEqual(["keyboard", "mouse", "power"]);
 		expect(provider.control("a").keyboardLayout).toBe("de");
 		expect([...provider.control("b").allowed]).toEqual(["keyboard"]);
@@ -108,15 +96,15 @@ describe("per-target control", () => {
 
 	test("OVH: IKVM_CONTROL_SERVERS names servers, * allows all", () => {
 		const settings = { endpoint: "eu", applicationKey: "k", applicationSecret: "s", consumerKey: "c" };
-		const some = new OvhProvider(settings, pool(), {
+		const some = new OvhProvider(settings, {
 			control: { servers: ["ns1.ip-1-2-3.eu"], keyboardLayout: "uk" },
 		});
 		expect([...some.control("ns1.ip-1-2-3.eu").allowed]).toEqual(["keyboard", "mouse", "power"]);
 		expect(some.control("ns1.ip-1-2-3.eu").keyboardLayout).toBe("uk");
 		expect([...some.control("ns2.ip-1-2-3.eu").allowed]).toEqual([]);
 		expect(some.control("ns2.ip-1-2-3.eu").switchName).toBe("IKVM_CONTROL_SERVERS");
-		const all = new OvhProvider(settings, pool(), { control: { servers: ["*"], keyboardLayout: "us" } });
+		const all = new OvhProvider(settings, { control: { servers: ["*"], keyboardLayout: "us" } });
 		expect(all.control("anything").allowed.has("power")).toBe(true);
-		expect(new OvhProvider(settings, pool()).control("x").allowed.size).toBe(0);
+		expect(new OvhProvider(settings).control("x").allowed.size).toBe(0);
 	});
 });

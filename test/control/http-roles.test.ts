@@ -24,7 +24,7 @@ async function serve(env: Record<string, string>) {
 	const records: Record<string, ConsoleRecord> = {};
 	running = await startServing(testConfig({ IKVM_CONTROL: "all", IKVM_AUDIT_LOG: audit, ...env }), {
 		opener: recordingOpener(records),
-		providers: (consoles) => [new ControlProvider(consoles, SERVERS)],
+		providers: () => [new ControlProvider(SERVERS)],
 	});
 	const url = running.http?.url ?? "";
 	return { url, audit, records };

@@ -47,8 +47,8 @@ export async function controlHarness(
 	let provider!: ControlProvider;
 	const app = await createApp(testConfig({ IKVM_AUDIT_LOG: auditPath, ...env }), {
 		opener: recordingOpener(records),
-		providers: (consoles) => {
-			provider = new ControlProvider(consoles, options.servers ?? SERVERS);
+		providers: () => {
+			provider = new ControlProvider(options.servers ?? SERVERS);
 			return [provider];
 		},
 	});

@@ -5,13 +5,12 @@
  * exclusivity and warm sessions are the real ones.
  */
 import type { CallContext } from "../../src/call-context.ts";
-import type { ConsolePool } from "../../src/console/pool.ts";
-import type { ConsoleOpener, ConsoleSession, ConsoleTarget } from "../../src/console/types.ts";
+import type { ConsoleHandle, ConsoleOpener, ConsoleSession, ConsoleTarget } from "../../src/console/types.ts";
 import { abortReasonToError } from "../../src/errors.ts";
 import type { Frame } from "../../src/frame.ts";
 import type { LayoutName } from "../../src/input/layouts.ts";
 import type { InputOutcome, KeyStep, KeyStroke, PointerStep, PowerAction, PowerResult } from "../../src/input/types.ts";
-import type { ConsoleOperation, Provider, ServerInfo, TargetControl } from "../../src/providers/types.ts";
+import type { Provider, ServerInfo, TargetControl } from "../../src/providers/types.ts";
 import { vga16 } from "../../src/text/fonts/vga.ts";
 import { renderConsole } from "./console-render.ts";
 
@@ -136,7 +135,6 @@ export class ControlProvider implements Provider {
 	readonly powerCalls: PowerAction[] = [];
 
 	constructor(
-		private readonly consoles: ConsolePool,
 		private readonly servers: ControlServer[],
 		private readonly canPower = true,
 	) {}
@@ -151,18 +149,14 @@ export class ControlProvider implements Provider {
 		return this.servers.map((s) => s.info);
 	}
 
-	getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
-		return this.consoles.capture(serverId, async () => ({ kind: "vnc", url: serverId }), ctx);
+	console(serverId: string): ConsoleHandle {
+		this.find(serverId);
+		return { key: serverId, resolve: async () => ({ kind: "vnc", url: serverId }) as ConsoleTarget };
 	}
 
 	control(serverId: string): TargetControl {
 		const s = this.find(serverId);
 		return { allowed: s.control, keyboardLayout: s.layout ?? "us", switchName: `the control field of "${serverId}"` };
-	}
-
-	useConsole<R>(serverId: string, ctx: CallContext, op: ConsoleOperation<R>): Promise<R> {
-		this.find(serverId);
-		return this.consoles.use(serverId, async () => ({ kind: "vnc", url: serverId }), ctx, op);
 	}
 
 	async power(serverId: string, action: PowerAction): Promise<PowerResult> {

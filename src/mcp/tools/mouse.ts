@@ -95,27 +95,33 @@ export function registerMouse(server: McpServer, deps: ToolDeps, control: Contro
 				where = `${action === "scroll" ? `scroll ${amount ?? 1}` : button} at ${at.x},${at.y}`;
 				const held = control.heldButtons.get(serverId) ?? 0;
 				const plan = planPointer(action, at.x, at.y, { button, amount, held });
-				const outcome = await deps.registry.useConsole(serverId, ctx, (session, c) => {
-					if (!session.pointer) {
-						throw new IkvmError(
-							"NOT_SUPPORTED",
-							`The console of "${serverId}" (${session.description}) has no mouse.`,
-							{
-								hint: "This console protocol has no pointer input in this build; use send_keys.",
-							},
-						);
-					}
-					const size = session.screenSize;
-					if (size && (at.x >= size.width || at.y >= size.height)) {
-						bad(
-							`Framebuffer point ${at.x},${at.y} is outside the screen (${size.width}x${size.height}).`,
-							shot
-								? "The screen changed size since the last screenshot: take a new one."
-								: "Check the framebuffer size with get_screenshot.",
-						);
-					}
-					return session.pointer(plan.steps, c);
-				});
+				const outcome = await deps.registry.use(
+					serverId,
+					ctx,
+					(session, c) => {
+						if (!session.pointer) {
+							throw new IkvmError(
+								"NOT_SUPPORTED",
+								`The console of "${serverId}" (${session.description}) has no mouse.`,
+								{
+									hint: "This console protocol has no pointer input in this build; use send_keys.",
+								},
+							);
+						}
+						const size = session.screenSize;
+						if (size && (at.x >= size.width || at.y >= size.height)) {
+							bad(
+								`Framebuffer point ${at.x},${at.y} is outside the screen (${size.width}x${size.height}).`,
+								shot
+									? "The screen changed size since the last screenshot: take a new one."
+									: "Check the framebuffer size with get_screenshot.",
+							);
+						}
+						return session.pointer(plan.steps, c);
+					},
+					// Input is never merged with another call and never replayed: it may have reached the host.
+					{ idempotent: false },
+				);
 				control.heldButtons.set(serverId, outcome.status === "delivered" ? plan.held : 0);
 				entry = {
 					...auditFields(call),

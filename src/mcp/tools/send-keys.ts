@@ -79,14 +79,24 @@ export function registerSendKeys(server: McpServer, deps: ToolDeps, control: Con
 					const info = await deps.registry.serverInfo(serverId, ctx);
 					confirmedBy = await confirmDestructive(call, info, `press ${plan.destructive.join(", ")}`, confirm, ctx);
 				}
-				const outcome = await deps.registry.useConsole(serverId, ctx, (session, c) => {
-					if (!session.sendKeys) {
-						throw new IkvmError("NOT_SUPPORTED", `The console of "${serverId}" (${session.description}) cannot type.`, {
-							hint: "This console protocol has no keyboard input in this build.",
-						});
-					}
-					return session.sendKeys(plan.steps, c);
-				});
+				const outcome = await deps.registry.use(
+					serverId,
+					ctx,
+					(session, c) => {
+						if (!session.sendKeys) {
+							throw new IkvmError(
+								"NOT_SUPPORTED",
+								`The console of "${serverId}" (${session.description}) cannot type.`,
+								{
+									hint: "This console protocol has no keyboard input in this build.",
+								},
+							);
+						}
+						return session.sendKeys(plan.steps, c);
+					},
+					// Input is never merged with another call and never replayed: it may have reached the host.
+					{ idempotent: false },
+				);
 				typed = outcome.sent;
 				entry = {
 					...auditFields(call),

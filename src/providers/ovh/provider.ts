@@ -5,15 +5,13 @@
 
 import type { CallContext } from "../../call-context.ts";
 import type { OvhSettings } from "../../config.ts";
-import type { ConsolePool, TargetResolver } from "../../console/pool.ts";
-import type { ConsoleTarget } from "../../console/types.ts";
-import { abortReasonToError, IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
-import type { Frame } from "../../frame.ts";
+import type { ConsoleHandle, ConsoleTarget } from "../../console/types.ts";
+import { IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
 import type { LayoutName } from "../../input/layouts.ts";
 import { log } from "../../log.ts";
 import { readBodyPrefix } from "../../net/read-body.ts";
-import { mapLimit } from "../../timing.ts";
-import type { ConsoleOperation, Provider, ServerInfo, TargetControl } from "../types.ts";
+import { mapLimit, raceSignal } from "../../timing.ts";
+import type { Provider, ServerInfo, TargetControl } from "../types.ts";
 import { DEFAULT_ACCESS_OPTIONS, IpmiAccess, type IpmiAccessOptions } from "./access.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "./api.ts";
 import { cachedDiscovery, DEFAULT_IP_DISCOVERY_URL, httpIpDiscovery, type PublicIpDiscovery } from "./public-ip.ts";
@@ -39,11 +37,7 @@ export interface OvhProviderOptions {
 	control?: { servers: readonly string[]; keyboardLayout: LayoutName };
 }
 
-const NO_CONTROL: TargetControl = {
-	allowed: new Set(),
-	keyboardLayout: "us",
-	switchName: "IKVM_CONTROL_SERVERS",
-};
+const NO_CONTROL: TargetControl = { allowed: new Set(), keyboardLayout: "us", switchName: "IKVM_CONTROL_SERVERS" };
 
 /** Errors of the console path that mean "this viewer URL is no good any more". */
 const STALE_VIEWER_STAGES: Stage[] = ["bmc-login", "ws-connect", "connect", "handshake"];
@@ -64,11 +58,7 @@ export class OvhProvider implements Provider {
 	/** Console target chosen for the last viewer URL of each server (a reused URL is not looked at twice). */
 	private readonly targets = new Map<string, { url: string; target: ConsoleTarget }>();
 
-	constructor(
-		settings: OvhSettings,
-		private readonly consoles: ConsolePool,
-		options: OvhProviderOptions = {},
-	) {
+	constructor(settings: OvhSettings, options: OvhProviderOptions = {}) {
 		this.api = new OvhApiClient({
 			endpoint: settings.endpoint,
 			applicationKey: settings.applicationKey,
@@ -107,13 +97,7 @@ export class OvhProvider implements Provider {
 		this.listing ??= this.fetchList().finally(() => {
 			this.listing = undefined;
 		});
-		const listing = this.listing;
-		return new Promise<ServerInfo[]>((resolve, reject) => {
-			const onAbort = () => reject(abortReasonToError(ctx.signal.reason, "list-servers"));
-			if (ctx.signal.aborted) return onAbort();
-			ctx.signal.addEventListener("abort", onAbort, { once: true });
-			listing.then(resolve, reject).finally(() => ctx.signal.removeEventListener("abort", onAbort));
-		});
+		return raceSignal(this.listing, ctx.signal, "list-servers");
 	}
 
 	private async fetchList(): Promise<ServerInfo[]> {
@@ -137,51 +121,27 @@ export class OvhProvider implements Provider {
 		return servers;
 	}
 
-	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
-		const key = `ovh:${serverId}`;
+	console(serverId: string): ConsoleHandle {
+		// Whether the target came from a viewer URL OVH handed out earlier: only such a URL can be stale.
 		let reused = false;
-		const resolve: TargetResolver = async (c, fresh) => {
-			const viewer = await this.access.viewerUrl(serverId, c, fresh);
-			reused = viewer.reused;
-			return this.targetFor(serverId, viewer.url, c);
+		return {
+			key: `ovh:${serverId}`,
+			resolve: async (ctx, fresh) => {
+				const viewer = await this.access.viewerUrl(serverId, ctx, fresh);
+				reused = viewer.reused;
+				return this.targetFor(serverId, viewer.url, ctx);
+			},
+			isStale: (error) => {
+				if (!reused || !isStaleViewerError(error)) return false;
+				// OVH said the URL was still valid, but the BMC refused it (session ended, BMC reset).
+				ovhLog.info("the BMC refused a reused viewer URL; asking OVH for a new one", {
+					server: serverId,
+					error: (error as IkvmError).message,
+				});
+				this.access.forget(serverId);
+				return true;
+			},
 		};
-		try {
-			return await this.consoles.capture(key, resolve, ctx);
-		} catch (error) {
-			if (!reused || ctx.signal.aborted || !isStaleViewerError(error)) throw error;
-			// OVH said the URL was still valid, but the BMC refused it (session ended, BMC reset): ask once more.
-			ovhLog.info("the BMC refused a reused viewer URL; asking OVH for a new one", {
-				server: serverId,
-				error: (error as IkvmError).message,
-			});
-			this.access.forget(serverId);
-			reused = false;
-			return await this.consoles.capture(key, resolve, ctx);
-		}
-	}
-
-	async useConsole<R>(serverId: string, ctx: CallContext, op: ConsoleOperation<R>): Promise<R> {
-		const key = `ovh:${serverId}`;
-		let reused = false;
-		let started = false;
-		const resolve: TargetResolver = async (c, fresh) => {
-			const viewer = await this.access.viewerUrl(serverId, c, fresh);
-			reused = viewer.reused;
-			return this.targetFor(serverId, viewer.url, c);
-		};
-		const run: ConsoleOperation<R> = (session, c) => {
-			started = true;
-			return op(session, c);
-		};
-		try {
-			return await this.consoles.use(key, resolve, ctx, run);
-		} catch (error) {
-			// Only a console that never opened is tried again: input that may have reached the host is not replayed.
-			if (started || !reused || ctx.signal.aborted || !isStaleViewerError(error)) throw error;
-			this.access.forget(serverId);
-			reused = false;
-			return await this.consoles.use(key, resolve, ctx, run);
-		}
 	}
 
 	async close(): Promise<void> {

@@ -4,21 +4,17 @@
  */
 
 import type { CallContext } from "../../call-context.ts";
-import type { ConsolePool } from "../../console/pool.ts";
+import type { ConsoleHandle } from "../../console/types.ts";
 import { IkvmError } from "../../errors.ts";
-import type { Frame } from "../../frame.ts";
 import type { PowerAction, PowerResult } from "../../input/types.ts";
-import type { ConsoleOperation, Provider, ServerInfo, TargetControl } from "../types.ts";
+import type { Provider, ServerInfo, TargetControl } from "../types.ts";
 import type { StaticServer } from "./config.ts";
 
 export class StaticProvider implements Provider {
 	readonly name = "config";
 	private readonly byId: Map<string, StaticServer>;
 
-	constructor(
-		servers: StaticServer[],
-		private readonly consoles: ConsolePool,
-	) {
+	constructor(servers: StaticServer[]) {
 		this.byId = new Map(servers.map((s) => [s.id, s]));
 	}
 
@@ -38,9 +34,9 @@ export class StaticProvider implements Provider {
 		return server;
 	}
 
-	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
+	console(serverId: string): ConsoleHandle {
 		const server = this.server(serverId);
-		return this.consoles.capture(`config:${serverId}`, async () => server.target, ctx);
+		return { key: `config:${serverId}`, resolve: async () => server.target };
 	}
 
 	control(serverId: string): TargetControl {
@@ -52,19 +48,14 @@ export class StaticProvider implements Provider {
 		};
 	}
 
-	useConsole<R>(serverId: string, ctx: CallContext, op: ConsoleOperation<R>): Promise<R> {
-		const server = this.server(serverId);
-		return this.consoles.use(`config:${serverId}`, async () => server.target, ctx, op);
-	}
-
 	async power(serverId: string, action: PowerAction, _ctx: CallContext): Promise<PowerResult> {
 		const server = this.server(serverId);
-		// Power belongs to the target's driver (AMI BMC web API or IVTP); VNC has none.
+		// Power belongs to the target's driver (ConsoleDriver.power); none is wired for targets-file entries yet.
 		throw new IkvmError("NOT_SUPPORTED", `Power ${action} is not supported for ${server.type} target "${serverId}".`, {
 			hint:
 				server.type === "vnc"
 					? "A VNC console has no power control; use the machine's BMC or hypervisor."
-					: "Power control of AMI BMCs is not available in this build.",
+					: "Power control of this target's BMC is not available in this build.",
 		});
 	}
 }
