@@ -64,7 +64,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 		typeof options.providers === "function"
 			? await options.providers()
 			: (options.providers ?? (await buildProviders(config)));
-	const registry = new ProviderRegistry(providers, consoles);
+	const registry = new ProviderRegistry(providers, consoles, [...DRIVERS, ...(options.drivers ?? [])]);
 	const calls = new CallGate();
 	const control: ControlRuntime = {
 		allowed: config.control.allowed,

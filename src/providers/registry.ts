@@ -3,6 +3,8 @@
  */
 
 import type { CallContext } from "../call-context.ts";
+import type { AnyConsoleDriver } from "../console/driver.ts";
+import { DRIVERS, driverForKind } from "../console/drivers.ts";
 import type { ConsoleOperation, ConsolePool, UseOptions } from "../console/pool.ts";
 import { IkvmError, toIkvmError } from "../errors.ts";
 import type { Frame } from "../frame.ts";
@@ -32,6 +34,8 @@ export class ProviderRegistry {
 	constructor(
 		providers: Provider[],
 		private readonly consoles: ConsolePool,
+		/** Console kinds whose drivers may offer power. */
+		private readonly drivers: readonly AnyConsoleDriver[] = DRIVERS,
 	) {
 		this.providers = [...providers];
 	}
@@ -154,14 +158,26 @@ export class ProviderRegistry {
 		);
 	}
 
+	/**
+	 * Power control: the provider's own (e.g. OVH's reboot API) when it has one, else the driver of the
+	 * server's console kind (e.g. an AMI BMC's power API), run on its console as a non-idempotent `use`.
+	 */
 	async power(serverId: string, action: PowerAction, ctx: CallContext): Promise<PowerResult> {
 		const provider = await this.resolve(serverId, ctx);
-		if (!provider.power) {
-			throw new IkvmError("NOT_SUPPORTED", `Power control is not supported by the ${provider.name} provider.`, {
-				hint: `"${serverId}" can be watched (get_screenshot, get_screen_text) but not switched on or off from here.`,
-			});
+		if (provider.power) return provider.power(serverId, action, ctx);
+		const handle = provider.console(serverId);
+		const target = await handle.resolve(ctx, false);
+		const driver = driverForKind(target.kind, this.drivers);
+		if (!driver?.power) {
+			throw new IkvmError(
+				"NOT_SUPPORTED",
+				`Power control is not supported for ${target.kind} consoles ("${serverId}").`,
+				{
+					hint: `"${serverId}" can be watched and typed on, but not switched on or off from here; use its BMC or hypervisor.`,
+				},
+			);
 		}
-		return provider.power(serverId, action, ctx);
+		return driver.power(target, action, ctx, (op) => this.consoles.use(handle, ctx, op, { idempotent: false }));
 	}
 
 	async close(): Promise<void> {

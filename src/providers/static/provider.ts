@@ -6,7 +6,6 @@
 import type { CallContext } from "../../call-context.ts";
 import type { ConsoleHandle } from "../../console/types.ts";
 import { IkvmError } from "../../errors.ts";
-import type { PowerAction, PowerResult } from "../../input/types.ts";
 import type { Provider, ServerInfo, TargetControl } from "../types.ts";
 import type { StaticServer } from "./config.ts";
 
@@ -46,16 +45,5 @@ export class StaticProvider implements Provider {
 			keyboardLayout: server.keyboardLayout ?? "us",
 			switchName: `the "control" field of target "${serverId}" in the targets file`,
 		};
-	}
-
-	async power(serverId: string, action: PowerAction, _ctx: CallContext): Promise<PowerResult> {
-		const server = this.server(serverId);
-		// Power belongs to the target's driver (ConsoleDriver.power); none is wired for targets-file entries yet.
-		throw new IkvmError("NOT_SUPPORTED", `Power ${action} is not supported for ${server.type} target "${serverId}".`, {
-			hint:
-				server.type === "vnc"
-					? "A VNC console has no power control; use the machine's BMC or hypervisor."
-					: "Power control of this target's BMC is not available in this build.",
-		});
 	}
 }
