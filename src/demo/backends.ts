@@ -7,7 +7,7 @@
  */
 
 import type { AmiLoginTarget } from "../ami/target.ts";
-import type { OvhSettings } from "../config.ts";
+import type { ControlKind, OvhSettings } from "../config.ts";
 import { OvhProvider } from "../providers/ovh/provider.ts";
 import type { StaticServer } from "../providers/static/config.ts";
 import { StaticProvider } from "../providers/static/provider.ts";
@@ -21,7 +21,10 @@ import { DEMO_SCREENS, loadScreen } from "./screens.ts";
 
 export const DEMO_NOTICE =
 	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs and a local VNC " +
-	"server, all on this machine). Nothing here is real hardware.";
+	"server, all on this machine). Nothing here is real hardware; control (keys, mouse, power) is on for them.";
+
+/** Every demo target allows control; the demo turns the operator's switch on too (IKVM_CONTROL=all by default). */
+const DEMO_CONTROL: ReadonlySet<ControlKind> = new Set(["keyboard", "mouse", "power"]);
 
 export interface DemoBackends {
 	/** Providers wired to the mocks, for createApp. */
@@ -95,6 +98,7 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 			type: "vnc",
 			ip: "127.0.0.1",
 			target: { kind: "vnc", url: vnc.wsUrl } as VncTarget,
+			control: DEMO_CONTROL,
 		},
 		{
 			id: "rack-7",
@@ -107,6 +111,7 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				tls: { insecure: true },
 				...directLogin,
 			} as AmiLoginTarget,
+			control: DEMO_CONTROL,
 		},
 	];
 
@@ -114,7 +119,13 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		ovh,
 		bmcs,
 		vnc,
-		providers: () => [new OvhProvider(settings, { access: { pollIntervalMs: 300 } }), new StaticProvider(configured)],
+		providers: () => [
+			new OvhProvider(settings, {
+				access: { pollIntervalMs: 300 },
+				control: { servers: ["*"], keyboardLayout: "us" },
+			}),
+			new StaticProvider(configured),
+		],
 		async stop() {
 			await Promise.allSettled([ovh.stop(), vnc.close(), ...bmcs.map((b) => b.stop())]);
 		},

@@ -12,8 +12,9 @@ async function main(): Promise<void> {
 	const backends = await startDemoBackends();
 	try {
 		await serveFromEnvironment(
-			// Providers are given, so the user's OVH variables and targets file are not used.
-			{},
+			// Providers are given, so the user's OVH variables and targets file are not used. The demo's
+			// simulated servers may be typed on and switched off: control is on unless IKVM_CONTROL says otherwise.
+			{ control: process.env.IKVM_CONTROL || "all" },
 			{ providers: backends.providers, notice: DEMO_NOTICE, onClose: backends.stop },
 		);
 	} catch (error) {
