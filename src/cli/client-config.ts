@@ -23,6 +23,11 @@ const PASSED_VARS = [
 	"MAX_CONCURRENT_CONSOLES",
 	"CONSOLE_IDLE_SECONDS",
 	"CONSOLE_QUEUE_SECONDS",
+	"IKVM_CONTROL",
+	"IKVM_CONTROL_SERVERS",
+	"IKVM_KEYBOARD_LAYOUT",
+	"IKVM_AUDIT_LOG",
+	"IKVM_KEY_DELAY_MS",
 ];
 
 const SECRET_VARS = new Set(["OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY", "MCP_AUTH_TOKEN"]);
@@ -50,7 +55,11 @@ function isSecret(name: string, options: ClientConfigOptions): boolean {
 
 /** The environment block: variables the user has set, secrets as `<NAME>` placeholders. */
 export function envBlock(options: ClientConfigOptions): Record<string, string> {
-	const names = [...PASSED_VARS, ...(options.extraVars ?? [])];
+	// Secrets send_keys may type ({secret NAME}) travel with the server; they are placeholders like any secret.
+	const typed = Object.keys(options.env)
+		.filter((n) => n.startsWith("IKVM_SECRET_"))
+		.sort();
+	const names = [...PASSED_VARS, ...typed, ...(options.extraVars ?? [])];
 	const out: Record<string, string> = {};
 	for (const name of names) {
 		const value = options.env[name];
