@@ -8,6 +8,7 @@ import { createOpener, DRIVERS } from "./console/drivers.ts";
 import { ConsolePool } from "./console/pool.ts";
 import type { ConsoleOpener } from "./console/types.ts";
 import { AuditLog } from "./control/audit.ts";
+import { log } from "./log.ts";
 import { CallGate } from "./mcp/calls.ts";
 import type { ControlRuntime } from "./mcp/control.ts";
 import type { ToolDeps } from "./mcp/server.ts";
@@ -102,7 +103,12 @@ function registerConfigSecrets(config: AppConfig): void {
 	registerSecret(config.authToken);
 	registerSecret(config.control.token);
 	// Typed secrets may show on screen (an echoed password): every text a tool returns masks them.
-	for (const value of config.control.secrets.values()) registerSecret(value);
+	for (const [name, value] of config.control.secrets) {
+		registerSecret(value);
+		if (value.length < 4) {
+			log.warn(`IKVM_SECRET_${name} is shorter than 4 characters: it is typed, but not masked on screen`);
+		}
+	}
 	if (config.ovh) {
 		registerSecret(config.ovh.applicationSecret);
 		registerSecret(config.ovh.consumerKey);

@@ -42,7 +42,7 @@ export async function controlHarness(
 ): Promise<ControlHarness> {
 	const auditPath = join(tempDir("ikvm-audit-"), "audit.jsonl");
 	const logLines: string[] = [];
-	configureLogging({ level: "info", sink: (line) => logLines.push(line) });
+	configureLogging({ level: "debug", sink: (line) => logLines.push(line) });
 	const records: Record<string, ConsoleRecord> = {};
 	let provider!: ControlProvider;
 	const app = await createApp(testConfig({ IKVM_AUDIT_LOG: auditPath, ...env }), {

@@ -179,7 +179,7 @@ export function registerWaitForScreen(server: McpServer, deps: ToolDeps): void {
 										status: "matched" as const,
 										elapsedSeconds: elapsed(),
 										polls,
-										match: found[0],
+										match: redact(found[0]),
 										line,
 										...structuredText(screen),
 									},
