@@ -98,7 +98,6 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 			type: "vnc",
 			ip: "127.0.0.1",
 			target: { kind: "vnc", url: vnc.wsUrl } as VncTarget,
-			control: DEMO_CONTROL,
 		},
 		{
 			id: "rack-7",
@@ -111,7 +110,6 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				tls: { insecure: true },
 				...directLogin,
 			} as AmiLoginTarget,
-			control: DEMO_CONTROL,
 		},
 	];
 
@@ -124,7 +122,7 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				access: { pollIntervalMs: 300 },
 				control: { servers: ["*"], keyboardLayout: "us" },
 			}),
-			new StaticProvider(configured),
+			new StaticProvider(configured.map((server) => ({ ...server, control: DEMO_CONTROL }))),
 		],
 		async stop() {
 			await Promise.allSettled([ovh.stop(), vnc.close(), ...bmcs.map((b) => b.stop())]);

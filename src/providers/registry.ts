@@ -10,7 +10,7 @@ import { IkvmError, toIkvmError } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import type { PowerAction, PowerResult } from "../input/types.ts";
 import { log } from "../log.ts";
-import type { Provider, ServerInfo, TargetControl } from "./types.ts";
+import type { BmcPower, Provider, ServerInfo, TargetControl } from "./types.ts";
 
 /** What to tell a user who has configured nothing. */
 export const NOT_CONFIGURED_HELP =
@@ -164,20 +164,22 @@ export class ProviderRegistry {
 	 */
 	async power(serverId: string, action: PowerAction, ctx: CallContext): Promise<PowerResult> {
 		const provider = await this.resolve(serverId, ctx);
-		if (provider.power) return provider.power(serverId, action, ctx);
-		const handle = provider.console(serverId);
-		const target = await handle.resolve(ctx, false);
-		const driver = driverForKind(target.kind, this.drivers);
-		if (!driver?.power) {
-			throw new IkvmError(
-				"NOT_SUPPORTED",
-				`Power control is not supported for ${target.kind} consoles ("${serverId}").`,
-				{
-					hint: `"${serverId}" can be watched and typed on, but not switched on or off from here; use its BMC or hypervisor.`,
-				},
-			);
-		}
-		return driver.power(target, action, ctx, (op) => this.consoles.use(handle, ctx, op, { idempotent: false }));
+		const viaDriver: BmcPower = async (a, c) => {
+			const handle = provider.console(serverId);
+			const target = await handle.resolve(c, false);
+			const driver = driverForKind(target.kind, this.drivers);
+			if (!driver?.power) {
+				throw new IkvmError(
+					"NOT_SUPPORTED",
+					`Power control is not supported for ${target.kind} consoles ("${serverId}").`,
+					{
+						hint: `"${serverId}" can be watched and typed on, but not switched on or off from here; use its BMC or hypervisor.`,
+					},
+				);
+			}
+			return driver.power(target, a, c, (op) => this.consoles.use(handle, c, op, { idempotent: false }));
+		};
+		return provider.power ? provider.power(serverId, action, ctx, viaDriver) : viaDriver(action, ctx);
 	}
 
 	async close(): Promise<void> {

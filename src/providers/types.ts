@@ -9,6 +9,9 @@ import type { ConsoleHandle } from "../console/types.ts";
 import type { LayoutName } from "../input/layouts.ts";
 import type { PowerAction, PowerResult } from "../input/types.ts";
 
+/** Runs a power action through the driver of a server's console kind (ConsoleDriver.power), on its console. */
+export type BmcPower = (action: PowerAction, ctx: CallContext) => Promise<PowerResult>;
+
 /** What the operator allows on one server (the per-target switch), and how its host's keyboard is laid out. */
 export interface TargetControl {
 	readonly allowed: ReadonlySet<ControlKind>;
@@ -40,8 +43,11 @@ export interface Provider {
 	console(serverId: string): ConsoleHandle;
 	/** The per-target control switch; absent: no control on this provider's servers. */
 	control?(serverId: string): TargetControl;
-	/** Power control and status; absent: this provider cannot switch power. */
-	power?(serverId: string, action: PowerAction, ctx: CallContext): Promise<PowerResult>;
+	/**
+	 * Power control and status by the provider (e.g. OVH's reboot API); `bmc` runs an action through
+	 * the driver of the server's console kind instead. Absent: the registry uses `bmc` directly.
+	 */
+	power?(serverId: string, action: PowerAction, ctx: CallContext, bmc?: BmcPower): Promise<PowerResult>;
 	/** Releases consoles, sessions and timers. */
 	close?(): Promise<void>;
 }

@@ -9,11 +9,12 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { createApp } from "../../src/app.ts";
+import { type CallContext, standaloneContext } from "../../src/call-context.ts";
 import type { ConsoleDriver } from "../../src/console/driver.ts";
 import type { ConsoleHandle, ConsoleTarget } from "../../src/console/types.ts";
-import type { PowerAction } from "../../src/input/types.ts";
+import type { PowerAction, PowerResult } from "../../src/input/types.ts";
 import { createMcpServer } from "../../src/mcp/server.ts";
-import type { Provider, ServerInfo, TargetControl } from "../../src/providers/types.ts";
+import type { BmcPower, Provider, ServerInfo, TargetControl } from "../../src/providers/types.ts";
 import { testFrame } from "../support/fake-provider.ts";
 import { testConfig, texts } from "../support/mcp.ts";
 
@@ -67,7 +68,37 @@ class DriverOnlyProvider implements Provider {
 	}
 }
 
+/** Like OVH: reset by its own API, the rest through the BMC callback the registry hands it. */
+class OwnPowerProvider extends DriverOnlyProvider {
+	readonly own: PowerAction[] = [];
+	async power(serverId: string, action: PowerAction, ctx: CallContext, bmc?: BmcPower): Promise<PowerResult> {
+		if (action === "reset") {
+			this.own.push(action);
+			return { state: "on", source: "provider API", message: "reset done." };
+		}
+		if (!bmc) throw new Error("no bmc callback");
+		return bmc(action, ctx);
+	}
+}
+
+test("a provider with its own power gets the driver path as its BMC callback", async () => {
+	done.length = 0;
+	const provider = new OwnPowerProvider();
+	const app = await createApp(testConfig({ IKVM_CONTROL: "power" }), { providers: [provider], drivers: [powerDriver] });
+	try {
+		const ctx = standaloneContext();
+		await app.registry.listServers(ctx);
+		expect((await app.registry.power("bmc-1", "reset", ctx)).source).toBe("provider API");
+		expect((await app.registry.power("bmc-1", "off", ctx)).source).toBe("test BMC power API");
+		expect(provider.own).toEqual(["reset"]);
+		expect(done).toEqual([{ id: "bmc-1", action: "off", sessionOpen: true }]);
+	} finally {
+		await app.close();
+	}
+});
+
 test("power goes to the console kind's driver after confirmation; a kind without power is NOT_SUPPORTED", async () => {
+	done.length = 0;
 	const app = await createApp(testConfig({ IKVM_CONTROL: "power" }), {
 		providers: [new DriverOnlyProvider()],
 		drivers: [powerDriver],
