@@ -71,7 +71,7 @@ class DriverOnlyProvider implements Provider {
 /** Like OVH: reset by its own API, the rest through the BMC callback the registry hands it. */
 class OwnPowerProvider extends DriverOnlyProvider {
 	readonly own: PowerAction[] = [];
-	async power(serverId: string, action: PowerAction, ctx: CallContext, bmc?: BmcPower): Promise<PowerResult> {
+	async power(_serverId: string, action: PowerAction, ctx: CallContext, bmc?: BmcPower): Promise<PowerResult> {
 		if (action === "reset") {
 			this.own.push(action);
 			return { state: "on", source: "provider API", message: "reset done." };
