@@ -11,7 +11,7 @@ import { AuditLog } from "./control/audit.ts";
 import { log } from "./log.ts";
 import { CallGate } from "./mcp/calls.ts";
 import type { ControlRuntime } from "./mcp/control.ts";
-import type { ToolDeps } from "./mcp/server.ts";
+import type { ToolDeps } from "./mcp/deps.ts";
 import { buildProviders } from "./providers/index.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
 import type { Provider } from "./providers/types.ts";

@@ -3,17 +3,16 @@
  * console had `settleMs` to react (the default), a screenshot, or nothing.
  */
 import type { CallContext } from "../call-context.ts";
-import { renderShared } from "../image/shared-render.ts";
 import type { ProviderRegistry } from "../providers/registry.ts";
 import { readScreenText } from "../text/index.ts";
 import { sleep } from "../timing.ts";
-import { textBlock } from "./results.ts";
-import type { SessionState } from "./session.ts";
-import { describeText } from "./tools/get-screen-text.ts";
+import { type ContentBlock, imageBlocks, textBlock } from "./results.ts";
+import { describeText } from "./screen-text.ts";
+import { geometryOf, type SessionState } from "./session.ts";
 
 export type Then = "text" | "screenshot" | "none";
 
-export type Block = { type: "text"; text: string } | { type: "image"; data: string; mimeType: string };
+export type Block = ContentBlock;
 
 export async function afterInput(
 	registry: ProviderRegistry,
@@ -34,16 +33,7 @@ export async function afterInput(
 		];
 	}
 	ctx.progress("encode", "Optimising the picture for reading");
-	const shot = await renderShared(frame, { raw: false });
-	session?.recordScreenshot(serverId, {
-		width: shot.width,
-		height: shot.height,
-		scale: shot.scale,
-		region: shot.region,
-		framebuffer: { width: frame.width, height: frame.height },
-	});
-	return [
-		{ type: "image", data: shot.png.toString("base64"), mimeType: "image/png" },
-		textBlock(`Server ${serverId} after ${settleMs} ms: ${shot.caption}`),
-	];
+	return imageBlocks(frame, { raw: false }, `Server ${serverId} after ${settleMs} ms: `, (shot) =>
+		session?.recordScreenshot(serverId, geometryOf(shot, frame)),
+	);
 }

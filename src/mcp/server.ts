@@ -2,11 +2,10 @@
  * One McpServer per MCP session, with every tool registered on it.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { ProviderRegistry } from "../providers/registry.ts";
 import { VERSION } from "../version.ts";
 import type { CallGate } from "./calls.ts";
 import type { ToolExtra } from "./context.ts";
-import type { ControlRuntime } from "./control.ts";
+import type { ToolDeps } from "./deps.ts";
 import { type SessionInfo, SessionState } from "./session.ts";
 import { registerGetScreenText } from "./tools/get-screen-text.ts";
 import { registerGetScreenshot } from "./tools/get-screenshot.ts";
@@ -16,19 +15,7 @@ import { registerPower } from "./tools/power.ts";
 import { registerSendKeys } from "./tools/send-keys.ts";
 import { registerWaitForScreen } from "./tools/wait-for-screen.ts";
 
-export interface ToolDeps {
-	registry: ProviderRegistry;
-	/** Deadline of a whole tool call. */
-	toolTimeoutMs: number;
-	/** Added to every tool result, e.g. to announce demo mode. */
-	notice?: string;
-	/** Calls in progress: counted, and stopped with a clear error at shutdown. */
-	calls?: CallGate;
-	/** The control tools' settings and audit; absent or empty `allowed`: read-only. */
-	control?: ControlRuntime;
-	/** This MCP session (set by createMcpServer for each session). */
-	session?: SessionState;
-}
+export type { ToolDeps } from "./deps.ts";
 
 /** A session over stdio or in memory: the process's own user, allowed what the operator enabled. */
 const LOCAL_SESSION: SessionInfo = { role: "control", remoteAddress: null };

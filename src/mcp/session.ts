@@ -3,7 +3,8 @@
  * audit and for which tools it sees) and the geometry of the last screenshot
  * each server returned to it, so `mouse` can take coordinates in that image.
  */
-import type { Region } from "../frame.ts";
+import type { Frame, Region } from "../frame.ts";
+import type { RenderedScreenshot } from "../image/render.ts";
 
 export interface SessionInfo {
 	/** "view": read tools only; "control": also the control tools the operator enabled. */
@@ -23,6 +24,17 @@ export interface ScreenshotGeometry {
 	readonly region: Region;
 	/** Framebuffer size when it was taken. */
 	readonly framebuffer: { readonly width: number; readonly height: number };
+}
+
+/** The geometry of an image rendered from `frame`. */
+export function geometryOf(shot: RenderedScreenshot, frame: Frame): ScreenshotGeometry {
+	return {
+		width: shot.width,
+		height: shot.height,
+		scale: shot.scale,
+		region: shot.region,
+		framebuffer: { width: frame.width, height: frame.height },
+	};
 }
 
 export class SessionState {

@@ -10,6 +10,7 @@ import { IkvmError, toIkvmError } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import type { PowerAction, PowerResult } from "../input/types.ts";
 import { log } from "../log.ts";
+import { registerPublic } from "../redact.ts";
 import type { BmcPower, Provider, ServerInfo, TargetControl } from "./types.ts";
 
 /** What to tell a user who has configured nothing. */
@@ -65,6 +66,9 @@ export class ProviderRegistry {
 					}
 					this.owners.set(server.id, provider);
 					this.infos.set(server.id, server);
+					// Ids and names are not secrets: output keeps them whole even when one contains a password.
+					registerPublic(server.id);
+					registerPublic(server.name);
 					servers.push(server);
 				}
 			} else {

@@ -6,9 +6,9 @@ import { MAX_SCROLL, planPointer } from "../../input/pointer.ts";
 import { afterInput, type Block } from "../after-input.ts";
 import { createCallContext } from "../context.ts";
 import { auditFields, type ControlCall, type ControlRuntime, outcomeOf, targetControl } from "../control.ts";
-import { textBlock, toolError } from "../results.ts";
+import type { ToolDeps } from "../deps.ts";
+import { textBlock, toolError, toolResult } from "../results.ts";
 import { serverIdSchema } from "../schemas.ts";
-import type { ToolDeps } from "../server.ts";
 import type { ScreenshotGeometry } from "../session.ts";
 import { thenSchema } from "./send-keys.ts";
 
@@ -150,10 +150,10 @@ export function registerMouse(server: McpServer, deps: ToolDeps, control: Contro
 							reason: `${e.code}: ${e.message}`,
 						});
 					} catch (auditError) {
-						return toolError(auditError, "mouse");
+						return toolError(auditError, "mouse", [serverId]);
 					}
 				}
-				return toolError(error, "mouse");
+				return toolError(error, "mouse", [serverId]);
 			}
 			const content: Block[] = [textBlock(`Mouse ${action} on ${serverId}: ${where} (framebuffer pixels).`)];
 			try {
@@ -166,8 +166,7 @@ export function registerMouse(server: McpServer, deps: ToolDeps, control: Contro
 					),
 				);
 			}
-			if (deps.notice) content.push(textBlock(deps.notice));
-			return { content };
+			return toolResult(deps, content);
 		},
 	);
 }

@@ -12,9 +12,9 @@ import {
 	outcomeOf,
 	targetControl,
 } from "../control.ts";
-import { textBlock, toolError } from "../results.ts";
+import type { ToolDeps } from "../deps.ts";
+import { textBlock, toolError, toolResult } from "../results.ts";
 import { serverIdSchema } from "../schemas.ts";
-import type { ToolDeps } from "../server.ts";
 
 const WHAT: Record<Exclude<PowerAction, "status">, string> = {
 	on: "power on",
@@ -68,8 +68,7 @@ export function registerPower(server: McpServer, deps: ToolDeps, control: Contro
 						`Power ${action} on ${serverId}: ${result.message} State: ${result.state} (source: ${result.source}).`,
 					),
 				];
-				if (deps.notice) content.push(textBlock(deps.notice));
-				return { content, structuredContent: { state: result.state, source: result.source, message: result.message } };
+				return toolResult(deps, content, { state: result.state, source: result.source, message: result.message });
 			} catch (error) {
 				if (!audited) {
 					const e = toIkvmError(error);
@@ -81,10 +80,10 @@ export function registerPower(server: McpServer, deps: ToolDeps, control: Contro
 							...(confirmedBy ? { confirmedBy } : {}),
 						});
 					} catch (auditError) {
-						return toolError(auditError, "power");
+						return toolError(auditError, "power", [serverId]);
 					}
 				}
-				return toolError(error, "power");
+				return toolError(error, "power", [serverId]);
 			}
 		},
 	);

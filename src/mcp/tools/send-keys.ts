@@ -13,9 +13,9 @@ import {
 	outcomeOf,
 	targetControl,
 } from "../control.ts";
-import { textBlock, toolError } from "../results.ts";
+import type { ToolDeps } from "../deps.ts";
+import { textBlock, toolError, toolResult } from "../results.ts";
 import { serverIdSchema } from "../schemas.ts";
-import type { ToolDeps } from "../server.ts";
 
 export const thenSchema = z.enum(["text", "screenshot", "none"]);
 
@@ -126,10 +126,10 @@ export function registerSendKeys(server: McpServer, deps: ToolDeps, control: Con
 							...(confirmedBy ? { confirmedBy } : {}),
 						});
 					} catch (auditError) {
-						return toolError(auditError, "send_keys");
+						return toolError(auditError, "send_keys", [serverId]);
 					}
 				}
-				return toolError(error, "send_keys");
+				return toolError(error, "send_keys", [serverId]);
 			}
 			const content: Block[] = [textBlock(`Typed ${typed} keystrokes on ${serverId}: ${described}.`)];
 			try {
@@ -140,8 +140,7 @@ export function registerSendKeys(server: McpServer, deps: ToolDeps, control: Con
 					textBlock(`The keys were typed, but reading the screen afterwards failed (${e.code}): ${e.toUserMessage()}`),
 				);
 			}
-			if (deps.notice) content.push(textBlock(deps.notice));
-			return { content };
+			return toolResult(deps, content);
 		},
 	);
 }
