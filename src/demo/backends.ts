@@ -8,7 +8,7 @@
 
 import type { AmiLoginTarget } from "../ami/target.ts";
 import type { SupermicroTarget } from "../aten/types.ts";
-import type { OvhSettings } from "../config.ts";
+import type { ControlKind, OvhSettings } from "../config.ts";
 import { OvhProvider } from "../providers/ovh/provider.ts";
 import type { StaticServer } from "../providers/static/config.ts";
 import { StaticProvider } from "../providers/static/provider.ts";
@@ -23,7 +23,11 @@ import { MockSupermicroBmc, screenFrames } from "./supermicro-bmc.ts";
 
 export const DEMO_NOTICE =
 	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs, a mock Supermicro " +
-	"BMC and a local VNC server, all on this machine). Nothing here is real hardware.";
+	"BMC and a local VNC server, all on this machine). Nothing here is real hardware; control (keys, mouse, power) " +
+	"is on for them.";
+
+/** Every demo target allows control; the demo turns the operator's switch on too (IKVM_CONTROL=all by default). */
+const DEMO_CONTROL: ReadonlySet<ControlKind> = new Set(["keyboard", "mouse", "power"]);
 
 export interface DemoBackends {
 	/** Providers wired to the mocks, for createApp. */
@@ -138,7 +142,13 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		vnc,
 		supermicro,
 		serverCount: ovhServers.length + configured.length,
-		providers: () => [new OvhProvider(settings, { access: { pollIntervalMs: 300 } }), new StaticProvider(configured)],
+		providers: () => [
+			new OvhProvider(settings, {
+				access: { pollIntervalMs: 300 },
+				control: { servers: ["*"], keyboardLayout: "us" },
+			}),
+			new StaticProvider(configured.map((server) => ({ ...server, control: DEMO_CONTROL }))),
+		],
 		async stop() {
 			await Promise.allSettled([ovh.stop(), vnc.close(), supermicro.stop(), ...bmcs.map((b) => b.stop())]);
 		},

@@ -15,8 +15,9 @@ async function main(): Promise<void> {
 	let running: Running;
 	try {
 		running = await serveFromEnvironment(
-			// Providers are given, so the user's OVH variables and targets file are not used.
-			{ transport: stdio ? "stdio" : undefined },
+			// Providers are given, so the user's OVH variables and targets file are not used. The demo's
+			// simulated servers may be typed on and switched off: control is on unless IKVM_CONTROL says otherwise.
+			{ transport: stdio ? "stdio" : undefined, control: process.env.IKVM_CONTROL || "all" },
 			{ providers: backends.providers, notice: DEMO_NOTICE, onClose: backends.stop },
 		);
 	} catch (error) {
