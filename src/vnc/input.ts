@@ -4,7 +4,7 @@
  * order in which a stroke's keys go down and up. The session (session.ts) sends
  * them at its pace and releases whatever is still held when it stops.
  */
-import { hidToXtScancode } from "../input/scancodes.ts";
+import { qemuKeycode } from "../input/scancodes.ts";
 import type { KeyStroke } from "../input/types.ts";
 import { ClientMessage } from "./types.ts";
 
@@ -97,7 +97,7 @@ export function strokeEvents(stroke: KeyStroke, scancodes: boolean): VncKeyEvent
 }
 
 function vncKey(keysym: number, usage: number, scancodes: boolean): VncKey {
-	const scancode = scancodes ? hidToXtScancode(usage) : undefined;
+	const scancode = scancodes ? qemuKeycode(usage) : undefined;
 	return scancode === undefined ? { keysym } : { keysym, scancode };
 }
 
