@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { hidPacket, iusbChecksum, iusbHeader, keyboardReport, strokeReports } from "../../src/ami/input.ts";
+import { amiPower } from "../../src/ami/power.ts";
 import { type AmiConsoleSession, createAmiOpener } from "../../src/ami/session.ts";
 import { standaloneContext } from "../../src/call-context.ts";
 import type { ConsoleSession, ConsoleTarget } from "../../src/console/types.ts";
@@ -211,5 +212,17 @@ describe("AMI KVM input against the mock BMC", () => {
 		expect(await session.power("off", ctx())).toEqual({ state: "off", answer: 0 });
 		expect(bmc.stats.powerCommands).toEqual([3, 0]);
 		expect(bmc.options.poweredOn).toBe(false);
+	});
+
+	test("amiPower (the AMI driver's power) runs on the warm session: status, cycle", async () => {
+		const bmc = await mock();
+		const session = await open(bmc);
+		const target: ConsoleTarget = { kind: "ami-viewer", viewerUrl: "https://unused", tls: { insecure: true } };
+		const runner = <R>(op: (s: ConsoleSession, c: ReturnType<typeof ctx>) => Promise<R>) => op(session, ctx());
+		const status = await amiPower(target as never, "status", ctx(), runner);
+		expect(status).toMatchObject({ state: "on", source: "IVTP power status (BMC KVM connection)" });
+		const cycled = await amiPower(target as never, "cycle", ctx(), runner);
+		expect(cycled.message).toContain("power-cycled");
+		expect(bmc.stats.powerCommands).toEqual([2]);
 	});
 });

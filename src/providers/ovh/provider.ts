@@ -9,12 +9,20 @@ import type { ConsolePool, TargetResolver } from "../../console/pool.ts";
 import type { ConsoleTarget } from "../../console/types.ts";
 import { abortReasonToError, IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
 import type { Frame } from "../../frame.ts";
+import type { PowerAction, PowerResult } from "../../input/types.ts";
 import { log } from "../../log.ts";
 import { readBodyPrefix } from "../../net/read-body.ts";
 import { mapLimit } from "../../timing.ts";
 import type { Provider, ServerInfo } from "../types.ts";
 import { DEFAULT_ACCESS_OPTIONS, IpmiAccess, type IpmiAccessOptions } from "./access.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "./api.ts";
+import {
+	DEFAULT_POWER_OPTIONS,
+	type OvhPowerOptions,
+	ovhPowerNotSupported,
+	ovhPowerStatus,
+	ovhReset,
+} from "./power.ts";
 import { cachedDiscovery, DEFAULT_IP_DISCOVERY_URL, httpIpDiscovery, type PublicIpDiscovery } from "./public-ip.ts";
 import { type DedicatedServer, DedicatedServerSchema, ServiceNamesSchema } from "./types.ts";
 import { targetFromViewerPage, targetFromViewerUrl, type ViewerPage } from "./viewer.ts";
@@ -34,7 +42,12 @@ export interface OvhProviderOptions {
 	detailConcurrency?: number;
 	/** Timeout of the one look at a viewer page whose URL is not conclusive. Default 5 s. */
 	viewerPageTimeoutMs?: number;
+	/** Task polling of a reset. */
+	power?: Partial<OvhPowerOptions>;
 }
+
+/** Runs a power action on the server's BMC (the console driver's power on the server's KVM session). */
+export type BmcPower = (action: PowerAction, ctx: CallContext) => Promise<PowerResult>;
 
 /** Errors of the console path that mean "this viewer URL is no good any more". */
 const STALE_VIEWER_STAGES: Stage[] = ["bmc-login", "ws-connect", "connect", "handshake"];
@@ -49,6 +62,7 @@ export class OvhProvider implements Provider {
 	private readonly detailConcurrency: number;
 	private readonly viewerPageTimeoutMs: number;
 	private readonly bmcTlsVerify: boolean;
+	private readonly powerOptions: OvhPowerOptions;
 	private listCache?: { servers: ServerInfo[]; until: number };
 	private listing?: Promise<ServerInfo[]>;
 	/** Console target chosen for the last viewer URL of each server (a reused URL is not looked at twice). */
@@ -75,6 +89,35 @@ export class OvhProvider implements Provider {
 		this.detailConcurrency = options.detailConcurrency ?? 8;
 		this.viewerPageTimeoutMs = options.viewerPageTimeoutMs ?? 5000;
 		this.bmcTlsVerify = settings.bmcTlsVerify ?? false;
+		this.powerOptions = { ...DEFAULT_POWER_OPTIONS, ...options.power };
+	}
+
+	/**
+	 * Power of one server: `status` from OVH's server details, `reset` through OVH's reboot call (waits for
+	 * its task), anything else through the server's BMC when `bmc` can reach it, else NOT_SUPPORTED.
+	 */
+	async power(serverId: string, action: PowerAction, ctx: CallContext, bmc?: BmcPower): Promise<PowerResult> {
+		if (action === "status") return ovhPowerStatus(this.api, serverId, ctx);
+		if (action === "reset") {
+			const result = await ovhReset(this.api, serverId, ctx, this.powerOptions);
+			ovhLog.info("hard reset through the OVH API done", { server: serverId, source: result.source });
+			return result;
+		}
+		if (!bmc) {
+			throw ovhPowerNotSupported(
+				serverId,
+				action,
+				"OVH's API has no such call and no BMC session is available for it.",
+			);
+		}
+		try {
+			return await bmc(action, ctx);
+		} catch (error) {
+			if (isIkvmError(error) && error.code === "NOT_SUPPORTED") {
+				throw ovhPowerNotSupported(serverId, action, `the server's BMC cannot do it (${error.message})`);
+			}
+			throw error;
+		}
 	}
 
 	async listServers(ctx: CallContext): Promise<ServerInfo[]> {
