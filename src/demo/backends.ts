@@ -16,6 +16,8 @@ import { MockBmc } from "./bmc.ts";
 import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "./ovh-api.ts";
 import { type RfbTestServer, startRfbServer } from "./rfb-server.ts";
 import { DEMO_SCREENS, loadScreen } from "./screens.ts";
+import { DemoShell } from "./shell.ts";
+import { startShellBmc } from "./shell-bmc.ts";
 
 export const DEMO_NOTICE =
 	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs and a local VNC " +
@@ -27,6 +29,8 @@ export interface DemoBackends {
 	readonly ovh: MockOvhApi;
 	readonly bmcs: MockBmc[];
 	readonly vnc: RfbTestServer;
+	/** The demo machines that answer keys: behind a VNC server and behind a BMC. */
+	readonly shells: { vnc: DemoShell; bmc: DemoShell };
 	stop(): Promise<void>;
 }
 
@@ -78,6 +82,9 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		],
 	});
 	const vnc = await startRfbServer({ image: login, encoding: "zrle", name: "demo-vm" });
+	const vncShell = new DemoShell({ hostname: "shell-vm" });
+	const shellVnc = await startRfbServer({ image: vncShell.render(), shell: vncShell, xvp: true, name: "shell-vm" });
+	const shellBmc = await startShellBmc({ hostname: "shell-bmc", ...directLogin });
 
 	const settings: OvhSettings = {
 		endpoint: ovh.endpoint,
@@ -101,18 +108,41 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 			ip: "127.0.0.1",
 			target: { kind: "ami-login", url: setupBmc.origin, tls: { insecure: true }, ...directLogin },
 		},
+		{
+			id: "shell-vm",
+			name: "Lab VM with a shell that answers keys (VNC, XVP power)",
+			type: "vnc",
+			ip: "127.0.0.1",
+			target: { kind: "vnc", url: shellVnc.wsUrl },
+		},
+		{
+			id: "shell-bmc",
+			name: "AMI BMC whose host runs a shell that answers keys (direct login, power)",
+			type: "ami",
+			ip: "127.0.0.1",
+			target: { kind: "ami-login", url: shellBmc.bmc.origin, tls: { insecure: true }, ...directLogin },
+		},
 	];
 
 	return {
 		ovh,
-		bmcs,
+		bmcs: [...bmcs, shellBmc.bmc],
 		vnc,
+		shells: { vnc: vncShell, bmc: shellBmc.shell },
 		providers: (consoles) => [
 			new OvhProvider(settings, consoles, { access: { pollIntervalMs: 300 } }),
 			new StaticProvider(configured, consoles),
 		],
 		async stop() {
-			await Promise.allSettled([ovh.stop(), vnc.close(), ...bmcs.map((b) => b.stop())]);
+			vncShell.stop();
+			shellBmc.shell.stop();
+			await Promise.allSettled([
+				ovh.stop(),
+				vnc.close(),
+				shellVnc.close(),
+				shellBmc.bmc.stop(),
+				...bmcs.map((b) => b.stop()),
+			]);
 		},
 	};
 }
