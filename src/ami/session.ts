@@ -56,7 +56,9 @@ export interface AmiOpenerOptions {
 /**
  * The BMC forwards each report to the host through its USB gadget, which the
  * host polls every few milliseconds (8–10 ms for a keyboard): two reports
- * closer than one poll can merge, and a press and release then vanish.
+ * closer than one poll can merge, and a press and release then vanish. The mock
+ * BMC cannot show that loss (bench/input.ts measures only our side), so the
+ * default stays above one poll interval.
  */
 export const DEFAULT_KEY_REPORT_DELAY_MS = 12;
 export const DEFAULT_MOUSE_REPORT_DELAY_MS = 15;
