@@ -6,10 +6,10 @@
  */
 import type { CallContext } from "../call-context.ts";
 import type { SessionRunner } from "../console/driver.ts";
-import type { AmiLoginTarget, AmiViewerTarget } from "../console/types.ts";
 import { IkvmError } from "../errors.ts";
 import type { PowerAction, PowerResult } from "../input/types.ts";
 import { AmiConsoleSession } from "./session.ts";
+import type { AmiLoginTarget, AmiViewerTarget } from "./target.ts";
 
 const DONE: Record<Exclude<PowerAction, "status">, string> = {
 	on: "powered on",

@@ -11,11 +11,11 @@
 
 import type { CallContext } from "../call-context.ts";
 import type { ConsoleLimits, ConsoleOpener, ConsoleSession } from "../console/types.ts";
-import { abortReasonToError, IkvmError, type Stage, throwIfAborted } from "../errors.ts";
+import { atStage, IkvmError, type Stage, throwIfAborted, wrapUnknown } from "../errors.ts";
 import { createFrame, type Frame } from "../frame.ts";
 import type { InputOutcome, KeyStep, PointerStep, PowerAction } from "../input/types.ts";
 import { log } from "../log.ts";
-import { seconds, sleep } from "../timing.ts";
+import { seconds, sleep, withDeadline } from "../timing.ts";
 import { loginWithPassword, loginWithViewerUrl, logout, requestKvmToken } from "./bmc-session.ts";
 import { defaultDecoderFactory } from "./decoder.ts";
 import {
@@ -29,6 +29,7 @@ import {
 } from "./input.ts";
 import { encodeIvtp, IvtpParser, IvtpProtocol, type IvtpStep, IvtpType, poweredOffError } from "./ivtp.ts";
 import { type KvmSocket, openKvmSocket } from "./socket.ts";
+import type { AmiTarget } from "./target.ts";
 import {
 	type AssembledFrame,
 	type BmcSession,
@@ -75,10 +76,11 @@ const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 export function createAmiOpener(options: AmiOpenerOptions = {}): ConsoleOpener {
 	const timeouts: KvmTimeouts = { ...DEFAULT_KVM_TIMEOUTS, ...options.timeouts };
 	const decoderFactory = options.decoder ?? defaultDecoderFactory;
-	return async (target, ctx, limits) => {
-		if (target.kind !== "ami-viewer" && target.kind !== "ami-login") {
-			throw new IkvmError("NOT_SUPPORTED", `The AMI console path cannot open a "${target.kind}" target.`);
+	return async (given, ctx, limits) => {
+		if (given.kind !== "ami-viewer" && given.kind !== "ami-login") {
+			throw new IkvmError("NOT_SUPPORTED", `The AMI console path cannot open a "${given.kind}" target.`);
 		}
+		const target = given as AmiTarget;
 		const request = { signal: ctx.signal, timeoutMs: timeouts.request };
 		let bmc: BmcSession;
 		if (target.kind === "ami-viewer") {
@@ -109,7 +111,7 @@ export function createAmiOpener(options: AmiOpenerOptions = {}): ConsoleOpener {
 	};
 }
 
-/** The opener `src/console/open.ts` uses for AMI targets. */
+/** The opener the AMI driver (driver.ts) uses. */
 export const openAmiSession: ConsoleOpener = createAmiOpener();
 
 function hostOf(url: string): string {
@@ -136,17 +138,6 @@ interface FrameWaiter {
 
 /** The outcome of the latest frame, for a capture that asks after it arrived. */
 type LastFrame = { index: number; frame: Frame } | { index: number; error: IkvmError };
-
-/** Re-labels an error with the stage it surfaced in, unless it already names one. */
-function atStage(error: IkvmError, stage: Stage): IkvmError {
-	if (error.stage) return error;
-	return new IkvmError(error.code, error.message, {
-		stage,
-		hint: error.hint,
-		retryable: error.retryable,
-		cause: error,
-	});
-}
 
 export class AmiConsoleSession implements ConsoleSession {
 	readonly description: string;
@@ -433,7 +424,7 @@ export class AmiConsoleSession implements ConsoleSession {
 			() =>
 				new IkvmError(
 					"TIMEOUT",
-					`The BMC at ${this.bmc.host} did not complete the KVM handshake within ${seconds(this.settings.timeouts.handshake)} s (stuck at ${this.protocol.state}).`,
+					`The BMC at ${this.bmc.host} did not complete the KVM handshake within ${seconds(this.settings.timeouts.handshake)} (stuck at ${this.protocol.state}).`,
 					{
 						stage: "handshake",
 						hint: "The BMC's KVM service may be hung; try again, or reset the BMC's KVM.",
@@ -487,7 +478,7 @@ export class AmiConsoleSession implements ConsoleSession {
 				const partial = progress ? ` (${progress.received} of ${progress.expected} bytes of a frame arrived)` : "";
 				const error = new IkvmError(
 					"TIMEOUT",
-					`No complete video frame from the BMC at ${this.bmc.host} within ${seconds(this.settings.timeouts.frame)} s${partial}.`,
+					`No complete video frame from the BMC at ${this.bmc.host} within ${seconds(this.settings.timeouts.frame)}${partial}.`,
 					{ stage: "first-frame", hint: "The BMC's video engine may be stalled; try again.", retryable: true },
 				);
 				// A KVM that stopped answering is not worth keeping warm.
@@ -498,8 +489,8 @@ export class AmiConsoleSession implements ConsoleSession {
 	}
 
 	/**
-	 * Waits for `register` to settle, bounded by `timeoutMs` and the caller's
-	 * signal. `register` may return an unregister function.
+	 * Waits for `register` to settle within `timeoutMs` and the caller's signal. The session
+	 * stays usable after a timeout: a later capture asks again.
 	 */
 	private waitFor<T>(
 		stage: Stage,
@@ -508,43 +499,11 @@ export class AmiConsoleSession implements ConsoleSession {
 		register: (resolve: (value: T) => void, reject: (error: IkvmError) => void) => (() => void) | undefined,
 		onTimeout: () => IkvmError,
 	): Promise<T> {
-		return new Promise<T>((resolve, reject) => {
-			let done = false;
-			let unregister: (() => void) | undefined;
-			const finish = () => {
-				done = true;
-				clearTimeout(timer);
-				ctx.signal.removeEventListener("abort", onAbort);
-				unregister?.();
-			};
-			const onAbort = () => {
-				if (done) return;
-				finish();
-				reject(abortReasonToError(ctx.signal.reason, stage));
-			};
-			const timer = setTimeout(() => {
-				if (done) return;
-				finish();
-				reject(onTimeout());
-			}, timeoutMs);
-			if (ctx.signal.aborted) return onAbort();
-			ctx.signal.addEventListener("abort", onAbort, { once: true });
-			const result = register(
-				(value) => {
-					if (done) return;
-					finish();
-					resolve(value);
-				},
-				(error) => {
-					if (done) return;
-					finish();
-					reject(atStage(error, stage));
-				},
-			);
-			if (typeof result === "function") {
-				if (done) result();
-				else unregister = result;
-			}
+		return withDeadline<T>((resolve, reject) => register(resolve, (error) => reject(atStage(error, stage))), {
+			stage,
+			signal: ctx.signal,
+			timeoutMs,
+			onTimeout,
 		});
 	}
 
@@ -556,9 +515,7 @@ export class AmiConsoleSession implements ConsoleSession {
 				if (this.failure) return;
 			}
 		} catch (error) {
-			this.fail(
-				error instanceof IkvmError ? error : new IkvmError("PROTOCOL", `IVTP error: ${(error as Error).message}`),
-			);
+			this.fail(wrapUnknown(error, "decode", "The IVTP parser"));
 		}
 	}
 

@@ -8,23 +8,23 @@
  */
 
 import type { CallContext } from "../call-context.ts";
-import type { ConsoleLimits, ConsoleOpener, ConsoleSession, ConsoleTarget, VncTarget } from "../console/types.ts";
-import { abortReasonToError, IkvmError, type Stage, throwIfAborted } from "../errors.ts";
+import type { ConsoleLimits, ConsoleOpener, ConsoleSession, ConsoleTarget } from "../console/types.ts";
+import { IkvmError, type Stage, throwIfAborted, wrapUnknown } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import type { InputOutcome, KeyStep, PointerStep } from "../input/types.ts";
 import { log } from "../log.ts";
-import { registerSecret } from "../redact.ts";
-import { sleep } from "../timing.ts";
-import { HeldInput, keyMessage, pointerEventMessage, strokeEvents, XvpCode, xvpMessage } from "./input.ts";
-import { RfbClient, type UpdateSummary } from "./rfb-client.ts";
 import {
 	type ByteStream,
 	type CloseInfo,
 	describeEndpoint,
 	openByteStream,
-	seconds,
-	type VncEndpoint,
-} from "./transport.ts";
+	type StreamEndpoint,
+} from "../net/byte-stream.ts";
+import { registerSecret } from "../redact.ts";
+import { seconds, sleep, withDeadline } from "../timing.ts";
+import { HeldInput, keyMessage, pointerEventMessage, strokeEvents, XvpCode, xvpMessage } from "./input.ts";
+import { RfbClient, type UpdateSummary } from "./rfb-client.ts";
+import type { VncTarget } from "./target.ts";
 
 export interface VncTimeouts {
 	/** TCP connect or WebSocket upgrade. */
@@ -72,7 +72,7 @@ export type VncPowerAction = "shutdown" | "reboot" | "reset";
 const vncLog = log.child("vnc");
 
 /** Where a VncTarget points, validated. */
-export function vncEndpoint(target: VncTarget): VncEndpoint {
+export function vncEndpoint(target: VncTarget): StreamEndpoint {
 	if (target.url) {
 		let url: URL;
 		try {
@@ -112,7 +112,7 @@ interface Waiter {
 	reject(error: IkvmError): void;
 }
 
-class VncSession implements ConsoleSession {
+export class VncSession implements ConsoleSession {
 	readonly description: string;
 	private readonly client: RfbClient;
 	private failure: IkvmError | undefined;
@@ -403,14 +403,7 @@ class VncSession implements ConsoleSession {
 		try {
 			this.client.receive(chunk);
 		} catch (error) {
-			this.fail(
-				error instanceof IkvmError
-					? error
-					: new IkvmError("INTERNAL", `VNC decoder failure: ${(error as Error).message}`, {
-							cause: error,
-							stage: "decode",
-						}),
-			);
+			this.fail(wrapUnknown(error, "decode", "The VNC decoder"));
 		}
 	}
 
@@ -469,28 +462,24 @@ class VncSession implements ConsoleSession {
 			vncLog.debug("session ended", { console: this.description, error: error.message });
 	}
 
+	/**
+	 * Waits for the current step (handshake, a full frame) within `timeoutMs` and the caller's
+	 * signal. A timeout or abort ends the session: a frame left half-painted is not worth keeping.
+	 */
 	private waitFor(stage: Stage, ctx: CallContext, timeoutMs: number, timeoutError: () => IkvmError): Promise<void> {
 		if (this.failure) return Promise.reject(this.failure);
-		return new Promise<void>((resolve, reject) => {
-			const cleanup = () => {
-				clearTimeout(timer);
-				ctx.signal.removeEventListener("abort", onAbort);
-			};
-			const timer = setTimeout(() => this.fail(timeoutError()), timeoutMs);
-			const onAbort = () => this.fail(abortReasonToError(ctx.signal.reason, stage));
-			this.waiter = {
-				stage,
-				resolve: () => {
-					cleanup();
-					resolve();
-				},
-				reject: (error) => {
-					cleanup();
-					reject(error);
-				},
-			};
-			if (ctx.signal.aborted) onAbort();
-			else ctx.signal.addEventListener("abort", onAbort, { once: true });
+		return withDeadline<void>(
+			(resolve, reject) => {
+				const waiter: Waiter = { stage, resolve, reject };
+				this.waiter = waiter;
+				return () => {
+					if (this.waiter === waiter) this.waiter = undefined;
+				};
+			},
+			{ stage, signal: ctx.signal, timeoutMs, onTimeout: timeoutError },
+		).catch((error: unknown) => {
+			if (error instanceof IkvmError) this.fail(error);
+			throw error;
 		});
 	}
 }
@@ -498,16 +487,20 @@ class VncSession implements ConsoleSession {
 /** An opener with its own timeouts or encodings (tests, benchmarks). */
 export function createVncOpener(options: VncSessionOptions = {}): ConsoleOpener {
 	const timeouts = { ...DEFAULT_VNC_TIMEOUTS, ...options.timeouts };
-	return async (target: ConsoleTarget, ctx: CallContext, limits: ConsoleLimits): Promise<ConsoleSession> => {
-		if (target.kind !== "vnc") {
-			throw new IkvmError("INTERNAL", `The VNC opener was given a ${target.kind} target.`);
+	return async (given: ConsoleTarget, ctx: CallContext, limits: ConsoleLimits): Promise<ConsoleSession> => {
+		if (given.kind !== "vnc") {
+			throw new IkvmError("INTERNAL", `The VNC opener was given a ${given.kind} target.`);
 		}
+		const target = given as VncTarget;
 		registerSecret(target.password);
 		const endpoint = vncEndpoint(target);
 		throwIfAborted(ctx.signal, "connect");
 		ctx.progress("connect", `Connecting to VNC server ${describeEndpoint(endpoint)}`);
 		const stream = await openByteStream(endpoint, { signal: ctx.signal, timeoutMs: timeouts.connectMs });
-		const session = new VncSession(stream, limits, timeouts, target.password, options);
+		const session = new VncSession(stream, limits, timeouts, target.password, {
+			...options,
+			viewOnly: options.viewOnly ?? target.viewOnly,
+		});
 		try {
 			await session.handshake(ctx);
 		} catch (error) {

@@ -9,14 +9,13 @@ import { OvhProvider } from "../../../src/providers/ovh/provider.ts";
 import { README_ACCESS_RULES } from "../../mocks/ovh-api.ts";
 import { failure } from "../../support/ikvm-error.ts";
 import { mockOvhApis, ovhSettings } from "../../support/mock-ovh.ts";
-import { unusedConsolePool } from "./support.ts";
 
 const REBOOT_RULE = { method: "POST" as const, path: "/dedicated/server/*/reboot" };
 const startMock = mockOvhApis({ taskStepMs: 60, rules: [...README_ACCESS_RULES, REBOOT_RULE] });
 const SERVER = "ns3001234.ip-51-68-1.eu";
 
 function provider(mock: Awaited<ReturnType<typeof startMock>>): OvhProvider {
-	return new OvhProvider(ovhSettings(mock), unusedConsolePool(), { power: { pollIntervalMs: 30 } });
+	return new OvhProvider(ovhSettings(mock), { power: { pollIntervalMs: 30 } });
 }
 
 const ctx = () => standaloneContext(AbortSignal.timeout(10_000));

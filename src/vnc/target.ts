@@ -1,0 +1,18 @@
+import type { ConsoleTarget, TlsOptions } from "../console/types.ts";
+
+/** A VNC server: WebSocket (`url`, ws:// or wss://) or plain TCP (`host` + `port`). */
+export interface VncTarget extends ConsoleTarget {
+	kind: "vnc";
+	url?: string;
+	host?: string;
+	port?: number;
+	password?: string;
+	/** Extra WebSocket handshake headers, e.g. cookies of a web console. */
+	headers?: Record<string, string>;
+	tls?: TlsOptions;
+	/**
+	 * The server ignores this viewer's keyboard and mouse (a view-only password or server setting).
+	 * RFB does not say so on the wire, so the operator does; input is then reported "not-delivered".
+	 */
+	viewOnly?: boolean;
+}
