@@ -118,8 +118,10 @@ export interface MockBmcStats {
 	ignoredHidPackets: number;
 	/** Every malformed HID packet, with what was wrong; the connection is closed on the first. */
 	hidErrors: string[];
-	/** Power control requests (0x23) by action code, in order. */
+	/** Power control requests (IVTP 0x23 or the web API) by action code, in order. */
 	powerCommands: number[];
+	/** Of those, the ones that came through `POST /api/actions/power`. */
+	webPowerCommands: number;
 	powerStatusRequests: number;
 }
 
@@ -205,6 +207,7 @@ export class MockBmc {
 		ignoredHidPackets: 0,
 		hidErrors: [],
 		powerCommands: [],
+		webPowerCommands: 0,
 		powerStatusRequests: 0,
 	};
 	/** Every decoded input event of master sessions, in order. */
@@ -339,6 +342,8 @@ export class MockBmc {
 		if (path === "/api/kvm/token") return this.kvmToken(req);
 		if (path === "/api/session" && req.method === "POST") return this.login(req);
 		if (path === "/api/session" && req.method === "DELETE") return this.logout(req);
+		if (path === "/api/chassis-status" && req.method === "GET") return this.chassisStatus(req);
+		if (path === "/api/actions/power" && req.method === "POST") return this.powerAction(req);
 		return html("<html><body><h1>404 Not Found</h1></body></html>", 404);
 	}
 
@@ -419,6 +424,46 @@ window.location.href = "/viewer.html";
 			},
 			{ headers: { "Set-Cookie": `QSESSIONID=${session.id}; path=/; secure; HttpOnly` } },
 		);
+	}
+
+	/** The web session and CSRF token of an API call, or the error a MegaRAC BMC answers. */
+	private apiSession(req: Request): WebSession | Response {
+		const session = this.sessionOf(req);
+		if (!session) return Response.json({ cc: 7, error: "Unauthorized" }, { status: 401 });
+		if (req.headers.get("x-csrftoken") !== session.csrf) {
+			return Response.json({ cc: 7, error: "Invalid CSRF token" }, { status: 403 });
+		}
+		return session;
+	}
+
+	private chassisStatus(req: Request): Response {
+		const session = this.apiSession(req);
+		if (session instanceof Response) return session;
+		this.stats.powerStatusRequests++;
+		return Response.json({ power_status: this.options.poweredOn === false ? 0 : 1, led_status: 0 });
+	}
+
+	private async powerAction(req: Request): Promise<Response> {
+		const session = this.apiSession(req);
+		if (session instanceof Response) return session;
+		let command: unknown;
+		try {
+			command = (JSON.parse(await req.text()) as { power_command?: unknown }).power_command;
+		} catch {
+			return Response.json({ cc: 1, error: "Invalid JSON" }, { status: 400 });
+		}
+		const action = typeof command === "number" ? POWER_ACTIONS[command] : undefined;
+		if (!action) return Response.json({ cc: 1, error: "Invalid power command" }, { status: 400 });
+		this.stats.powerCommands.push(command as number);
+		this.stats.webPowerCommands++;
+		this.applyPower(action);
+		return Response.json({ power_command: command });
+	}
+
+	private applyPower(action: BmcPowerAction): void {
+		const on = action !== "off" && action !== "shutdown";
+		this.options.poweredOn = on;
+		this.options.onPower?.(action, on);
 	}
 
 	private logout(req: Request): Response {
@@ -650,10 +695,8 @@ window.location.href = "/viewer.html";
 			this.send(c, [ivtpPacket(T.POWER_CONTROL_RESPONSE, 1)]);
 			return;
 		}
-		const on = action !== "off" && action !== "shutdown";
-		this.options.poweredOn = on;
 		this.send(c, [ivtpPacket(T.POWER_CONTROL_RESPONSE, 0)]);
-		this.options.onPower?.(action, on);
+		this.applyPower(action);
 	}
 
 	/** Keys pressed (a usage newly down in a keyboard report) with the modifier mask held at that moment. */

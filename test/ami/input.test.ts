@@ -11,7 +11,7 @@ import { standaloneContext } from "../../src/call-context.ts";
 import type { ConsoleSession, ConsoleTarget } from "../../src/console/types.ts";
 import { iusbProblem } from "../../src/demo/bmc.ts";
 import { POINTER_BUTTON } from "../../src/input/types.ts";
-import { MockBmc, type MockBmcOptions } from "../mocks/bmc.ts";
+import { MockBmc, type MockBmcOptions, mockBmcLogin } from "../mocks/bmc.ts";
 import { solidColourDecoder } from "../support/fake-decoder.ts";
 import { CTRL_ALT_DELETE, ctrl, ENTER, typed, usKey } from "../support/keystrokes.ts";
 import { videoFrame } from "../support/video-frame.ts";
@@ -224,5 +224,30 @@ describe("AMI KVM input against the mock BMC", () => {
 		const cycled = await amiPower(target as never, "cycle", ctx(), runner);
 		expect(cycled.message).toContain("power-cycled");
 		expect(bmc.stats.powerCommands).toEqual([2]);
+	});
+
+	test("a powered-off host: no KVM session opens, status says off, and on goes through the web API", async () => {
+		const bmc = await mock({ poweredOn: false });
+		const target = mockBmcLogin(bmc);
+		const open = createAmiOpener({ decoder: solidColourDecoder().factory, keepAliveMs: 0 });
+		// What the pool's use does for a cold target: open, run, close.
+		const runner = async <R>(op: (s: ConsoleSession, c: ReturnType<typeof ctx>) => Promise<R>) => {
+			const s = await open(target, ctx(), LIMITS);
+			try {
+				return await op(s, ctx());
+			} finally {
+				await s.close();
+			}
+		};
+		expect(await amiPower(target, "status", ctx(), runner)).toMatchObject({ state: "off" });
+		const on = await amiPower(target, "on", ctx(), runner);
+		expect(on).toMatchObject({ state: "on", source: "BMC web API (chassis-status)" });
+		expect(bmc.stats.powerCommands).toEqual([1]);
+		expect(bmc.stats.webPowerCommands).toBe(1);
+		expect(bmc.stats.webSessions).toBe(0);
+		// Now a KVM session opens, and power goes over IVTP again.
+		expect(await amiPower(target, "reset", ctx(), runner)).toMatchObject({ state: "on" });
+		expect(bmc.stats.powerCommands).toEqual([1, 3]);
+		expect(bmc.stats.webPowerCommands).toBe(1);
 	});
 });
