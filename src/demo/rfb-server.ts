@@ -68,6 +68,8 @@ export interface RfbServerOptions {
 	shell?: DemoShell;
 	/** Announce XVP (power: shutdown, reboot, reset) to clients that ask for it. */
 	xvp?: boolean;
+	/** Announce QEMU extended key events (an empty -258 rectangle, as QEMU does) to clients that ask for them. */
+	qemuKeys?: boolean;
 }
 
 /** What the last client told us, for tests to check. */
@@ -348,6 +350,13 @@ class RfbConnection {
 				this.report.encodings = [...this.encodings];
 				// XVP_INIT: the client asked for XVP and this server does it.
 				if (this.server.options.xvp && this.encodings.includes(Encoding.Xvp)) this.send(Uint8Array.of(250, 0, 1, 1));
+				if (this.server.options.qemuKeys && this.encodings.includes(Encoding.QemuExtendedKeyEvent)) {
+					const m = new Uint8Array(4 + 12);
+					const v = new DataView(m.buffer);
+					v.setUint16(2, 1);
+					v.setInt32(4 + 8, Encoding.QemuExtendedKeyEvent);
+					this.send(m);
+				}
 				return true;
 			}
 			case 3: {
