@@ -357,8 +357,6 @@ export interface IvtpProtocolOptions extends VideoLimits {
 export class IvtpProtocol {
 	private stateValue: IvtpState = "awaiting-allowed";
 	private index: number | undefined;
-	/** KVM sharing answers that granted a request (kept for diagnostics; control follows the index). */
-	sharingGrants = 0;
 	readonly assembler: VideoAssembler;
 
 	constructor(private readonly options: IvtpProtocolOptions) {
@@ -410,11 +408,8 @@ export class IvtpProtocol {
 			case IvtpType.POWER_CONTROL_RESPONSE:
 				return [{ kind: "power-control", status: packet.status }];
 			case IvtpType.KVM_SHARING:
-				// Low byte: privilege request state; high byte: result (0 allowed, 1 denied, 2 partial, 3 timeout).
-				// An allowed request hands control (the master slot) to this session.
-				if (packet.status >> 8 === 0 && (packet.status & 0xff) !== 0 && this.index !== undefined) {
-					this.sharingGrants++;
-				}
+				// Status low byte: privilege request state; high byte: result (0 allowed, 1 denied, 2 partial,
+				// 3 timeout). Its payload layout is not documented, so it changes nothing here.
 				return [];
 			case IvtpType.VIDEO_PACKETS: {
 				if (this.stateValue === "awaiting-allowed" || this.stateValue === "awaiting-validation") return [];

@@ -650,6 +650,15 @@ export class AmiConsoleSession implements ConsoleSession {
 		this.handshakeWaiter = undefined;
 		this.rejectWaiters(closedError);
 		const { close } = this.settings.timeouts;
+		// A stop-session message first: the BMC then frees the master slot at once instead of after a few
+		// seconds, so the next session (the next tool call) gets keyboard and mouse control.
+		if (this.protocol.state === "streaming" && !this.failure) {
+			try {
+				this.socket?.send(encodeIvtp(IvtpType.STOP_SESSION_IMMEDIATE, 0));
+			} catch {
+				// the socket is going anyway
+			}
+		}
 		this.closing = (async () => {
 			try {
 				await this.socket?.close(close);

@@ -123,6 +123,8 @@ export interface MockBmcStats {
 	/** Of those, the ones that came through `POST /api/actions/power`. */
 	webPowerCommands: number;
 	powerStatusRequests: number;
+	/** STOP_SESSION_IMMEDIATE (0x08) received from clients closing. */
+	stopSessions: number;
 }
 
 interface WebSession {
@@ -209,6 +211,7 @@ export class MockBmc {
 		powerCommands: [],
 		webPowerCommands: 0,
 		powerStatusRequests: 0,
+		stopSessions: 0,
 	};
 	/** Every decoded input event of master sessions, in order. */
 	readonly inputEvents: BmcInputEvent[] = [];
@@ -597,6 +600,14 @@ window.location.href = "/viewer.html";
 			case T.KEEP_ALIVE:
 				this.stats.keepAlives++;
 				return;
+			case T.STOP_SESSION_IMMEDIATE:
+				this.stats.stopSessions++;
+				// The master slot is free at once: the connection no longer counts.
+				if (c.validated) {
+					c.validated = false;
+					this.stats.kvmSessions--;
+				}
+				return;
 			default:
 				this.stats.unknownPackets++;
 		}
@@ -621,7 +632,8 @@ window.location.href = "/viewer.html";
 			return;
 		}
 		// The first validated session is the master (index 0); later ones share it as slaves.
-		c.index = this.options.slave ? 1 : this.stats.kvmSessions;
+		const masterTaken = [...this.connections].some((o) => o !== c && o.validated && o.index === 0);
+		c.index = this.options.slave ? 1 : masterTaken ? this.stats.kvmSessions : 0;
 		c.validated = true;
 		this.stats.kvmSessions++;
 		// Status 2 as seen on real firmware; clients look at the payload only.

@@ -158,11 +158,15 @@ describe("AMI KVM input against the mock BMC", () => {
 		expect(bmc.stats.hidPackets + bmc.stats.ignoredHidPackets).toBe(0);
 	});
 
-	test("the second session of the same BMC is a slave; the first stays master", async () => {
+	test("the second session of the same BMC is a slave; after the master closes (stop session), a new one is master", async () => {
 		const bmc = await mock();
 		const first = await open(bmc);
 		const second = await open(bmc);
 		expect([first.isMaster, second.isMaster]).toEqual([true, false]);
+		await first.close();
+		expect(bmc.stats.stopSessions).toBe(1);
+		const third = await open(bmc);
+		expect(third.isMaster).toBe(true);
 	});
 
 	test("an abort in the middle of a long sequence releases every key (all-zero report)", async () => {
