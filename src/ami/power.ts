@@ -11,7 +11,7 @@ import type { PowerAction, PowerResult } from "../input/types.ts";
 import { loginWithPassword, loginWithViewerUrl, logout } from "./bmc-session.ts";
 import { AmiConsoleSession } from "./session.ts";
 import type { BmcSession } from "./types.ts";
-import { webPowerAction, webPowerStatus } from "./web-power.ts";
+import { webPowerAction, webPowerStatus } from "./web-api.ts";
 
 const WEB_TIMEOUT_MS = 15_000;
 

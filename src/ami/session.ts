@@ -39,6 +39,7 @@ import {
 	type VideoDecoder,
 	type VideoDecoderFactory,
 } from "./types.ts";
+import { kvmMouseMode } from "./web-api.ts";
 
 export interface AmiOpenerOptions {
 	timeouts?: Partial<KvmTimeouts>;
@@ -162,6 +163,7 @@ export class AmiConsoleSession implements ConsoleSession {
 		(step: { kind: "status"; on: boolean } | { kind: "control"; status: number }) => void
 	>();
 	private lastSize: { width: number; height: number } | undefined;
+	private mouseMode: Promise<number | undefined> | undefined;
 
 	constructor(
 		private readonly bmc: BmcSession,
@@ -335,6 +337,21 @@ export class AmiConsoleSession implements ConsoleSession {
 				stage: "input",
 				hint: "Take a screenshot first, so pointer positions can be scaled to the screen.",
 			});
+		}
+		// Reports are absolute; a BMC set to relative mouse mode would read them as huge moves.
+		this.mouseMode ??= kvmMouseMode(this.bmc, { signal: ctx.signal, timeoutMs: this.settings.timeouts.request }).catch(
+			() => undefined,
+		);
+		const mode = await this.mouseMode;
+		if (mode !== undefined && mode !== 2) {
+			throw new IkvmError(
+				"NOT_SUPPORTED",
+				`The BMC at ${this.bmc.host} has its KVM mouse in ${mode === 1 ? "relative" : `mode ${mode}`} mode; ikvm-mcp sends absolute positions.`,
+				{
+					stage: "input",
+					hint: "Set the KVM mouse mode to Absolute in the BMC's web UI (Settings → Media Redirection / KVM Mouse), then try again. The keyboard works in any mode.",
+				},
+			);
 		}
 		let sent = 0;
 		try {

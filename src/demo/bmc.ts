@@ -66,6 +66,8 @@ export interface MockBmcOptions {
 	unexpectedHtml?: "viewer" | "kvm-token" | "login";
 	/** Send unsolicited frames this often once streaming, as a live console does. */
 	pushFramesEveryMs?: number;
+	/** `mouse_mode` of /api/settings/media/adviser (default 2, absolute). */
+	mouseMode?: number;
 	/** Every KVM session is validated as a slave (index 1), as when another viewer holds control. */
 	slave?: boolean;
 	/** Called for each decoded input event of a master session (the demo's shell types with it). */
@@ -346,6 +348,11 @@ export class MockBmc {
 		if (path === "/api/session" && req.method === "POST") return this.login(req);
 		if (path === "/api/session" && req.method === "DELETE") return this.logout(req);
 		if (path === "/api/chassis-status" && req.method === "GET") return this.chassisStatus(req);
+		if (path === "/api/settings/media/adviser" && req.method === "GET") {
+			const session = this.apiSession(req);
+			if (session instanceof Response) return session;
+			return Response.json({ mouse_mode: this.options.mouseMode ?? 2, keyboard_layout: "AD", retry_count: 3 });
+		}
 		if (path === "/api/actions/power" && req.method === "POST") return this.powerAction(req);
 		return html("<html><body><h1>404 Not Found</h1></body></html>", 404);
 	}

@@ -145,6 +145,16 @@ describe("AMI KVM input against the mock BMC", () => {
 		});
 	});
 
+	test("a BMC in relative mouse mode: pointer input is refused with what to change; keys still work", async () => {
+		const bmc = await mock({ mouseMode: 1 });
+		const session = await open(bmc);
+		const error = await session.pointer([{ kind: "pointer", x: 1, y: 1, buttons: 1 }], ctx()).catch((e) => e);
+		expect(error.code).toBe("NOT_SUPPORTED");
+		expect(error.hint).toContain("Absolute");
+		expect(bmc.inputEvents).toEqual([]);
+		expect((await session.sendKeys(typed("a"), ctx())).status).toBe("delivered");
+	});
+
 	test("a slave session (another viewer holds control) reports not-delivered and sends nothing", async () => {
 		const bmc = await mock({ slave: true });
 		const session = await open(bmc);

@@ -1,4 +1,7 @@
 /**
+ * The MegaRAC SP-X web API calls the input and power paths use: the KVM mouse
+ * mode, and power.
+ *
  * Power through the MegaRAC SP-X web API, with the BMC web session's cookie and
  * CSRF token: `GET /api/chassis-status` → `{"power_status": 1|0}`, and
  * `POST /api/actions/power` with `{"power_command": n}` (0 off, 1 on, 2 cycle,
@@ -68,6 +71,24 @@ export async function webPowerStatus(session: BmcSession, ctx: BmcRequestContext
 		);
 	}
 	return parsed.power_status === 1;
+}
+
+const adviserSettings = z.looseObject({ mouse_mode: z.number().optional() });
+
+/**
+ * The KVM mouse mode from `GET /api/settings/media/adviser` (2 = absolute, 1 = relative, 3 = other),
+ * or undefined when the BMC does not say (older firmware has no such page: absolute is then assumed).
+ */
+export async function kvmMouseMode(session: BmcSession, ctx: BmcRequestContext): Promise<number | undefined> {
+	const url = new URL("/api/settings/media/adviser", session.origin);
+	const headers = { ...cookieHeaders(session), Accept: "application/json" };
+	const answer = await bmcRequest(url, { headers }, session.tls, ctx, "the KVM settings request");
+	if (answer.status !== 200) return undefined;
+	try {
+		return adviserSettings.parse(JSON.parse(answer.body)).mouse_mode;
+	} catch {
+		return undefined;
+	}
 }
 
 /** `POST /api/actions/power` with the action's command number. */
