@@ -395,6 +395,7 @@ class RfbConnection {
 				const shell = this.server.options.shell;
 				if (!this.server.options.xvp) this.send(Uint8Array.of(250, 0, 1, 0));
 				else if (code === 2) shell?.powerOff();
+				else if ((code === 3 || code === 4) && shell?.state === "off") shell.powerOn();
 				else if (code === 3 || code === 4) shell?.reboot("reset");
 				return true;
 			}
