@@ -10,6 +10,8 @@ import { IkvmError } from "../../errors.ts";
 import type { PowerAction, PowerResult } from "../../input/types.ts";
 import { formatDuration, sleep } from "../../timing.ts";
 import type { OvhApiClient } from "./api.ts";
+import { OvhApiError } from "./api-errors.ts";
+import { OVH_REBOOT_ACCESS_RULE, ruleLabel } from "./rules.ts";
 import { DedicatedServerSchema, FAILED_TASK_STATUSES, TaskSchema, type TaskStatus } from "./types.ts";
 
 export interface OvhPowerOptions {
@@ -50,7 +52,20 @@ export async function ovhReset(
 	const base = `/dedicated/server/${encodeURIComponent(serviceName)}`;
 	ctx.progress("ovh-api", `Asking OVH to hard-reset ${serviceName}`);
 	const started = Date.now();
-	const task = await api.post(`${base}/reboot`, undefined, TaskSchema, { signal: ctx.signal });
+	const task = await api.post(`${base}/reboot`, undefined, TaskSchema, { signal: ctx.signal }).catch((error) => {
+		if (error instanceof OvhApiError && error.ovhErrorCode === "NOT_GRANTED_CALL") {
+			throw new IkvmError(
+				"ACCESS_DENIED",
+				`The OVH consumer key may not reset servers: it lacks the access rule ${ruleLabel(OVH_REBOOT_ACCESS_RULE)}. Nothing was rebooted.`,
+				{
+					stage: "ovh-api",
+					hint: `Rules of a consumer key cannot be changed: create a new consumer key with the usual rules plus ${ruleLabel(OVH_REBOOT_ACCESS_RULE)} (POST /auth/credential with that list) and set OVH_CONSUMER_KEY to it.`,
+					cause: error,
+				},
+			);
+		}
+		throw error;
+	});
 	const deadline = started + options.taskTimeoutMs;
 	for (;;) {
 		const now = await api.get(`${base}/task/${task.taskId}`, TaskSchema, { signal: ctx.signal });
