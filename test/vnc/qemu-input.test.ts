@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ConsoleSession } from "../../src/console/types.ts";
 import { readScreenText } from "../../src/text/index.ts";
+import { vncPower } from "../../src/vnc/power.ts";
 import { createVncOpener } from "../../src/vnc/session.ts";
 import { CTRL_ALT_DELETE, line } from "../support/keystrokes.ts";
 import { bootShellVm, type ShellVm, shellVmMissing } from "../support/qemu-shell.ts";
@@ -59,6 +60,19 @@ describe.skipIf(unavailable !== undefined)("typing into a busybox shell through 
 		}, 30_000);
 	}
 
+	test("plain KeyEvents (keysyms, QEMU's own en-us keymap) work too: echo $((8*7)) answers 56", async () => {
+		const session = await createVncOpener({ keysymsOnly: true })(tcpTarget(vm.vncPort), testContext(), LIMITS);
+		try {
+			await session.capture(testContext());
+			expect((session as unknown as { sendsScancodes: boolean }).sendsScancodes).toBe(false);
+			await session.sendKeys?.(line("echo $((8*7))"), testContext());
+			const lines = await waitForLine(session, (l) => l === "56");
+			expect(lines[lines.lastIndexOf("56") - 1]).toEndWith("echo $((8*7))");
+		} finally {
+			await session.close();
+		}
+	}, 30_000);
+
 	test("a 60-character line of mixed printable characters comes back exactly", async () => {
 		// Shifted and unshifted, every row of the keyboard; no single quote (it would end the quoting).
 		const text = 'Az09!@#$%^&*()_+-=[]{};:",.<>/?|\\`~ The Quick Fox 42 jumps!!';
@@ -77,6 +91,21 @@ describe.skipIf(unavailable !== undefined)("typing into a busybox shell through 
 			await session.close();
 		}
 	}, 40_000);
+
+	test("power over QEMU's VNC: not supported (QEMU does not announce XVP), said clearly", async () => {
+		const session = await open(tcpTarget(vm.vncPort), testContext(), LIMITS);
+		try {
+			await session.capture(testContext());
+			const error = await vncPower(tcpTarget(vm.vncPort), "reset", testContext(), (op) =>
+				op(session, testContext()),
+			).catch((e) => e);
+			expect(error.code).toBe("NOT_SUPPORTED");
+			expect(error.message).toContain("did not announce the XVP extension");
+			expect(vm.exited).toBe(false);
+		} finally {
+			await session.close();
+		}
+	});
 
 	test("Ctrl+Alt+Delete reboots the guest (QEMU exits: -no-reboot)", async () => {
 		const session = await open(tcpTarget(vm.vncPort), testContext(), LIMITS);
