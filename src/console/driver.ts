@@ -25,6 +25,30 @@ export interface ConfiguredTarget<T extends ConsoleTarget = ConsoleTarget> {
 /** Runs `op` on this target's warm session (the pool's `use`), for drivers whose power needs the console. */
 export type SessionRunner = <R>(op: (session: ConsoleSession, ctx: CallContext) => Promise<R>) => Promise<R>;
 
+/** Inventory facts a driver may know about a server (Redfish ComputerSystem fields); all optional. */
+export interface ServerFacts {
+	readonly manufacturer?: string;
+	readonly model?: string;
+	readonly serial?: string;
+	/** As the BMC reports it, e.g. "On", "Off", "PoweringOn". */
+	readonly powerState?: string;
+	/** "OK", "Warning", "Critical". */
+	readonly health?: string;
+	/** Redfish BootProgress.LastState, e.g. "OSRunning", "SetupEntered". */
+	readonly bootProgress?: string;
+}
+
+/** One server a target stands for, as `listServers` finds it. */
+export interface ListedConsole<T extends ConsoleTarget = ConsoleTarget> {
+	/** Appended to the entry's id as `<id>/<idSuffix>` when one target holds several servers; absent for one. */
+	readonly idSuffix?: string;
+	/** A better name than the entry's, when the target knows one (e.g. the system's HostName). */
+	readonly name?: string;
+	readonly facts?: ServerFacts;
+	/** The target that reaches exactly this server (e.g. the Redfish target narrowed to one SystemId). */
+	readonly target: T;
+}
+
 export interface ConsoleDriver<T extends ConsoleTarget = ConsoleTarget> {
 	/** The `type` of a targets-file entry for this driver, e.g. "vnc". */
 	readonly type: string;
@@ -44,4 +68,11 @@ export interface ConsoleDriver<T extends ConsoleTarget = ConsoleTarget> {
 	readonly stages: readonly Stage[];
 	/** Power control and status, when the protocol or the BMC behind it has one. */
 	power?(target: T, action: PowerAction, ctx: CallContext, session: SessionRunner): Promise<PowerResult>;
+	/**
+	 * The servers behind one entry, with their facts, when a target can stand for several (a Redfish
+	 * BMC with several ComputerSystems) or knows inventory. Absent: the entry is one server, no facts.
+	 */
+	listServers?(target: T, ctx: CallContext): Promise<ListedConsole<T>[]>;
+	/** Releases what the driver holds across sessions (Redfish: its BMC sessions); the app calls it on shutdown. */
+	close?(): Promise<void>;
 }

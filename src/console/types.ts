@@ -38,6 +38,10 @@ export interface ConsoleLimits {
 export interface TlsOptions {
 	/** Accept a self-signed certificate for this host only (the norm for BMCs). */
 	insecure?: boolean;
+	/** PEM text of the certificates to trust (read from the file the config names). */
+	ca?: string;
+	/** SHA-256 fingerprint of the one certificate to accept ("AB:CD:…"); see src/net/tls.ts. */
+	fingerprint256?: string;
 }
 
 /** A VNC server: WebSocket (`url`, ws:// or wss://) or plain TCP (`host` + `port`). */
@@ -69,7 +73,22 @@ export interface AmiLoginTarget {
 	tls?: TlsOptions;
 }
 
-export type ConsoleTarget = VncTarget | AmiViewerTarget | AmiLoginTarget;
+/** A Redfish BMC (Dell iDRAC, Supermicro, OpenBMC, HPE, Lenovo …); `systemId` picks one of its ComputerSystems. */
+export interface RedfishTarget {
+	kind: "redfish";
+	/** Base URL of the BMC, e.g. https://10.0.0.7 */
+	url: string;
+	username: string;
+	password: string;
+	tls?: TlsOptions;
+	/** auto (default): a Redfish session, HTTP Basic when the BMC has no SessionService. */
+	auth?: "auto" | "session" | "basic";
+	systemId?: string;
+	/** Password of the BMC's VNC service, when ManagerNetworkProtocol.RFB is used. */
+	vncPassword?: string;
+}
+
+export type ConsoleTarget = VncTarget | AmiViewerTarget | AmiLoginTarget | RedfishTarget;
 
 /** Opens a session to a target: connects, authenticates, and is ready to capture. */
 export type ConsoleOpener = (target: ConsoleTarget, ctx: CallContext, limits: ConsoleLimits) => Promise<ConsoleSession>;

@@ -12,6 +12,7 @@ import type { ConsoleLimits, ConsoleOpener, ConsoleSession, ConsoleTarget, VncTa
 import { abortReasonToError, IkvmError, type Stage, throwIfAborted } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
+import { bunTlsOptions } from "../net/tls.ts";
 import { registerSecret } from "../redact.ts";
 import { RfbClient, type UpdateSummary } from "./rfb-client.ts";
 import {
@@ -57,7 +58,13 @@ export function vncEndpoint(target: VncTarget): VncEndpoint {
 			});
 		}
 		if (url.protocol === "ws:" || url.protocol === "wss:") {
-			return { kind: "ws", url: target.url, headers: target.headers, insecure: target.tls?.insecure === true };
+			return {
+				kind: "ws",
+				url: target.url,
+				headers: target.headers,
+				insecure: target.tls?.insecure === true,
+				tls: bunTlsOptions(target.tls),
+			};
 		}
 		if (url.protocol === "vnc:" && url.hostname) {
 			return { kind: "tcp", host: url.hostname.replace(/^\[|\]$/g, ""), port: url.port ? Number(url.port) : 5900 };

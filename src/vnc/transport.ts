@@ -9,10 +9,11 @@
 import net from "node:net";
 import { abortReasonToError, IkvmError } from "../errors.ts";
 import { log } from "../log.ts";
+import type { BunTls } from "../net/tls.ts";
 import { registerSecret } from "../redact.ts";
 
 export type VncEndpoint =
-	| { kind: "ws"; url: string; headers?: Record<string, string>; insecure?: boolean }
+	| { kind: "ws"; url: string; headers?: Record<string, string>; insecure?: boolean; tls?: BunTls }
 	| { kind: "tcp"; host: string; port: number };
 
 export interface CloseInfo {
@@ -225,7 +226,7 @@ function connectWebSocket(
 			ws = new WebSocket(endpoint.url, {
 				headers: endpoint.headers,
 				...(protocols ? { protocols } : {}),
-				...(endpoint.insecure ? { tls: { rejectUnauthorized: false } } : {}),
+				...(endpoint.insecure ? { tls: { rejectUnauthorized: false } } : endpoint.tls ? { tls: endpoint.tls } : {}),
 			});
 		} catch (error) {
 			reject(

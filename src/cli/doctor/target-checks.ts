@@ -17,6 +17,8 @@ export function describeTarget(target: ConsoleTarget): string {
 			return `ami ${bareUrl(target.url)}`;
 		case "ami-viewer":
 			return `ami viewer ${bareUrl(target.viewerUrl)}`;
+		case "redfish":
+			return `redfish ${bareUrl(target.url)}${target.systemId ? ` system ${target.systemId}` : ""}`;
 	}
 }
 
