@@ -45,6 +45,8 @@ export interface FakeRedfishOptions {
 	rfbProtocol?: boolean;
 	/** Dell: the screenshot action answers 400 LC081 (missing Virtual Console privilege). */
 	dellPrivilegeError?: boolean;
+	/** Loopback address to listen on (default 127.0.0.1; 127.0.0.2 is not named by the certificate). */
+	hostname?: string;
 	/** Every GET of a system answers 503 with Retry-After this many times first. */
 	busyAnswers?: number;
 }
@@ -159,7 +161,7 @@ export class FakeRedfishBmc {
 	static async start(options: FakeRedfishOptions = {}): Promise<FakeRedfishBmc> {
 		const bmc = new FakeRedfishBmc(options);
 		bmc.server = Bun.serve<KvmData>({
-			hostname: "127.0.0.1",
+			hostname: options.hostname ?? "127.0.0.1",
 			port: 0,
 			tls: { cert: MOCK_BMC_CERT, key: MOCK_BMC_KEY },
 			fetch: (req, server) => bmc.handle(req, server),
@@ -180,7 +182,7 @@ export class FakeRedfishBmc {
 	}
 
 	get origin(): string {
-		return `https://127.0.0.1:${this.server.port}`;
+		return `https://${this.options.hostname ?? "127.0.0.1"}:${this.server.port}`;
 	}
 
 	get port(): number {
@@ -649,7 +651,10 @@ export class FakeRedfishBmc {
 					: type === "On" || type === "ForceOn"
 						? "On"
 						: undefined;
-		if (this.options.conflictWhenAlreadyInState && target && target === now) {
+		// A system already powering on is "already powered ON" to an iDRAC (and is On a moment later).
+		const alreadyOn = now === "PoweringOn" && target === "On";
+		if (alreadyOn && this.options.conflictWhenAlreadyInState) this.power.set(id, "On");
+		if (this.options.conflictWhenAlreadyInState && target && (target === now || alreadyOn)) {
 			return json(
 				{
 					error: {
@@ -658,7 +663,7 @@ export class FakeRedfishBmc {
 						"@Message.ExtendedInfo": [
 							{
 								MessageId: "IDRAC.2.1.PSU501",
-								Message: `Server is already powered ${now === "On" ? "ON" : "OFF"}.`,
+								Message: `Server is already powered ${this.power.get(id) === "On" ? "ON" : "OFF"}.`,
 								Resolution: "No response action is required.",
 							},
 						],
