@@ -4,6 +4,7 @@
 
 import { openAmiSession } from "../ami/session.ts";
 import { IkvmError } from "../errors.ts";
+import { redfishDriver } from "../redfish/driver.ts";
 import { openVncSession } from "../vnc/session.ts";
 import type { ConsoleOpener } from "./types.ts";
 
@@ -14,6 +15,8 @@ export const openConsole: ConsoleOpener = async (target, ctx, limits) => {
 		case "ami-viewer":
 		case "ami-login":
 			return openAmiSession(target, ctx, limits);
+		case "redfish":
+			return redfishDriver.open(target, ctx, limits);
 		default:
 			throw new IkvmError("NOT_SUPPORTED", `Console type "${(target as { kind: string }).kind}" is not supported.`);
 	}

@@ -10,6 +10,7 @@ import type { AmiLoginTarget, ConsoleTarget, VncTarget } from "../../console/typ
 import { IkvmError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { registerSecret } from "../../redact.ts";
+import { redfishConfigSchema, redfishDriver } from "../../redfish/driver.ts";
 
 const idSchema = z
 	.string()
@@ -76,14 +77,18 @@ const amiSchema = z
 
 const fileSchema = z
 	.object({
-		servers: z.array(z.discriminatedUnion("type", [vncSchema, amiSchema], { error: 'type must be "vnc" or "ami"' })),
+		servers: z.array(
+			z.discriminatedUnion("type", [vncSchema, amiSchema, redfishConfigSchema], {
+				error: 'type must be "vnc", "ami" or "redfish"',
+			}),
+		),
 	})
 	.strict();
 
 export interface StaticServer {
 	id: string;
 	name: string;
-	type: "vnc" | "ami";
+	type: "vnc" | "ami" | "redfish";
 	/** Host or IP for list_servers. */
 	ip: string | null;
 	target: ConsoleTarget;
@@ -161,6 +166,16 @@ export function parseStaticConfig(
 			return inline;
 		};
 
+		if (server.type === "redfish") {
+			const secretOf = (inline: string | undefined, name: string | undefined, field: string) =>
+				secret(inline, name, field);
+			if (server.usernameEnv && !server.username) secretName(env, server.usernameEnv, file, `${at}.usernameEnv`);
+			const built = redfishDriver.fromConfig(
+				{ ...server, username: server.username ?? env[server.usernameEnv as string] },
+				secretOf,
+			);
+			return { id: server.id, name: server.name ?? server.id, type: "redfish", ip: built.ip, target: built.target };
+		}
 		if (server.type === "vnc") {
 			const password = secret(server.password, server.passwordEnv, "passwordEnv");
 			const target: VncTarget = server.url
