@@ -10,6 +10,7 @@
 import { loginWithPassword, logout } from "../../ami/bmc-session.ts";
 import { noProgress } from "../../call-context.ts";
 import { IkvmError } from "../../errors.ts";
+import { redfishDoctor } from "../../redfish/doctor.ts";
 import { createVncOpener } from "../../vnc/session.ts";
 import type { TargetProbe } from "./types.ts";
 
@@ -38,7 +39,21 @@ export const probeAmiLogin: TargetProbe = async (target, ctx) => {
 	return { detail: `logged in as "${target.username}" and out again` };
 };
 
+/** A Redfish BMC: its checklist lines folded into one target line (the lead's doctor may print them one by one). */
+export const probeRedfish: TargetProbe = async (target, ctx) => {
+	if (target.kind !== "redfish") throw new IkvmError("INTERNAL", `The Redfish probe was given a ${target.kind} target.`);
+	const lines = await redfishDoctor(target, { signal: ctx.signal, progress: noProgress }, { timeoutMs: ctx.timeoutMs });
+	const failed = lines.find((l) => l.status === "fail");
+	if (failed) throw new IkvmError("UPSTREAM", `${failed.name}: ${failed.detail}`, { hint: failed.fix });
+	const warnings = lines.filter((l) => l.status === "warn");
+	return {
+		detail: lines.map((l) => `${l.name}: ${l.detail}`).join("; "),
+		warning: warnings.length > 0 ? warnings.map((w) => w.fix ?? w.detail).join(" ") : undefined,
+	};
+};
+
 export const DEFAULT_TARGET_PROBES: Partial<Record<string, TargetProbe>> = {
 	vnc: probeVnc,
 	"ami-login": probeAmiLogin,
+	redfish: probeRedfish,
 };
