@@ -41,7 +41,8 @@ export const probeAmiLogin: TargetProbe = async (target, ctx) => {
 
 /** A Redfish BMC: its checklist lines folded into one target line (the lead's doctor may print them one by one). */
 export const probeRedfish: TargetProbe = async (target, ctx) => {
-	if (target.kind !== "redfish") throw new IkvmError("INTERNAL", `The Redfish probe was given a ${target.kind} target.`);
+	if (target.kind !== "redfish")
+		throw new IkvmError("INTERNAL", `The Redfish probe was given a ${target.kind} target.`);
 	const lines = await redfishDoctor(target, { signal: ctx.signal, progress: noProgress }, { timeoutMs: ctx.timeoutMs });
 	const failed = lines.find((l) => l.status === "fail");
 	if (failed) throw new IkvmError("UPSTREAM", `${failed.name}: ${failed.detail}`, { hint: failed.fix });
