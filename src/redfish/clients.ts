@@ -3,8 +3,9 @@
  * target, server and call that reaches it: list_servers, screenshots and power of
  * all the systems of one BMC use the same session.
  */
-import type { RedfishTarget } from "../console/types.ts";
+
 import { RedfishClient, type RedfishClientOptions } from "./client.ts";
+import type { RedfishTarget } from "./target.ts";
 
 const clients = new Map<string, RedfishClient>();
 let defaults: RedfishClientOptions = {};

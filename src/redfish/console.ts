@@ -5,12 +5,13 @@
  * carries keys and pointer; a vendor screenshot action is one request per capture.
  */
 import type { CallContext } from "../call-context.ts";
-import type { ConsoleLimits, ConsoleSession, RedfishTarget, VncTarget } from "../console/types.ts";
+import type { ConsoleLimits, ConsoleSession } from "../console/types.ts";
 import { IkvmError, isIkvmError } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import type { InputOutcome, KeyStep, PointerStep } from "../input/types.ts";
 import { log } from "../log.ts";
 import { openVncSession } from "../vnc/session.ts";
+import type { VncTarget } from "../vnc/target.ts";
 import type { RedfishClient } from "./client.ts";
 import { redfishClientFor } from "./clients.ts";
 import { findSystem } from "./discovery.ts";
@@ -22,6 +23,7 @@ import {
 	type ScreenshotMethod,
 	supermicroScreenshot,
 } from "./screenshot.ts";
+import type { RedfishTarget } from "./target.ts";
 
 export class RedfishConsoleSession implements ConsoleSession {
 	private isClosed = false;

@@ -4,12 +4,12 @@
  * is there. Reads only; logs out at the end (BMCs allow few sessions).
  */
 import type { CallContext } from "../call-context.ts";
-import type { RedfishTarget } from "../console/types.ts";
 import { isIkvmError } from "../errors.ts";
 import { RedfishClient } from "./client.ts";
 import { listSystems } from "./discovery.ts";
 import { allowedResetTypes } from "./power.ts";
 import { describeMethod, probeScreenshot } from "./screenshot.ts";
+import type { RedfishTarget } from "./target.ts";
 
 export interface RedfishCheck {
 	readonly name: string;

@@ -5,21 +5,18 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import type { CallContext } from "../call-context.ts";
+import { entryFields, envName } from "../console/config-schema.ts";
 import type { ConsoleDriver, ListedConsole } from "../console/driver.ts";
-import type { RedfishTarget } from "../console/types.ts";
 import { IkvmError } from "../errors.ts";
 import { normalizeFingerprint } from "../net/tls.ts";
 import { closeRedfishClients, redfishClientFor } from "./clients.ts";
 import { openRedfishConsole } from "./console.ts";
 import { findSystem, listSystems } from "./discovery.ts";
+import { redfishDoctor } from "./doctor.ts";
 import { redfishPower } from "./power.ts";
+import type { RedfishTarget } from "./target.ts";
 
-const idSchema = z
-	.string()
-	.min(1, "must not be empty")
-	.max(128, "must be at most 128 characters")
-	.regex(/^[A-Za-z0-9._:@-]+$/, "may contain only letters, digits and . _ : @ -");
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 const controlSchema = z.union([z.boolean(), z.array(z.enum(["keyboard", "mouse", "power", "all"]))]);
 
 export const redfishTlsSchema = z
@@ -45,8 +42,7 @@ export const redfishTlsSchema = z
 
 export const redfishConfigSchema = z
 	.object({
-		id: idSchema,
-		name: z.string().min(1).optional(),
+		...entryFields,
 		type: z.literal("redfish"),
 		url: z.string().refine((u) => URL.canParse(u) && new URL(u).protocol === "https:", "must be an https:// URL"),
 		username: z.string().min(1).optional(),
@@ -74,22 +70,20 @@ function hostOf(url: string): string {
 	return new URL(url).hostname.replace(/^\[|\]$/g, "");
 }
 
-export interface RedfishDriver extends ConsoleDriver<RedfishTarget> {
-	listServers(
-		target: RedfishTarget,
-		ctx: Parameters<NonNullable<ConsoleDriver["listServers"]>>[1],
-	): Promise<ListedConsole<RedfishTarget>[]>;
+export interface RedfishDriver extends ConsoleDriver<RedfishTarget, typeof redfishConfigSchema> {
+	listServers(target: RedfishTarget, ctx: CallContext): Promise<ListedConsole<RedfishTarget>[]>;
 	close(): Promise<void>;
 }
 
 export const redfishDriver: RedfishDriver = {
 	type: "redfish",
 	kinds: ["redfish"],
+	label: "Redfish",
 	title: "Redfish BMC (Dell iDRAC, Supermicro, OpenBMC, …): server facts, screenshots where the BMC offers them, power",
 	configSchema: redfishConfigSchema,
 	fromConfig(entry, readSecret) {
 		const e = entry as RedfishConfigEntry;
-		const username = e.username ?? (e.usernameEnv ? process.env[e.usernameEnv] : undefined);
+		const username = readSecret(e.username, e.usernameEnv, "usernameEnv", { secret: false });
 		if (!username) {
 			throw new IkvmError("CONFIG_INVALID", `${e.id}: usernameEnv: environment variable ${e.usernameEnv} is not set`);
 		}
@@ -136,6 +130,17 @@ export const redfishDriver: RedfishDriver = {
 		"handshake",
 		"first-frame",
 	],
+	async probe(target, ctx) {
+		// Reads only, logs out at the end; a failing line fails the target, warnings come with their fix.
+		const lines = await redfishDoctor(target, { signal: ctx.signal, progress: () => {} }, { timeoutMs: ctx.timeoutMs });
+		const failed = lines.find((l) => l.status === "fail");
+		if (failed) throw new IkvmError("UPSTREAM", `${failed.name}: ${failed.detail}`, { hint: failed.fix });
+		const warnings = lines.filter((l) => l.status === "warn");
+		return {
+			detail: lines.map((l) => `${l.name}: ${l.detail}`).join("; "),
+			warning: warnings.length > 0 ? warnings.map((w) => w.fix ?? w.detail).join(" ") : undefined,
+		};
+	},
 	async power(target, action, ctx) {
 		const client = redfishClientFor(target);
 		const system = await findSystem(client, target.systemId, ctx);

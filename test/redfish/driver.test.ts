@@ -75,7 +75,7 @@ describe("redfish driver", () => {
 		const noPw = redfishConfigSchema.safeParse({ id: "a", type: "redfish", url: "https://h", username: "u" });
 		expect(noPw.success).toBe(false);
 		if (!ok.success) return;
-		const built = redfishDriver.fromConfig(ok.data, (_inline, env) => (env === "DB7_PW" ? "pw-from-env" : undefined));
+		const built = redfishDriver.fromConfig(ok.data, (inline, env) => (env === "DB7_PW" ? "pw-from-env" : inline));
 		expect(built.ip).toBe("10.0.0.7");
 		expect(built.target.password).toBe("pw-from-env");
 		expect(redfishDriver.describe(built.target)).toBe("Redfish https://10.0.0.7 (TLS pinned)");

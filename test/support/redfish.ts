@@ -1,9 +1,9 @@
 /** Fake Redfish BMCs for tests: started per test file, stopped after it; clients that point at them. */
 import { afterAll } from "bun:test";
 import { standaloneContext } from "../../src/call-context.ts";
-import type { RedfishTarget } from "../../src/console/types.ts";
 import { FakeRedfishBmc, type FakeRedfishOptions } from "../../src/demo/redfish-bmc.ts";
 import { RedfishClient, type RedfishClientOptions } from "../../src/redfish/client.ts";
+import type { RedfishTarget } from "../../src/redfish/target.ts";
 
 const started: FakeRedfishBmc[] = [];
 afterAll(async () => {

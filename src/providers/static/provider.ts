@@ -4,24 +4,24 @@
  */
 
 import type { CallContext } from "../../call-context.ts";
-import type { ConsolePool } from "../../console/pool.ts";
-import type { ConsoleTarget } from "../../console/types.ts";
+import type { AnyConsoleDriver } from "../../console/driver.ts";
+import { DRIVERS, driverForKind } from "../../console/drivers.ts";
+import type { ConsoleHandle, ConsoleTarget } from "../../console/types.ts";
 import { IkvmError, toIkvmError } from "../../errors.ts";
-import type { Frame } from "../../frame.ts";
 import { log } from "../../log.ts";
-import { redfishDriver } from "../../redfish/driver.ts";
 import type { Provider, ServerInfo } from "../types.ts";
 import type { StaticServer } from "./config.ts";
 
 export class StaticProvider implements Provider {
 	readonly name = "config";
 	private readonly byId: Map<string, StaticServer>;
-	/** Servers a Redfish entry stands for (`<id>` or `<id>/<SystemId>`) → their narrowed targets. */
+
+	/** Servers an entry stands for through its driver's listServers (`<id>` or `<id>/<SystemId>`) → their targets. */
 	private readonly expanded = new Map<string, ConsoleTarget>();
 
 	constructor(
 		servers: StaticServer[],
-		private readonly consoles: ConsolePool,
+		private readonly drivers: readonly AnyConsoleDriver[] = DRIVERS,
 	) {
 		this.byId = new Map(servers.map((s) => [s.id, s]));
 	}
@@ -30,17 +30,21 @@ export class StaticProvider implements Provider {
 		const lists = await Promise.all(
 			[...this.byId.values()].map(async (s): Promise<ServerInfo[]> => {
 				const base: ServerInfo = { id: s.id, name: s.name, provider: s.type, datacenter: null, ip: s.ip };
-				if (s.target.kind !== "redfish") return [base];
-				// A Redfish entry stands for each ComputerSystem of its BMC, with their facts.
+				const driver = driverForKind(s.target.kind, this.drivers);
+				if (!driver?.listServers) return [base];
+				// One entry may stand for several servers (a Redfish BMC with several ComputerSystems), with facts.
 				try {
-					const listed = await redfishDriver.listServers(s.target, ctx);
-					return listed.map((l) => {
+					const listed = await driver.listServers(s.target, ctx);
+					return listed.map((l: { idSuffix?: string; name?: string; facts?: object; target: ConsoleTarget }) => {
 						const id = l.idSuffix ? `${s.id}/${l.idSuffix}` : s.id;
 						this.expanded.set(id, l.target);
 						return { ...base, id, name: s.name !== s.id ? s.name : (l.name ?? s.name), ...l.facts };
 					});
 				} catch (error) {
-					log.warn("could not list the systems of a Redfish BMC", { id: s.id, error: toIkvmError(error).message });
+					log.warn(`could not list the servers behind a ${s.type} entry`, {
+						id: s.id,
+						error: toIkvmError(error).message,
+					});
 					return [base];
 				}
 			}),
@@ -48,18 +52,14 @@ export class StaticProvider implements Provider {
 		return lists.flat();
 	}
 
-	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
-		let target: ConsoleTarget | undefined = this.expanded.get(serverId) ?? this.byId.get(serverId)?.target;
-		if (!target && serverId.includes("/")) {
-			await this.listServers(ctx);
-			target = this.expanded.get(serverId);
-		}
-		if (!target) throw new IkvmError("UNKNOWN_SERVER", `Unknown server "${serverId}".`);
-		const resolved = target;
-		return this.consoles.capture(`config:${serverId}`, async () => resolved, ctx);
+	console(serverId: string): ConsoleHandle {
+		const server = this.byId.get(serverId);
+		const known = this.expanded.get(serverId) ?? server?.target;
+		if (!known) throw new IkvmError("UNKNOWN_SERVER", `Unknown server "${serverId}".`);
+		return { key: `config:${serverId}`, resolve: async () => this.expanded.get(serverId) ?? known };
 	}
 
 	async close(): Promise<void> {
-		await redfishDriver.close();
+		await Promise.allSettled(this.drivers.map((d) => d.close?.()));
 	}
 }
