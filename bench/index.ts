@@ -8,10 +8,19 @@ import { ast2500Suite } from "./ast2500.ts";
 import { printRows, type Row } from "./harness.ts";
 import { imageSuite } from "./image.ts";
 import { pngSuite } from "./png.ts";
+import { redfishSuite } from "./redfish.ts";
 import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";
 
-const suites: Array<() => Promise<Row[]>> = [pngSuite, imageSuite, ast2500Suite, kvmSuite, vncSuite, textSuite];
+const suites: Array<() => Promise<Row[]>> = [
+	pngSuite,
+	imageSuite,
+	ast2500Suite,
+	kvmSuite,
+	vncSuite,
+	redfishSuite,
+	textSuite,
+];
 
 const rows: Row[] = [];
 for (const suite of suites) rows.push(...(await suite()));

@@ -2,9 +2,13 @@
  * The demo's simulated hardware, all in process on loopback: a mock OVH API
  * whose servers hand out viewer URLs of mock AMI BMCs (sending AST2500 video
  * of real console screens), one BMC reached by direct login, and a VNC server
- * showing a login prompt. Everything downstream is the real code path:
- * request signing, IPMI access task, BMC session, IVTP, our decoder, RFB.
+ * showing a login prompt, and two fake Redfish BMCs (a Dell iDRAC with the
+ * screenshot action, an OpenBMC whose /kvm/0 carries RFB). Everything
+ * downstream is the real code path: request signing, IPMI access task, BMC
+ * session, IVTP, our decoder, RFB, Redfish sessions and TLS pinning.
  */
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 import type { AmiLoginTarget } from "../ami/target.ts";
 import type { OvhSettings } from "../config.ts";
@@ -12,16 +16,19 @@ import { OvhProvider } from "../providers/ovh/provider.ts";
 import type { StaticServer } from "../providers/static/config.ts";
 import { StaticProvider } from "../providers/static/provider.ts";
 import type { Provider } from "../providers/types.ts";
+import type { RedfishTarget } from "../redfish/target.ts";
 import type { VncTarget } from "../vnc/target.ts";
 import { encodeAst2500Frame, type RgbaPicture } from "./ast2500-encoder.ts";
 import { MockBmc } from "./bmc.ts";
+import { MOCK_BMC_CERT } from "./mock-bmc-cert.ts";
 import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "./ovh-api.ts";
+import { FakeRedfishBmc } from "./redfish-bmc.ts";
 import { type RfbTestServer, startRfbServer } from "./rfb-server.ts";
 import { DEMO_SCREENS, loadScreen } from "./screens.ts";
 
 export const DEMO_NOTICE =
-	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs and a local VNC " +
-	"server, all on this machine). Nothing here is real hardware.";
+	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs, a local VNC " +
+	"server and fake Redfish BMCs, all on this machine). Nothing here is real hardware.";
 
 export interface DemoBackends {
 	/** Providers wired to the mocks, for createApp. */
@@ -29,6 +36,7 @@ export interface DemoBackends {
 	readonly ovh: MockOvhApi;
 	readonly bmcs: MockBmc[];
 	readonly vnc: RfbTestServer;
+	readonly redfish: FakeRedfishBmc[];
 	stop(): Promise<void>;
 }
 
@@ -80,6 +88,17 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		],
 	});
 	const vnc = await startRfbServer({ image: login, encoding: "zrle", name: "demo-vm" });
+	// The OpenBMC host's own screen, behind the BMC's /kvm/0.
+	const openbmcHost = await startRfbServer({ image: rescue, encoding: "zrle", name: "openbmc-host" });
+	const panicPng = new Uint8Array(readFileSync(new URL(`./screens/${DEMO_SCREENS.kernelPanic}`, import.meta.url)));
+	const redfishLogin = { username: "root", password: "demo-redfish-password" };
+	const redfish = await Promise.all([
+		FakeRedfishBmc.start({ vendor: "dell", screen: { png: panicPng }, ...redfishLogin }),
+		FakeRedfishBmc.start({ vendor: "openbmc", rfbPort: openbmcHost.tcpPort, ...redfishLogin }),
+	]);
+	const [idrac, openbmc] = redfish as [FakeRedfishBmc, FakeRedfishBmc];
+	// Pinned, as the README recommends for real BMCs.
+	const pin = { fingerprint256: new X509Certificate(MOCK_BMC_CERT).fingerprint256 };
 
 	const settings: OvhSettings = {
 		endpoint: ovh.endpoint,
@@ -108,15 +127,36 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				...directLogin,
 			} as AmiLoginTarget,
 		},
+		{
+			id: "idrac-9",
+			name: "Dell iDRAC over Redfish (screenshot action, kernel panic)",
+			type: "redfish",
+			ip: "127.0.0.1",
+			target: { kind: "redfish", url: idrac.origin, tls: pin, ...redfishLogin } as RedfishTarget,
+		},
+		{
+			id: "openbmc-1",
+			name: "OpenBMC over Redfish (KVM WebSocket, grub rescue)",
+			type: "redfish",
+			ip: "127.0.0.1",
+			target: { kind: "redfish", url: openbmc.origin, tls: pin, ...redfishLogin } as RedfishTarget,
+		},
 	];
 
 	return {
 		ovh,
 		bmcs,
 		vnc,
+		redfish,
 		providers: () => [new OvhProvider(settings, { access: { pollIntervalMs: 300 } }), new StaticProvider(configured)],
 		async stop() {
-			await Promise.allSettled([ovh.stop(), vnc.close(), ...bmcs.map((b) => b.stop())]);
+			await Promise.allSettled([
+				ovh.stop(),
+				vnc.close(),
+				openbmcHost.close(),
+				...bmcs.map((b) => b.stop()),
+				...redfish.map((b) => b.stop()),
+			]);
 		},
 	};
 }

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
 	}
 	const port = process.env.PORT || "3001";
 	log.info(
-		`demo: 4 simulated servers. Connect: claude mcp add ikvm-demo --transport http http://localhost:${port}/mcp`,
+		`demo: 6 simulated servers. Connect: claude mcp add ikvm-demo --transport http http://localhost:${port}/mcp`,
 	);
 }
 

@@ -40,7 +40,7 @@ describe("Redfish sessions", () => {
 
 	test("wrong credentials: AUTH_FAILED after one attempt, never retried", async () => {
 		const bmc = await fakeBmc();
-		const client = clientOf(bmc, {}, "wrong-password");
+		const client = clientOf(bmc, {}, "rf-wrong-pw-7");
 		const error = await failure(listSystems(client, ctx()));
 		expect(error.code).toBe("AUTH_FAILED");
 		expect(error.stage).toBe("redfish-login");
