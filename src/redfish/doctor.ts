@@ -126,7 +126,7 @@ export async function redfishDoctor(
 				} else {
 					const allowed = await allowedResetTypes(client, system, ctx);
 					const allowedWord = options.powerAllowed
-						? "allowed by this target's control setting"
+						? "allowed by this target's control field (the server also needs IKVM_CONTROL with power)"
 						: "not allowed (add power to this target's control field and IKVM_CONTROL)";
 					lines.push({
 						name: `power${suffix}`,

@@ -105,7 +105,7 @@ export const redfishDriver: RedfishDriver = {
 		const tls = e.tls ? { insecure: e.tls.insecure, ca, fingerprint256: e.tls.fingerprint256 } : undefined;
 		const vncPassword = e.vncPasswordEnv ? readSecret(undefined, e.vncPasswordEnv, "vncPasswordEnv") : undefined;
 		return {
-			target: { kind: "redfish", url: e.url, username, password, tls, auth: e.auth, vncPassword },
+			target: { kind: "redfish", url: e.url, username, password, tls, auth: e.auth, vncPassword, control: e.control },
 			ip: hostOf(e.url),
 		};
 	},
@@ -132,7 +132,14 @@ export const redfishDriver: RedfishDriver = {
 	],
 	async probe(target, ctx) {
 		// Reads only, logs out at the end; a failing line fails the target, warnings come with their fix.
-		const lines = await redfishDoctor(target, { signal: ctx.signal, progress: () => {} }, { timeoutMs: ctx.timeoutMs });
+		const control = target.control;
+		const powerAllowed =
+			control === true || (Array.isArray(control) && (control.includes("power") || control.includes("all")));
+		const lines = await redfishDoctor(
+			target,
+			{ signal: ctx.signal, progress: () => {} },
+			{ timeoutMs: ctx.timeoutMs, powerAllowed },
+		);
 		const failed = lines.find((l) => l.status === "fail");
 		if (failed) throw new IkvmError("UPSTREAM", `${failed.name}: ${failed.detail}`, { hint: failed.fix });
 		const warnings = lines.filter((l) => l.status === "warn");

@@ -13,4 +13,6 @@ export interface RedfishTarget extends ConsoleTarget {
 	systemId?: string;
 	/** Password of the BMC's VNC service, when ManagerNetworkProtocol.RFB is used. */
 	vncPassword?: string;
+	/** The entry's `control` field as written (the safety model decides; the doctor reports it). */
+	control?: boolean | readonly string[];
 }

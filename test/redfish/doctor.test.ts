@@ -24,7 +24,7 @@ describe("redfishDoctor", () => {
 		const bmc = await fakeBmc();
 		const lines = await redfishDoctor(targetOf(bmc), ctx(), { timeoutMs: 3000, powerAllowed: true });
 		expect(lines.find((l) => l.name === "screenshot")).toMatchObject({ status: "warn" });
-		expect(lines.find((l) => l.name === "power")?.detail).toContain("allowed by this target's control setting");
+		expect(lines.find((l) => l.name === "power")?.detail).toContain("allowed by this target's control field");
 		const bad = await redfishDoctor(targetOf(bmc, { password: "rf-bad-pw-7" }), ctx(), { timeoutMs: 3000 });
 		expect(bad.find((l) => l.name === "login")).toMatchObject({ status: "fail" });
 	});

@@ -38,7 +38,9 @@ export class StaticProvider implements Provider {
 					return listed.map((l: { idSuffix?: string; name?: string; facts?: object; target: ConsoleTarget }) => {
 						const id = l.idSuffix ? `${s.id}/${l.idSuffix}` : s.id;
 						this.expanded.set(id, l.target);
-						return { ...base, id, name: s.name !== s.id ? s.name : (l.name ?? s.name), ...l.facts };
+						// The entry's own name wins; several servers of one entry are told apart by their suffix.
+						const named = s.name !== s.id ? (l.idSuffix ? `${s.name} (${l.idSuffix})` : s.name) : undefined;
+						return { ...base, id, name: named ?? l.name ?? id, ...l.facts };
 					});
 				} catch (error) {
 					log.warn(`could not list the servers behind a ${s.type} entry`, {
