@@ -91,6 +91,8 @@ export class RedfishClient {
 	private idleTimer: ReturnType<typeof setTimeout> | undefined;
 	private pinnedPem: string | undefined;
 	private rootCache: Record<string, unknown> | undefined;
+	/** Authenticated requests under way; the idle logout waits for them. */
+	private inFlight = 0;
 	/** Sessions created and deleted so far (diagnostics, tests). */
 	readonly stats = { logins: 0, logouts: 0, requests: 0 };
 
@@ -187,17 +189,23 @@ export class RedfishClient {
 		const idempotent = method === "GET" || method === "HEAD";
 		let busyWaited = 0;
 		for (let attempt = 0; ; attempt++) {
-			await this.ensureAuth(ctx);
-			const usedToken = this.token;
-			let answer = await this.raw(method, path, this.authHeader(), options.body, ctx, options);
-			if (answer.status === 401 && this.mode === "session" && usedToken !== undefined) {
-				// The BMC forgot our session (timeout, reboot, someone deleted it): end it on our side, log in once more.
-				log.debug("redfish session refused; logging in again", { bmc: this.host });
-				if (this.token === usedToken) this.forgetSession(true);
+			let answer: RedfishAnswer;
+			this.inFlight++;
+			try {
 				await this.ensureAuth(ctx);
+				const usedToken = this.token;
 				answer = await this.raw(method, path, this.authHeader(), options.body, ctx, options);
+				if (answer.status === 401 && this.mode === "session" && usedToken !== undefined) {
+					// The BMC forgot our session (timeout, reboot, someone deleted it): end it on our side, log in once more.
+					log.debug("redfish session refused; logging in again", { bmc: this.host });
+					if (this.token === usedToken) this.forgetSession(true);
+					await this.ensureAuth(ctx);
+					answer = await this.raw(method, path, this.authHeader(), options.body, ctx, options);
+				}
+			} finally {
+				this.inFlight--;
+				this.touch();
 			}
-			this.touch();
 			if ((answer.status === 429 || answer.status === 503) && idempotent && attempt < 2) {
 				const fault = this.fault(answer);
 				if (isSessionLimit(fault)) return answer;
@@ -247,6 +255,7 @@ export class RedfishClient {
 		if (this.idleTimer) clearTimeout(this.idleTimer);
 		this.idleTimer = setTimeout(() => {
 			this.idleTimer = undefined;
+			if (this.inFlight > 0) return; // the last of them re-arms the timer
 			log.debug("redfish session idle; logging out", { bmc: this.host });
 			void this.logout();
 		}, this.idleMs);

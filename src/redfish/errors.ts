@@ -80,11 +80,13 @@ export function hasMessage(fault: RedfishFault, ...keys: string[]): boolean {
 export function faultLine(fault: RedfishFault): string {
 	const first = fault.messages.find((m) => m.message) ?? fault.messages[0];
 	if (!first) return `HTTP ${fault.status}`;
+	// One line: a BMC's text must not start a new log line or carry control characters.
+	const flat = (text: string) => text.replace(/[\s\p{Cc}]+/gu, " ").trim();
 	const parts = [`HTTP ${fault.status}`];
-	if (first.id) parts.push(first.id);
+	if (first.id) parts.push(flat(first.id));
 	let line = parts.join(" ");
-	if (first.message) line += `: ${first.message.replace(/\s+/g, " ")}`;
-	if (first.resolution) line += ` (${first.resolution.replace(/\s+/g, " ")})`;
+	if (first.message) line += `: ${flat(first.message)}`;
+	if (first.resolution) line += ` (${flat(first.resolution)})`;
 	return line.length > 400 ? `${line.slice(0, 397)}...` : line;
 }
 
