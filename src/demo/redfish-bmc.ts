@@ -22,8 +22,8 @@ export interface FakeRedfishOptions {
 	systems?: string[];
 	/** Sessions at once; the next login gets the vendor's session-limit answer. Default 4. */
 	sessionLimit?: number;
-	/** false: no SessionService at all (Basic only). Default true. */
-	sessionService?: boolean;
+	/** false: no SessionService at all (Basic only); "refuses": listed, but POST answers 405. Default true. */
+	sessionService?: boolean | "refuses";
 	/** Where ResetType values are announced. Default: OpenBMC "actioninfo", others "inline". */
 	resetValues?: "inline" | "actioninfo" | "both" | "none";
 	allowedResetTypes?: string[];
@@ -406,6 +406,7 @@ export class FakeRedfishBmc {
 		if (path === sessionsPath && method === "POST") {
 			if (this.options.sessionService === false)
 				return redfishError(404, "Base.1.19.ResourceNotFound", "The requested resource was not found.");
+			if (this.options.sessionService === "refuses") return this.notAllowed("GET");
 			return this.login(req);
 		}
 		if (auth === "bad" || auth === "none") return this.unauthorized();

@@ -84,6 +84,24 @@ describe("Redfish sessions", () => {
 		).toBe(true);
 	});
 
+	test("a SessionService that refuses the login POST (405): Basic; auth: basic forces Basic", async () => {
+		const bmc = await fakeBmc({ sessionService: "refuses" });
+		const client = clientOf(bmc);
+		expect(await listSystems(client, ctx())).toHaveLength(1);
+		expect(client.authMode).toBe("basic");
+		expect(bmc.stats.requests.filter((r) => r.method === "POST")).toHaveLength(1);
+		const forced = new RedfishClient({
+			url: bmc.origin,
+			username: bmc.username,
+			password: bmc.password,
+			tls: { insecure: true },
+			auth: "basic",
+		});
+		await listSystems(forced, ctx());
+		expect(bmc.stats.requests.filter((r) => r.method === "POST")).toHaveLength(1);
+		expect(bmc.stats.logins).toBe(0);
+	});
+
 	test("an idle session is deleted after idleMs", async () => {
 		const bmc = await fakeBmc();
 		const client = clientOf(bmc, { idleMs: 100 });
