@@ -45,6 +45,10 @@ export interface FakeRedfishOptions {
 	rfbProtocol?: boolean;
 	/** Dell: the screenshot action answers 400 LC081 (missing Virtual Console privilege). */
 	dellPrivilegeError?: boolean;
+	/** The login succeeds with a PasswordChangeRequired message (a factory account). */
+	passwordChangeRequired?: boolean;
+	/** The Reset task monitor ends in TaskState Exception. */
+	taskFails?: boolean;
 	/** Loopback address to listen on (default 127.0.0.1; 127.0.0.2 is not named by the certificate). */
 	hostname?: string;
 	/** Every GET of a system answers 503 with Retry-After this many times first. */
@@ -509,6 +513,15 @@ export class FakeRedfishBmc {
 					202,
 					{ "Retry-After": "0", Location: path },
 				);
+			if (this.options.taskFails) {
+				return json({
+					"@odata.id": `/redfish/v1/TaskService/Tasks/${task.id}`,
+					Id: task.id,
+					TaskState: "Exception",
+					TaskStatus: "Critical",
+					Messages: [{ MessageId: "Base.1.19.InternalError", Message: "The power controller did not respond." }],
+				});
+			}
 			return json({
 				"@odata.id": `/redfish/v1/TaskService/Tasks/${task.id}`,
 				Id: task.id,
@@ -620,7 +633,18 @@ export class FakeRedfishBmc {
 		this.sessions.set(id, { id, token, user: this.username });
 		this.stats.logins++;
 		const location = `/redfish/v1/SessionService/Sessions/${id}`;
-		return json({ "@odata.id": location, Id: id, UserName: this.username }, 201, {
+		const extended = this.options.passwordChangeRequired
+			? {
+					"@Message.ExtendedInfo": [
+						{
+							MessageId: "Base.1.19.PasswordChangeRequired",
+							Message: "The password provided for this account must be changed before access is granted.",
+							Resolution: "Change the password for this account using a PATCH to the Password property.",
+						},
+					],
+				}
+			: {};
+		return json({ "@odata.id": location, Id: id, UserName: this.username, ...extended }, 201, {
 			"X-Auth-Token": token,
 			Location: location,
 		});

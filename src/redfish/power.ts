@@ -238,7 +238,7 @@ export async function followTask(
 			const first = messages[0];
 			throw new IkvmError(
 				"UPSTREAM",
-				`The BMC's power task ended ${state}${first ? `: ${first.id ? `${messageKey(first.id)}: ` : ""}${first.message ?? ""}` : ""}.`,
+				`The BMC's power task ended ${state}${first ? `: ${first.id ? `${messageKey(first.id)}: ` : ""}${(first.message ?? "").replace(/\.$/, "")}` : ""}.`,
 				{ stage: "redfish-power" },
 			);
 		}

@@ -102,6 +102,35 @@ describe("Redfish sessions", () => {
 		expect(bmc.stats.logins).toBe(0);
 	});
 
+	test("a login that demands a password change: ACCESS_DENIED saying so, and that session is deleted", async () => {
+		const bmc = await fakeBmc({ passwordChangeRequired: true });
+		const error = await failure(listSystems(clientOf(bmc), ctx()));
+		expect(error.code).toBe("ACCESS_DENIED");
+		expect(error.message).toContain("PasswordChangeRequired");
+		expect(error.hint).toContain("change its password");
+		expect(bmc.stats.logins).toBe(1);
+		expect(bmc.openSessions).toBe(0);
+	});
+
+	test("a body past the cap: TOO_LARGE, not buffered", async () => {
+		const bmc = await fakeBmc();
+		const client = clientOf(bmc, { maxBodyBytes: 200 });
+		const error = await failure(listSystems(client, ctx()));
+		expect(error.code).toBe("TOO_LARGE");
+		await client.close();
+	});
+
+	test("a BMC busy beyond the wait budget: BUSY with its Retry-After, after a bounded number of tries", async () => {
+		const bmc = await fakeBmc({ busyAnswers: 10 });
+		const client = clientOf(bmc, { maxBusyWaitMs: 1500 });
+		const error = await failure(client.get("/redfish/v1/Systems/437XR1138R2", ctx(), "the system"));
+		expect(error.code).toBe("BUSY");
+		expect(error.message).toContain("ServiceTemporarilyUnavailable");
+		expect(error.hint).toContain("retry in 1 s");
+		expect(bmc.stats.requests.filter((r) => r.path === "/redfish/v1/Systems/437XR1138R2")).toHaveLength(2);
+		await client.close();
+	});
+
 	test("an idle session is deleted after idleMs", async () => {
 		const bmc = await fakeBmc();
 		const client = clientOf(bmc, { idleMs: 100 });

@@ -76,6 +76,17 @@ describe("Redfish power", () => {
 		expect(result.state).toBe("off");
 	});
 
+	test("a task that ends in Exception is an error carrying the task's message", async () => {
+		const bmc = await fakeBmc({ initialPower: "On", resetTask: true, taskMs: 100, taskFails: true });
+		const client = clientOf(bmc);
+		const error = await failure(redfishPower(client, "/redfish/v1/Systems/437XR1138R2", "off", ctx(), FAST));
+		expect(error.code).toBe("UPSTREAM");
+		expect(error.message).toBe(
+			"The BMC's power task ended Exception: InternalError: The power controller did not respond.",
+		);
+		await client.close();
+	});
+
 	test("a BMC that accepts and does nothing: the result says what was observed, not what was hoped", async () => {
 		const { result } = await run({ initialPower: "On", stuckPower: true }, "off");
 		expect(result.state).toBe("on");
