@@ -78,6 +78,20 @@ describe("Redfish screenshots", () => {
 		await redfishDriver.close();
 	});
 
+	test("OpenBMC whose KVM pipe leads nowhere: a CONNECTION error naming the method that failed; nothing left open", async () => {
+		const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+		const deadPort = closed.port;
+		closed.stop(true);
+		const bmc = await fakeBmc({ vendor: "openbmc", rfbPort: deadPort });
+		const error = await failure(redfishDriver.open(targetOf(bmc), ctx(), LIMITS));
+		expect(error.code).toBe("CONNECTION");
+		expect(error.message).toContain("OpenBMC KVM WebSocket /kvm/0 (RFB)");
+		await Bun.sleep(50);
+		expect(bmc.openKvm).toBe(0);
+		await redfishDriver.close();
+		expect(bmc.openSessions).toBe(0);
+	});
+
 	test("ManagerNetworkProtocol.RFB enabled: the BMC's VNC port is used", async () => {
 		const bmc = await fakeBmc({ vendor: "generic", rfbPort: rfb.tcpPort });
 		const session = await redfishDriver.open(targetOf(bmc), ctx(), LIMITS);
