@@ -4,11 +4,11 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error. Data goes to stdout,
  * progress and errors to stderr.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createApp } from "./app.ts";
 import type { CallContext } from "./call-context.ts";
 import { COMMON_OPTIONS, parse, parseRegion, processIo, UsageError } from "./cli/args.ts";
-import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig } from "./cli/client-config.ts";
+import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig, targetsFileVars } from "./cli/client-config.ts";
 import { decodeFrameCommand } from "./cli/decode-frame.ts";
 import { doctorCommand } from "./cli/doctor/command.ts";
 import { ovhCredentialsCommand } from "./cli/ovh-credentials.ts";
@@ -17,6 +17,7 @@ import { watchScreen } from "./console/watch.ts";
 import { isIkvmError } from "./errors.ts";
 import { renderScreenshot } from "./image/render.ts";
 import { configureLogging } from "./log.ts";
+import { findConfigFile } from "./providers/static/config.ts";
 import { serveFromEnvironment } from "./serve.ts";
 import { readScreenText } from "./text/index.ts";
 import { parsePattern } from "./text/pattern.ts";
@@ -30,7 +31,7 @@ Usage:
   ikvm-mcp screenshot <serverId> [-o shot.png] [--raw] [--region x,y,w,h] [--config FILE]
   ikvm-mcp text <serverId> [--region x,y,w,h] [--json] [--config FILE]   the screen's text
   ikvm-mcp wait <serverId> [PATTERN] [--timeout S] [--interval S] [--json]   wait for text, or a still screen
-  ikvm-mcp config <client> [--with-secrets]                         MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
+  ikvm-mcp config <client> [--with-secrets] [--demo]                MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
   ikvm-mcp ovh-credentials [--endpoint eu|ca|us] [--application-key AK]   ask OVH for a consumer key
   ikvm-mcp doctor [--config FILE]                                    check everything a screenshot needs
   ikvm-mcp decode-frame [--colors ami|bt601] <frame.bin> [...] <out.png>   decode captured AST2500 frames
@@ -65,11 +66,13 @@ expression, or /pattern/flags) appears, or, without PATTERN, until the screen st
 Prints the screen's lines on stdout; exit 0 when it matched or settled, 1 on timeout (the last
 screen is still printed). Defaults: --timeout 60, --interval 2.`;
 
-const CONFIG_USAGE = `Usage: ikvm-mcp config <client> [--with-secrets] [--url URL]
+const CONFIG_USAGE = `Usage: ikvm-mcp config <client> [--with-secrets] [--config FILE] [--demo] [--url URL]
 
 Prints the MCP configuration for <client> (${CLIENTS.join(", ")}) that runs this checkout, with the
-environment variables you have set (OVH_*, IKVM_CONFIG, ...). Secrets are printed as <NAME>
-placeholders unless --with-secrets is given. --url is the HTTP endpoint (default http://localhost:3001/mcp).`;
+environment variables you have set (OVH_*, ...), the targets file (--config, IKVM_CONFIG or
+./ikvm.config.json) as an absolute IKVM_CONFIG, and every variable that file names. Secrets are
+printed as <NAME> placeholders unless --with-secrets is given. --demo prints the demo (simulated
+hardware, no credentials) instead. --url is the HTTP endpoint (default http://localhost:3001/mcp).`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -250,6 +253,8 @@ const clientConfig: Command = async (argv) => {
 		{
 			help: COMMON_OPTIONS.help,
 			"with-secrets": { type: "boolean" },
+			demo: { type: "boolean" },
+			config: COMMON_OPTIONS.config,
 			url: { type: "string" },
 			root: { type: "string" },
 			bun: { type: "string" },
@@ -261,6 +266,11 @@ const clientConfig: Command = async (argv) => {
 	if (positionals.length !== 1 || !CLIENTS.includes(client as ClientName)) {
 		throw new UsageError(`give one client: ${CLIENTS.join(", ")}`, CONFIG_USAGE);
 	}
+	const demo = values.demo ?? false;
+	// The targets file the server would read here, so the launched one reads it too, from anywhere.
+	const targetsFile = demo ? undefined : findConfigFile(values.config ?? process.env.IKVM_CONFIG);
+	const named = targetsFile && existsSync(targetsFile) ? targetsFileVars(readFileSync(targetsFile, "utf8")) : undefined;
+	if (targetsFile && !existsSync(targetsFile)) stderr(`# warning: the targets file ${targetsFile} does not exist`);
 	const text = renderClientConfig({
 		client: client as ClientName,
 		root: values.root ?? new URL("..", import.meta.url).pathname,
@@ -268,6 +278,10 @@ const clientConfig: Command = async (argv) => {
 		env: process.env,
 		withSecrets: values["with-secrets"] ?? false,
 		url: values.url ?? "http://localhost:3001/mcp",
+		targetsFile,
+		extraVars: named?.vars,
+		extraSecretVars: named?.secretVars,
+		launch: demo ? "demo" : "server",
 	});
 	stderr(`# ${client}: ${CLIENT_FILES[client as ClientName]}`);
 	process.stdout.write(`${text}\n`);

@@ -14,8 +14,9 @@ import type { ToolDeps } from "./deps.ts";
 
 export type ContentBlock = { type: "text"; text: string } | { type: "image"; data: string; mimeType: string };
 
-export function textBlock(text: string): { type: "text"; text: string } {
-	return { type: "text", text: redact(text) };
+/** `keep`: the caller's own input (a serverId it sent), shown back as it was sent. */
+export function textBlock(text: string, keep: readonly string[] = []): { type: "text"; text: string } {
+	return { type: "text", text: redact(text, keep) };
 }
 
 /** A frame as a PNG image block plus the caption saying its size and scale. */
@@ -55,9 +56,9 @@ export function toolResult(
 	};
 }
 
-export function toolError(error: unknown, tool: string): CallToolResult {
+export function toolError(error: unknown, tool: string, keep: readonly string[] = []): CallToolResult {
 	const e = toIkvmError(error);
 	if (e.code === "INTERNAL") log.error(`${tool} failed`, { error: e.message, stack: (e.cause as Error)?.stack });
 	else log.warn(`${tool} failed`, { code: e.code, stage: e.stage, error: e.message });
-	return { isError: true, content: [textBlock(`Error (${e.code}): ${e.toUserMessage()}`)] };
+	return { isError: true, content: [textBlock(`Error (${e.code}): ${e.toUserMessage()}`, keep)] };
 }

@@ -20,6 +20,7 @@ export const screenTextShape = {
 			offsetY: z.number(),
 		})
 		.optional(),
+	truncated: z.string().optional(),
 };
 
 /** The lines in a fenced block (layout kept), under one line saying how they were read. */
@@ -29,7 +30,8 @@ export function describeText(text: ScreenText): string {
 			? `bitmap-font ${text.font ?? "(blank screen)"}, ${text.grid.cols}x${text.grid.rows} cells of ${text.grid.cellWidth}x${text.grid.cellHeight}`
 			: text.method;
 	const body = text.lines.length > 0 ? text.lines.join("\n") : "(no text on screen)";
-	return `Read by ${how}, confidence ${text.confidence.toFixed(2)}:\n\`\`\`\n${body}\n\`\`\``;
+	const cut = text.truncated ? `\nTruncated: ${text.truncated}.` : "";
+	return `Read by ${how}, confidence ${text.confidence.toFixed(2)}:\n\`\`\`\n${body}\n\`\`\`${cut}`;
 }
 
 export function structuredText(text: ScreenText) {
@@ -39,5 +41,6 @@ export function structuredText(text: ScreenText) {
 		confidence: text.confidence,
 		...(text.font ? { font: text.font } : {}),
 		...(text.grid ? { grid: text.grid } : {}),
+		...(text.truncated ? { truncated: text.truncated } : {}),
 	};
 }

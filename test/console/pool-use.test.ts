@@ -193,4 +193,29 @@ describe("ConsolePool.use", () => {
 		await slow;
 		await p.closeAll();
 	});
+
+	test("no more sessions stay open than the console cap: opening another closes the longest-idle one", async () => {
+		const { opener, opened } = recordingOpener();
+		const p = new ConsolePool({
+			opener,
+			limits: { maxWidth: 64, maxHeight: 64 },
+			idleMs: 10_000,
+			maxConcurrent: 2,
+			queueTimeoutMs: 1000,
+		});
+		const h = (key: string): ConsoleHandle => ({ key, resolve: async () => ({ kind: "fake" }) });
+		await p.capture(h("a"), standaloneContext());
+		await Bun.sleep(5);
+		await p.capture(h("b"), standaloneContext());
+		expect(p.openSessions).toBe(2);
+		await p.capture(h("c"), standaloneContext());
+		expect(p.openSessions).toBe(2);
+		// "a" was the longest idle: it was closed, so using it again opens a session; "c" is still warm.
+		await p.capture(h("c"), standaloneContext());
+		expect(opened()).toBe(3);
+		await p.capture(h("a"), standaloneContext());
+		expect(opened()).toBe(4);
+		expect(p.openSessions).toBe(2);
+		await p.closeAll();
+	});
 });

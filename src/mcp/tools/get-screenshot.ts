@@ -44,7 +44,7 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 				}
 				return toolResult(deps, content);
 			} catch (error) {
-				return toolError(error, "get_screenshot");
+				return toolError(error, "get_screenshot", [serverId]);
 			}
 		},
 	);
