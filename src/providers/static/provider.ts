@@ -1,10 +1,10 @@
 /**
  * Servers declared in the static targets file: VNC servers (Proxmox, libvirt,
- * QEMU) and AMI BMCs reached directly.
+ * QEMU), AMI BMCs reached directly, Redfish BMCs (one server per ComputerSystem).
  */
 
 import type { CallContext } from "../../call-context.ts";
-import type { AnyConsoleDriver } from "../../console/driver.ts";
+import type { AnyConsoleDriver, ListedConsole } from "../../console/driver.ts";
 import { DRIVERS, driverForKind } from "../../console/drivers.ts";
 import type { ConsoleHandle, ConsoleTarget } from "../../console/types.ts";
 import { IkvmError, toIkvmError } from "../../errors.ts";
@@ -34,8 +34,8 @@ export class StaticProvider implements Provider {
 				if (!driver?.listServers) return [base];
 				// One entry may stand for several servers (a Redfish BMC with several ComputerSystems), with facts.
 				try {
-					const listed = await driver.listServers(s.target, ctx);
-					return listed.map((l: { idSuffix?: string; name?: string; facts?: object; target: ConsoleTarget }) => {
+					const listed: ListedConsole[] = await driver.listServers(s.target, ctx);
+					return listed.map((l) => {
 						const id = l.idSuffix ? `${s.id}/${l.idSuffix}` : s.id;
 						this.expanded.set(id, l.target);
 						// The entry's own name wins; several servers of one entry are told apart by their suffix.
