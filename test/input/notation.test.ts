@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import {
 	describeKeys,
+	describeSteps,
 	destructiveChords,
 	KEYSYM,
 	MAX_KEYS,
@@ -94,6 +95,9 @@ describe("key notation parser", () => {
 		);
 		expect(describeKeys(parseKeys("a{{b\nc{Ctrl+C}{x}{Shift+Y}"))).toBe("<3 chars> Enter <1 chars> Ctrl+C <2 chars>");
 		expect(plan("{secret ROOT}").description).toBe("<secret ROOT>");
+		expect(describeSteps(plan("ls{Enter}{wait 5}{secret ROOT}{secret ROOT}x{Ctrl+C}").steps)).toBe(
+			"<2 chars> Enter wait 5 <secret> <1 chars> Ctrl+C",
+		);
 	});
 });
 
