@@ -161,10 +161,10 @@ function parseGroup(raw: string, at: number): KeyToken {
 		if (modifiers.includes(m)) bad(`The chord at position ${at} names ${m.name} twice.`);
 		modifiers.push(m);
 	}
-	return { kind: "key", modifiers, key: chordKey(last, group, at) };
+	return { kind: "key", modifiers, key: chordKey(last, at) };
 }
 
-function chordKey(name: string, group: string, at: number): ChordKey {
+function chordKey(name: string, at: number): ChordKey {
 	const named = namedKey(name);
 	if (named) return { kind: "named", name: named.name, usage: named.usage, keysym: named.keysym };
 	const m = modifier(name);
