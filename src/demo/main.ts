@@ -25,10 +25,13 @@ async function main(): Promise<void> {
 		throw error;
 	}
 	// Over stdio the client that launched us is already connected: an HTTP hint would mislead.
+	const count = backends.serverCount;
 	if (running.http) {
-		log.info(`demo: 4 simulated servers. Connect: claude mcp add ikvm-demo --transport http ${running.http.url}`);
+		log.info(
+			`demo: ${count} simulated servers. Connect: claude mcp add ikvm-demo --transport http ${running.http.url}`,
+		);
 	} else {
-		log.info("demo: 4 simulated servers, serving MCP over stdio");
+		log.info(`demo: ${count} simulated servers, serving MCP over stdio`);
 	}
 }
 

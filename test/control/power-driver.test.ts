@@ -105,7 +105,7 @@ test("a provider with its own power gets the driver path as its BMC callback", a
 	}
 });
 
-test("power goes to the console kind's driver after confirmation; a kind without power is NOT_SUPPORTED", async () => {
+test("power goes to the console kind's driver after confirmation; an action the kind cannot do is NOT_SUPPORTED", async () => {
 	done.length = 0;
 	const app = await createApp(testConfig({ IKVM_CONTROL: "power" }), {
 		providers: [new DriverOnlyProvider()],
