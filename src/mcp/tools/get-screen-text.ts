@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { readScreenText, type ScreenText } from "../../text/index.ts";
 import { createCallContext } from "../context.ts";
-import { textBlock, toolError } from "../results.ts";
+import { lowConfidenceNote, textBlock, toolError } from "../results.ts";
 import { regionSchema, serverIdSchema } from "../schemas.ts";
 import type { ToolDeps } from "../server.ts";
 
@@ -21,6 +21,15 @@ export const screenTextShape = {
 			offsetY: z.number(),
 		})
 		.optional(),
+	uncertain: z
+		.array(
+			z.object({
+				line: z.number(),
+				confidence: z.number(),
+				region: z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }),
+			}),
+		)
+		.optional(),
 };
 
 /** The lines in a fenced block (layout kept), under one line saying how they were read. */
@@ -30,7 +39,8 @@ export function describeText(text: ScreenText): string {
 			? `bitmap-font ${text.font ?? "(blank screen)"}, ${text.grid.cols}x${text.grid.rows} cells of ${text.grid.cellWidth}x${text.grid.cellHeight}`
 			: text.method;
 	const body = text.lines.length > 0 ? text.lines.join("\n") : "(no text on screen)";
-	return `Read by ${how}, confidence ${text.confidence.toFixed(2)}:\n\`\`\`\n${body}\n\`\`\``;
+	const note = lowConfidenceNote(text);
+	return `Read by ${how}, confidence ${text.confidence.toFixed(2)}:\n\`\`\`\n${body}\n\`\`\`${note ? `\n${note}` : ""}`;
 }
 
 export function structuredText(text: ScreenText) {
@@ -40,6 +50,7 @@ export function structuredText(text: ScreenText) {
 		confidence: text.confidence,
 		...(text.font ? { font: text.font } : {}),
 		...(text.grid ? { grid: text.grid } : {}),
+		...(text.uncertain ? { uncertain: text.uncertain } : {}),
 	};
 }
 
