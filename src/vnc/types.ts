@@ -1,6 +1,7 @@
 /**
  * RFB (RFC 6143) wire constants and the shapes the client and its decoders share.
  */
+import type { Picture } from "../frame.ts";
 
 /** Encoding numbers sent in SetEncodings and found in rectangle headers. */
 export const Encoding = {
@@ -12,6 +13,10 @@ export const Encoding = {
 	DesktopSize: -223,
 	LastRect: -224,
 	ExtendedDesktopSize: -308,
+	/** QEMU Extended Key Event: the server takes key events with XT scan codes (announced as an empty rectangle). */
+	QemuExtendedKeyEvent: -258,
+	/** XVP: the server may shut down, reboot or reset the machine (announced with an XVP_INIT message). */
+	Xvp: -309,
 } as const;
 
 export const ENCODING_NAMES: Record<number, string> = {
@@ -29,6 +34,8 @@ export const ENCODING_NAMES: Record<number, string> = {
 	[-223]: "DesktopSize",
 	[-224]: "LastRect",
 	[-308]: "ExtendedDesktopSize",
+	[-258]: "QEMU Extended Key Event",
+	[-309]: "XVP",
 };
 
 export function encodingName(encoding: number): string {
@@ -71,6 +78,8 @@ export const ServerMessage = {
 	SetColourMapEntries: 1,
 	Bell: 2,
 	ServerCutText: 3,
+	/** XVP (power) replies: XVP_INIT when supported, XVP_FAIL when an action was refused. */
+	Xvp: 250,
 } as const;
 
 /** Client → server message types. */
@@ -169,9 +178,5 @@ export interface RectHeader {
 /** The RFB versions we speak; a server's announcement maps onto one of them. */
 export type RfbVersion = "3.3" | "3.7" | "3.8";
 
-/** An RGBA picture (row-major, 4 bytes per pixel); what the test server serves. */
-export interface RgbaImage {
-	width: number;
-	height: number;
-	rgba: Uint8Array;
-}
+/** What the test server serves. */
+export type RgbaImage = Picture;

@@ -2,8 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { NOT_CONFIGURED_HELP } from "../../providers/registry.ts";
 import { createCallContext } from "../context.ts";
-import { textBlock, toolError } from "../results.ts";
-import type { ToolDeps } from "../server.ts";
+import type { ToolDeps } from "../deps.ts";
+import { textBlock, toolError, toolResult } from "../results.ts";
 
 const serverSchema = z.object({
 	id: z.string(),
@@ -11,6 +11,15 @@ const serverSchema = z.object({
 	provider: z.string(),
 	datacenter: z.string().nullable(),
 	ip: z.string().nullable(),
+	manufacturer: z.string().optional().describe("Redfish targets: system manufacturer"),
+	model: z.string().optional().describe("Redfish targets: system model"),
+	serial: z.string().optional().describe("Redfish targets: serial number"),
+	powerState: z.string().optional().describe("Redfish targets: On, Off, PoweringOn, PoweringOff or Paused"),
+	health: z.string().optional().describe("Redfish targets: OK, Warning or Critical"),
+	bootProgress: z
+		.string()
+		.optional()
+		.describe("Redfish targets: BootProgress.LastState, e.g. OSRunning, SetupEntered (what the screen should show)"),
 });
 
 export function registerListServers(server: McpServer, deps: ToolDeps): void {
@@ -20,7 +29,8 @@ export function registerListServers(server: McpServer, deps: ToolDeps): void {
 			title: "List servers",
 			description:
 				"List every bare-metal server or VM whose console this server can show (OVH dedicated servers, " +
-				"configured VNC and AMI BMC targets). Returns a JSON array of {id, name, provider, datacenter, ip}; " +
+				"configured VNC, AMI BMC and Redfish targets). Returns a JSON array of {id, name, provider, datacenter, ip}, " +
+				"plus for Redfish BMCs manufacturer, model, serial, powerState, health and bootProgress when known; " +
 				"pass an id to get_screenshot. Cheap: no console is opened.",
 			inputSchema: {},
 			outputSchema: { servers: z.array(serverSchema) },
@@ -33,8 +43,7 @@ export function registerListServers(server: McpServer, deps: ToolDeps): void {
 				const content = [textBlock(JSON.stringify(servers, null, 2))];
 				if (deps.registry.isEmpty) content.push(textBlock(NOT_CONFIGURED_HELP));
 				for (const e of errors) content.push(textBlock(`Provider ${e.provider} failed: ${e.message}`));
-				if (deps.notice) content.push(textBlock(deps.notice));
-				return { content, structuredContent: { servers } };
+				return toolResult(deps, content, { servers });
 			} catch (error) {
 				return toolError(error, "list_servers");
 			}
