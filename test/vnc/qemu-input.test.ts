@@ -112,7 +112,8 @@ describe.skipIf(unavailable !== undefined)("typing into a busybox shell through 
 		try {
 			await session.capture(testContext());
 			expect(vm.exited).toBe(false);
-			await session.sendKeys?.([CTRL_ALT_DELETE], testContext());
+			const outcome = await session.sendKeys?.([CTRL_ALT_DELETE], testContext());
+			expect(outcome?.status).toBe("delivered");
 			expect(await vm.waitForExit(15_000)).toBe(true);
 		} finally {
 			await session.close();
