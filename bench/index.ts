@@ -5,6 +5,7 @@
 
 import { kvmSuite } from "./ami.ts";
 import { ast2500Suite } from "./ast2500.ts";
+import { atenSuite } from "./aten.ts";
 import { printRows, type Row } from "./harness.ts";
 import { imageSuite } from "./image.ts";
 import { inputSuite } from "./input.ts";
@@ -16,6 +17,7 @@ const suites: Array<() => Promise<Row[]>> = [
 	pngSuite,
 	imageSuite,
 	ast2500Suite,
+	atenSuite,
 	kvmSuite,
 	vncSuite,
 	textSuite,

@@ -4,11 +4,11 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error. Data goes to stdout,
  * progress and errors to stderr.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createApp } from "./app.ts";
 import type { CallContext } from "./call-context.ts";
 import { COMMON_OPTIONS, parse, parseRegion, processIo, UsageError } from "./cli/args.ts";
-import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig } from "./cli/client-config.ts";
+import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig, targetsFileVars } from "./cli/client-config.ts";
 import { decodeFrameCommand } from "./cli/decode-frame.ts";
 import { doctorCommand } from "./cli/doctor/command.ts";
 import { ovhCredentialsCommand } from "./cli/ovh-credentials.ts";
@@ -17,6 +17,7 @@ import { watchScreen } from "./console/watch.ts";
 import { isIkvmError } from "./errors.ts";
 import { renderScreenshot } from "./image/render.ts";
 import { configureLogging } from "./log.ts";
+import { findConfigFile } from "./providers/static/config.ts";
 import { serveFromEnvironment } from "./serve.ts";
 import { readScreenText } from "./text/index.ts";
 import { parsePattern } from "./text/pattern.ts";
@@ -25,12 +26,12 @@ import { VERSION } from "./version.ts";
 const MAIN_USAGE = `ikvm-mcp ${VERSION} — console screenshots of bare-metal servers for LLM agents (MCP)
 
 Usage:
-  ikvm-mcp [serve] [--stdio] [--port N] [--host H] [--config FILE]   serve MCP (HTTP /mcp, or stdio)
+  ikvm-mcp [serve] [--stdio] [--port N] [--host H] [--config FILE] [--control LIST]   serve MCP (HTTP /mcp, or stdio)
   ikvm-mcp list [--config FILE]                                      list servers as JSON
   ikvm-mcp screenshot <serverId> [-o shot.png] [--raw] [--region x,y,w,h] [--config FILE]
   ikvm-mcp text <serverId> [--region x,y,w,h] [--json] [--config FILE]   the screen's text
   ikvm-mcp wait <serverId> [PATTERN] [--timeout S] [--interval S] [--json]   wait for text, or a still screen
-  ikvm-mcp config <client> [--with-secrets]                         MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
+  ikvm-mcp config <client> [--with-secrets] [--demo]                MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
   ikvm-mcp ovh-credentials [--endpoint eu|ca|us] [--application-key AK]   ask OVH for a consumer key
   ikvm-mcp doctor [--config FILE]                                    check everything a screenshot needs
   ikvm-mcp decode-frame [--colors ami|bt601] <frame.bin> [...] <out.png>   decode captured AST2500 frames
@@ -39,10 +40,12 @@ Usage:
 Run "ikvm-mcp <command> --help" for a command's options. Configuration comes from the
 environment (OVH_*, IKVM_CONFIG, ...); see README.`;
 
-const SERVE_USAGE = `Usage: ikvm-mcp serve [--stdio] [--port N] [--host H] [--config FILE]
+const SERVE_USAGE = `Usage: ikvm-mcp serve [--stdio] [--port N] [--host H] [--config FILE] [--control LIST]
 
 Serves MCP over Streamable HTTP at http://HOST:PORT/mcp (default 127.0.0.1:3001), or over
-stdio with --stdio (for clients that launch the server as a command).`;
+stdio with --stdio (for clients that launch the server as a command).
+--control keyboard,mouse,power (or all) registers the control tools (replaces IKVM_CONTROL);
+each target must allow control too (see README, "Control").`;
 
 const LIST_USAGE = `Usage: ikvm-mcp list [--config FILE]
 
@@ -65,11 +68,13 @@ expression, or /pattern/flags) appears, or, without PATTERN, until the screen st
 Prints the screen's lines on stdout; exit 0 when it matched or settled, 1 on timeout (the last
 screen is still printed). Defaults: --timeout 60, --interval 2.`;
 
-const CONFIG_USAGE = `Usage: ikvm-mcp config <client> [--with-secrets] [--url URL]
+const CONFIG_USAGE = `Usage: ikvm-mcp config <client> [--with-secrets] [--config FILE] [--demo] [--url URL]
 
 Prints the MCP configuration for <client> (${CLIENTS.join(", ")}) that runs this checkout, with the
-environment variables you have set (OVH_*, IKVM_CONFIG, ...). Secrets are printed as <NAME>
-placeholders unless --with-secrets is given. --url is the HTTP endpoint (default http://localhost:3001/mcp).`;
+environment variables you have set (OVH_*, ...), the targets file (--config, IKVM_CONFIG or
+./ikvm.config.json) as an absolute IKVM_CONFIG, and every variable that file names. Secrets are
+printed as <NAME> placeholders unless --with-secrets is given. --demo prints the demo (simulated
+hardware, no credentials) instead. --url is the HTTP endpoint (default http://localhost:3001/mcp).`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -109,7 +114,13 @@ async function withApp<T>(
 const serve: Command = async (argv) => {
 	const { values, positionals } = parse(
 		argv,
-		{ ...COMMON_OPTIONS, stdio: { type: "boolean" }, port: { type: "string" }, host: { type: "string" } },
+		{
+			...COMMON_OPTIONS,
+			stdio: { type: "boolean" },
+			port: { type: "string" },
+			host: { type: "string" },
+			control: { type: "string" },
+		},
 		SERVE_USAGE,
 	);
 	if (values.help) return help(SERVE_USAGE);
@@ -123,6 +134,7 @@ const serve: Command = async (argv) => {
 		port,
 		host: values.host,
 		configPath: values.config,
+		control: values.control,
 	});
 	// Keep running until a signal stops the server.
 	return new Promise<number>(() => {});
@@ -250,6 +262,8 @@ const clientConfig: Command = async (argv) => {
 		{
 			help: COMMON_OPTIONS.help,
 			"with-secrets": { type: "boolean" },
+			demo: { type: "boolean" },
+			config: COMMON_OPTIONS.config,
 			url: { type: "string" },
 			root: { type: "string" },
 			bun: { type: "string" },
@@ -261,6 +275,11 @@ const clientConfig: Command = async (argv) => {
 	if (positionals.length !== 1 || !CLIENTS.includes(client as ClientName)) {
 		throw new UsageError(`give one client: ${CLIENTS.join(", ")}`, CONFIG_USAGE);
 	}
+	const demo = values.demo ?? false;
+	// The targets file the server would read here, so the launched one reads it too, from anywhere.
+	const targetsFile = demo ? undefined : findConfigFile(values.config ?? process.env.IKVM_CONFIG);
+	const named = targetsFile && existsSync(targetsFile) ? targetsFileVars(readFileSync(targetsFile, "utf8")) : undefined;
+	if (targetsFile && !existsSync(targetsFile)) stderr(`# warning: the targets file ${targetsFile} does not exist`);
 	const text = renderClientConfig({
 		client: client as ClientName,
 		root: values.root ?? new URL("..", import.meta.url).pathname,
@@ -268,6 +287,10 @@ const clientConfig: Command = async (argv) => {
 		env: process.env,
 		withSecrets: values["with-secrets"] ?? false,
 		url: values.url ?? "http://localhost:3001/mcp",
+		targetsFile,
+		extraVars: named?.vars,
+		extraSecretVars: named?.secretVars,
+		launch: demo ? "demo" : "server",
 	});
 	stderr(`# ${client}: ${CLIENT_FILES[client as ClientName]}`);
 	process.stdout.write(`${text}\n`);

@@ -4,7 +4,29 @@
  */
 import { z } from "zod";
 import { IkvmError } from "./errors.ts";
-import { type LogLevel, parseLogLevel } from "./log.ts";
+import { LAYOUT_NAMES, type LayoutName } from "./input/layouts.ts";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
+
+/** What the operator lets agents do besides looking (IKVM_CONTROL, --control). */
+export type ControlKind = "keyboard" | "mouse" | "power";
+export const CONTROL_KINDS: readonly ControlKind[] = ["keyboard", "mouse", "power"];
+
+export interface ControlSettings {
+	/** Empty: the server is read-only and registers no control tool. */
+	allowed: ReadonlySet<ControlKind>;
+	/** Bearer token of sessions that may use the control tools when HTTP is protected (IKVM_CONTROL_TOKEN). */
+	token?: string;
+	/** OVH service names control is allowed on; "*" allows all (IKVM_CONTROL_SERVERS). */
+	ovhServers: readonly string[];
+	/** Keyboard layout of OVH hosts (IKVM_KEYBOARD_LAYOUT). */
+	ovhKeyboardLayout: LayoutName;
+	/** JSON-lines audit file (IKVM_AUDIT_LOG). */
+	auditLogPath?: string;
+	/** Extra pause between keystrokes, ms (IKVM_KEY_DELAY_MS); 0 leaves the pace to the protocol. */
+	keyDelayMs: number;
+	/** Values of IKVM_SECRET_<NAME>, typed by {secret NAME}. */
+	secrets: ReadonlyMap<string, string>;
+}
 
 export interface OvhSettings {
 	endpoint: string;
@@ -42,6 +64,7 @@ export interface AppConfig {
 	/** Static VNC/AMI targets file. */
 	configPath?: string;
 	ovh?: OvhSettings;
+	control: ControlSettings;
 }
 
 export interface ConfigOverrides {
@@ -49,6 +72,8 @@ export interface ConfigOverrides {
 	host?: string;
 	port?: number;
 	configPath?: string;
+	/** --control keyboard,mouse,power|all (replaces IKVM_CONTROL). */
+	control?: string;
 }
 
 const intFrom = (name: string, min: number, max: number) =>
@@ -68,6 +93,45 @@ const list = z
 	)
 	.optional();
 
+const controlList = (name: string) =>
+	z.string().transform((value, ctx) => {
+		const parts = value
+			.split(",")
+			.map((x) => x.trim().toLowerCase())
+			.filter(Boolean);
+		const out = new Set<ControlKind>();
+		for (const part of parts) {
+			if (part === "all") for (const k of CONTROL_KINDS) out.add(k);
+			else if (part === "none" || part === "off") continue;
+			else if ((CONTROL_KINDS as readonly string[]).includes(part)) out.add(part as ControlKind);
+			else {
+				ctx.addIssue({ code: "custom", message: `${name}: "${part}" is not one of keyboard, mouse, power, all` });
+				return z.NEVER;
+			}
+		}
+		return out as ReadonlySet<ControlKind>;
+	});
+
+/** Parses a control list as IKVM_CONTROL and a targets file's `control` list spell it. */
+export function parseControlList(value: string, name = "IKVM_CONTROL"): ReadonlySet<ControlKind> {
+	const parsed = controlList(name).safeParse(value);
+	if (!parsed.success) throw new IkvmError("CONFIG_INVALID", `Invalid ${parsed.error.issues[0]?.message ?? name}.`);
+	return parsed.data;
+}
+
+/**
+ * Largest console picture accepted by default: 4K UHD width by DCI height covers every BMC and VM
+ * console in use (BMCs top out at 1920x1200, VMs at 4K), and bounds one RGBA framebuffer to 34 MiB.
+ */
+export const DEFAULT_MAX_FRAMEBUFFER = { width: 4096, height: 2160 } as const;
+/** Below this no console is usable (VGA text is 640x400); 0x0 would refuse every console. */
+const MIN_FRAMEBUFFER = 64;
+/** RFB sizes are 16-bit. */
+const MAX_FRAMEBUFFER_SIDE = 16384;
+
+/** `ikvm-mcp config` prints secrets as `<NAME>` placeholders; one left in place is a mistake, not a value. */
+export const PLACEHOLDER = /^<[A-Za-z][A-Za-z0-9_]*>$/;
+
 const envSchema = z.object({
 	PORT: intFrom("PORT", 0, 65535).optional(),
 	HOST: z.string().min(1).optional(),
@@ -75,14 +139,26 @@ const envSchema = z.object({
 	MCP_AUTH_TOKEN: z.string().min(16, "MCP_AUTH_TOKEN must be at least 16 characters").optional(),
 	MCP_ALLOWED_ORIGINS: list,
 	MCP_ALLOWED_HOSTS: list,
-	LOG_LEVEL: z.string().optional(),
+	LOG_LEVEL: z
+		.string()
+		.transform((v) => v.toLowerCase())
+		.refine((v): v is LogLevel => (LOG_LEVELS as readonly string[]).includes(v), {
+			error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`,
+		})
+		.optional(),
 	TOOL_TIMEOUT_SECONDS: intFrom("TOOL_TIMEOUT_SECONDS", 1, 3600).optional(),
 	MAX_CONCURRENT_CONSOLES: intFrom("MAX_CONCURRENT_CONSOLES", 1, 256).optional(),
 	CONSOLE_IDLE_SECONDS: intFrom("CONSOLE_IDLE_SECONDS", 0, 3600).optional(),
 	CONSOLE_QUEUE_SECONDS: intFrom("CONSOLE_QUEUE_SECONDS", 0, 3600).optional(),
 	MAX_FRAMEBUFFER: z
 		.string()
-		.regex(/^\d+x\d+$/, "MAX_FRAMEBUFFER must look like 8192x8192")
+		.regex(/^\d{1,6}x\d{1,6}$/, "MAX_FRAMEBUFFER must look like 4096x2160")
+		.transform((v) => v.split("x").map(Number) as [number, number])
+		.refine(
+			([w, h]) =>
+				w >= MIN_FRAMEBUFFER && h >= MIN_FRAMEBUFFER && w <= MAX_FRAMEBUFFER_SIDE && h <= MAX_FRAMEBUFFER_SIDE,
+			`MAX_FRAMEBUFFER must be between ${MIN_FRAMEBUFFER}x${MIN_FRAMEBUFFER} and ${MAX_FRAMEBUFFER_SIDE}x${MAX_FRAMEBUFFER_SIDE}`,
+		)
 		.optional(),
 	IKVM_CONFIG: z.string().min(1).optional(),
 	OVH_ENDPOINT: z.string().min(1).optional(),
@@ -100,6 +176,16 @@ const envSchema = z.object({
 		.enum(["0", "1", "false", "true", "no", "yes"], { error: "OVH_BMC_TLS_VERIFY must be 1 or 0" })
 		.transform((v) => ["1", "true", "yes"].includes(v))
 		.optional(),
+	IKVM_CONTROL: z.string().optional(),
+	IKVM_CONTROL_TOKEN: z.string().min(16, "IKVM_CONTROL_TOKEN must be at least 16 characters").optional(),
+	IKVM_CONTROL_SERVERS: list,
+	IKVM_KEYBOARD_LAYOUT: z
+		.enum(LAYOUT_NAMES as [LayoutName, ...LayoutName[]], {
+			error: `IKVM_KEYBOARD_LAYOUT must be one of ${LAYOUT_NAMES.join(", ")}`,
+		})
+		.optional(),
+	IKVM_AUDIT_LOG: z.string().min(1).optional(),
+	IKVM_KEY_DELAY_MS: intFrom("IKVM_KEY_DELAY_MS", 0, 1000).optional(),
 });
 
 const OVH_VARS = ["OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY"] as const;
@@ -107,6 +193,14 @@ const OVH_VARS = ["OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER
 export function loadConfig(env: Record<string, string | undefined>, overrides: ConfigOverrides = {}): AppConfig {
 	// Empty variables count as unset: shells and .env files often leave them so.
 	const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+	for (const name of Object.keys(envSchema.shape)) {
+		const value = present[name];
+		if (value !== undefined && PLACEHOLDER.test(value)) {
+			throw new IkvmError("CONFIG_INVALID", `Invalid ${name}: it is still the placeholder ${value}.`, {
+				hint: `Put the real value of ${name} in place of ${value} (ikvm-mcp config prints secrets as placeholders unless --with-secrets is given).`,
+			});
+		}
+	}
 	const parsed = envSchema.safeParse(present);
 	if (!parsed.success) {
 		const issue = parsed.error.issues[0];
@@ -135,7 +229,32 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 		};
 	}
 
-	const [fbW, fbH] = (e.MAX_FRAMEBUFFER ?? "8192x8192").split("x").map(Number) as [number, number];
+	const allowed = parseControlList(
+		overrides.control ?? e.IKVM_CONTROL ?? "",
+		overrides.control ? "--control" : "IKVM_CONTROL",
+	);
+	if (e.IKVM_CONTROL_TOKEN && e.IKVM_CONTROL_TOKEN === e.MCP_AUTH_TOKEN) {
+		throw new IkvmError("CONFIG_INVALID", "IKVM_CONTROL_TOKEN must differ from MCP_AUTH_TOKEN.", {
+			hint: "The view token (MCP_AUTH_TOKEN) gets the read tools only; give control its own long random value.",
+		});
+	}
+	const secrets = new Map<string, string>();
+	for (const [name, value] of Object.entries(present)) {
+		if (name.startsWith("IKVM_SECRET_") && name.length > "IKVM_SECRET_".length && value) {
+			secrets.set(name.slice("IKVM_SECRET_".length), value);
+		}
+	}
+	const control: ControlSettings = {
+		allowed,
+		token: e.IKVM_CONTROL_TOKEN,
+		ovhServers: e.IKVM_CONTROL_SERVERS ?? [],
+		ovhKeyboardLayout: e.IKVM_KEYBOARD_LAYOUT ?? "us",
+		auditLogPath: e.IKVM_AUDIT_LOG,
+		keyDelayMs: e.IKVM_KEY_DELAY_MS ?? 0,
+		secrets,
+	};
+
+	const [fbW, fbH] = e.MAX_FRAMEBUFFER ?? [DEFAULT_MAX_FRAMEBUFFER.width, DEFAULT_MAX_FRAMEBUFFER.height];
 	return {
 		transport: overrides.transport ?? e.MCP_TRANSPORT ?? "http",
 		host: overrides.host ?? e.HOST ?? "127.0.0.1",
@@ -143,7 +262,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 		authToken: e.MCP_AUTH_TOKEN,
 		allowedOrigins: (e.MCP_ALLOWED_ORIGINS ?? []).map((o) => o.replace(/\/$/, "")),
 		allowedHosts: (e.MCP_ALLOWED_HOSTS ?? []).map((h) => h.toLowerCase()),
-		logLevel: parseLogLevel(e.LOG_LEVEL),
+		logLevel: e.LOG_LEVEL ?? "info",
 		toolTimeoutMs: (e.TOOL_TIMEOUT_SECONDS ?? 60) * 1000,
 		maxConcurrentConsoles: e.MAX_CONCURRENT_CONSOLES ?? 4,
 		consoleIdleMs: (e.CONSOLE_IDLE_SECONDS ?? 60) * 1000,
@@ -152,5 +271,6 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 		maxFramebuffer: { width: fbW, height: fbH },
 		configPath: overrides.configPath ?? e.IKVM_CONFIG,
 		ovh,
+		control,
 	};
 }

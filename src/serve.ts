@@ -31,7 +31,12 @@ function checkExposure(config: AppConfig): void {
 	}
 }
 
-export async function startServing(config: AppConfig, options: AppOptions = {}): Promise<Running> {
+export interface ServeOptions extends AppOptions {
+	/** Called when the stdio connection fails for good (the process should exit non-zero). */
+	onTransportFailure?: (error: Error) => void;
+}
+
+export async function startServing(config: AppConfig, options: ServeOptions = {}): Promise<Running> {
 	configureLogging({ level: config.logLevel });
 	checkExposure(config);
 	const app = await createApp(config, options);
@@ -44,8 +49,11 @@ export async function startServing(config: AppConfig, options: AppOptions = {}):
 
 	if (config.transport === "stdio") {
 		const server = createMcpServer(app.toolDeps);
-		await server.connect(new StdioServerTransport());
+		const transport = new StdioServerTransport();
+		await server.connect(transport);
+		watchStdio(transport, options.onTransportFailure ?? (() => {}));
 		log.info("ikvm-mcp serving MCP over stdio", { providers: app.registry.providerNames });
+		logControl(config);
 		return {
 			app,
 			async stop() {
@@ -66,13 +74,15 @@ export async function startServing(config: AppConfig, options: AppOptions = {}):
 		maxBodyBytes: config.maxBodyBytes,
 		maxSessions: 100,
 		sessionIdleMs: 30 * 60_000,
-		createMcpServer: () => createMcpServer(app.toolDeps),
+		controlToken: config.control.token,
+		createMcpServer: (session) => createMcpServer(app.toolDeps, session),
 		health: () => ({ providers: app.registry.providerNames }),
 	});
 	const providers = app.registry.providerNames;
 	log.info(`ikvm-mcp listening on ${http.url}`, {
 		providers: providers.length > 0 ? providers : "none configured",
 	});
+	logControl(config);
 	return {
 		app,
 		http,
@@ -85,11 +95,74 @@ export async function startServing(config: AppConfig, options: AppOptions = {}):
 	};
 }
 
+/** Says at start-up what agents may do besides looking, so an operator sees it in the log. */
+function logControl(config: AppConfig): void {
+	const allowed = [...config.control.allowed];
+	if (allowed.length === 0) {
+		log.info("read-only: no control tool (set IKVM_CONTROL or --control to allow keyboard, mouse, power)");
+		return;
+	}
+	const who =
+		config.transport === "stdio"
+			? "the stdio client"
+			: config.control.token
+				? "sessions opened with IKVM_CONTROL_TOKEN"
+				: config.authToken
+					? "nobody over HTTP (MCP_AUTH_TOKEN is set but IKVM_CONTROL_TOKEN is not)"
+					: "every HTTP session";
+	log.warn(`control enabled: ${allowed.join(", ")} for ${who}, on targets that allow it`, {
+		audit: config.control.auditLogPath ?? "server log only",
+	});
+}
+
+/** The SDK's stdio transport refuses a line longer than this (its ReadBuffer limit). */
+const STDIO_MAX_LINE = "10 MiB";
+
+/**
+ * The SDK's stdio transport closes itself when stdin breaks its rules (a line over its buffer
+ * limit) and says nothing; the process would then exit 0 as if the client had left. Say why
+ * and report it as a failure.
+ */
+function watchStdio(transport: StdioServerTransport, onFailure: (error: Error) => void): void {
+	let lastError: Error | undefined;
+	const protocolError = transport.onerror;
+	transport.onerror = (error) => {
+		lastError = error;
+		protocolError?.(error);
+	};
+	const protocolClose = transport.onclose;
+	transport.onclose = () => {
+		protocolClose?.();
+		if (!lastError) return;
+		const tooLong = /exceeded maximum size/i.test(lastError.message);
+		const reason = tooLong
+			? new Error(
+					`a message on stdin was longer than ${STDIO_MAX_LINE} (the MCP stdio limit); the client must send smaller messages`,
+				)
+			: lastError;
+		log.error("the stdio connection failed; exiting", { error: reason.message });
+		onFailure(reason);
+	};
+}
+
 /** Entry used by `bun start`, `bun run src/index.ts` and `ikvm-mcp serve`. */
-export async function serveFromEnvironment(overrides: ConfigOverrides, options: AppOptions = {}): Promise<void> {
+export async function serveFromEnvironment(overrides: ConfigOverrides, options: ServeOptions = {}): Promise<Running> {
 	const config = loadConfig(process.env, overrides);
-	const running = await startServing(config, options);
+	let running: Running | undefined;
+	let failed = false;
+	running = await startServing(config, {
+		...options,
+		onTransportFailure: () => {
+			failed = true;
+			void running?.stop().finally(() => process.exit(1));
+		},
+	});
+	if (failed) {
+		await running.stop().catch(() => {});
+		process.exit(1);
+	}
 	installShutdown(running);
+	return running;
 }
 
 const SHUTDOWN_DEADLINE_MS = 5000;

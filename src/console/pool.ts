@@ -92,7 +92,8 @@ export class ConsolePool {
 		if (options.share === undefined) return this.runInLane(handle, ctx, op, options);
 		const flightKey = `${handle.key}\u0000${options.share}`;
 		let flight = this.flights.get(flightKey);
-		if (!flight) {
+		// A flight every waiter has left is being stopped: joining it would inherit its abort.
+		if (!flight || flight.controller.signal.aborted) {
 			const controller = new AbortController();
 			const reporters = new Set<ProgressReporter>();
 			const created = { controller, reporters, waiters: 0, stage: "queue" } as Flight;

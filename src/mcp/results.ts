@@ -7,6 +7,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { toIkvmError } from "../errors.ts";
 import type { Frame, Region } from "../frame.ts";
+import type { RenderedScreenshot } from "../image/render.ts";
 import { renderShared } from "../image/shared-render.ts";
 import { log } from "../log.ts";
 import { redact } from "../redact.ts";
@@ -14,17 +15,24 @@ import type { ToolDeps } from "./deps.ts";
 
 export type ContentBlock = { type: "text"; text: string } | { type: "image"; data: string; mimeType: string };
 
-export function textBlock(text: string): { type: "text"; text: string } {
-	return { type: "text", text: redact(text) };
+/** `keep`: the caller's own input (a serverId it sent), shown back as it was sent. */
+export function textBlock(text: string, keep: readonly string[] = []): { type: "text"; text: string } {
+	return { type: "text", text: redact(text, keep) };
 }
 
-/** A frame as a PNG image block plus the caption saying its size and scale. */
+/**
+ * A frame as a PNG image block plus the caption saying its size and scale; `onShot` learns how the
+ * image maps to the framebuffer (mouse takes coordinates in the last image).
+ */
 export async function imageBlocks(
 	frame: Frame,
 	options: { raw: boolean; region?: Region },
 	label: string,
+	onShot?: (shot: RenderedScreenshot) => void,
 ): Promise<ContentBlock[]> {
-	const { png, caption } = await renderShared(frame, options);
+	const shot = await renderShared(frame, options);
+	onShot?.(shot);
+	const { png, caption } = shot;
 	return [{ type: "image", data: png.toString("base64"), mimeType: "image/png" }, textBlock(`${label}${caption}`)];
 }
 
@@ -55,9 +63,9 @@ export function toolResult(
 	};
 }
 
-export function toolError(error: unknown, tool: string): CallToolResult {
+export function toolError(error: unknown, tool: string, keep: readonly string[] = []): CallToolResult {
 	const e = toIkvmError(error);
 	if (e.code === "INTERNAL") log.error(`${tool} failed`, { error: e.message, stack: (e.cause as Error)?.stack });
 	else log.warn(`${tool} failed`, { code: e.code, stage: e.stage, error: e.message });
-	return { isError: true, content: [textBlock(`Error (${e.code}): ${e.toUserMessage()}`)] };
+	return { isError: true, content: [textBlock(`Error (${e.code}): ${e.toUserMessage()}`, keep)] };
 }

@@ -40,7 +40,7 @@ export function registerGetScreenText(server: McpServer, deps: ToolDeps): void {
 					capturedAt: frame.capturedAt.toISOString(),
 				});
 			} catch (error) {
-				return toolError(error, "get_screen_text");
+				return toolError(error, "get_screen_text", [serverId]);
 			}
 		},
 	);

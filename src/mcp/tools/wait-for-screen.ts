@@ -107,7 +107,7 @@ export function registerWaitForScreen(server: McpServer, deps: ToolDeps): void {
 					}
 				}
 			} catch (error) {
-				return toolError(error, "wait_for_screen");
+				return toolError(error, "wait_for_screen", text === undefined ? [serverId] : [serverId, text]);
 			}
 		},
 	);

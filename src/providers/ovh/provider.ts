@@ -7,11 +7,12 @@ import type { CallContext } from "../../call-context.ts";
 import type { OvhSettings } from "../../config.ts";
 import type { ConsoleHandle, ConsoleTarget } from "../../console/types.ts";
 import { IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
+import type { LayoutName } from "../../input/layouts.ts";
 import type { PowerAction, PowerResult } from "../../input/types.ts";
 import { log } from "../../log.ts";
 import { readBodyPrefix } from "../../net/read-body.ts";
 import { mapLimit, raceSignal } from "../../timing.ts";
-import type { Provider, ServerInfo } from "../types.ts";
+import type { BmcPower, Provider, ServerInfo, TargetControl } from "../types.ts";
 import { DEFAULT_ACCESS_OPTIONS, IpmiAccess, type IpmiAccessOptions } from "./access.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "./api.ts";
 import {
@@ -40,12 +41,13 @@ export interface OvhProviderOptions {
 	detailConcurrency?: number;
 	/** Timeout of the one look at a viewer page whose URL is not conclusive. Default 5 s. */
 	viewerPageTimeoutMs?: number;
+	/** Servers control is allowed on (IKVM_CONTROL_SERVERS; "*" all) and their keyboard layout. */
+	control?: { servers: readonly string[]; keyboardLayout: LayoutName };
 	/** Task polling of a reset. */
 	power?: Partial<OvhPowerOptions>;
 }
 
-/** Runs a power action on the server's BMC (the console driver's power on the server's KVM session). */
-export type BmcPower = (action: PowerAction, ctx: CallContext) => Promise<PowerResult>;
+const NO_CONTROL: TargetControl = { allowed: new Set(), keyboardLayout: "us", switchName: "IKVM_CONTROL_SERVERS" };
 
 /** Errors of the console path that mean "this viewer URL is no good any more". */
 const STALE_VIEWER_STAGES: Stage[] = ["bmc-login", "ws-connect", "connect", "handshake"];
@@ -60,6 +62,7 @@ export class OvhProvider implements Provider {
 	private readonly detailConcurrency: number;
 	private readonly viewerPageTimeoutMs: number;
 	private readonly bmcTlsVerify: boolean;
+	private readonly controlOptions?: OvhProviderOptions["control"];
 	private readonly powerOptions: OvhPowerOptions;
 	private listCache?: { servers: ServerInfo[]; until: number };
 	private listing?: Promise<ServerInfo[]>;
@@ -83,7 +86,18 @@ export class OvhProvider implements Provider {
 		this.detailConcurrency = options.detailConcurrency ?? 8;
 		this.viewerPageTimeoutMs = options.viewerPageTimeoutMs ?? 5000;
 		this.bmcTlsVerify = settings.bmcTlsVerify ?? false;
+		this.controlOptions = options.control;
 		this.powerOptions = { ...DEFAULT_POWER_OPTIONS, ...options.power };
+	}
+
+	control(serverId: string): TargetControl {
+		const c = this.controlOptions;
+		if (!c || !(c.servers.includes("*") || c.servers.includes(serverId))) return NO_CONTROL;
+		return {
+			allowed: new Set(["keyboard", "mouse", "power"]),
+			keyboardLayout: c.keyboardLayout,
+			switchName: "IKVM_CONTROL_SERVERS",
+		};
 	}
 
 	/**

@@ -6,12 +6,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { CONTROL_KINDS, type ControlKind, PLACEHOLDER } from "../../config.ts";
 import type { AnyConsoleDriver, SecretReader } from "../../console/driver.ts";
 import { DRIVERS, driverForType } from "../../console/drivers.ts";
 import type { ConsoleTarget } from "../../console/types.ts";
 import { IkvmError } from "../../errors.ts";
+import type { LayoutName } from "../../input/layouts.ts";
 import { log } from "../../log.ts";
-import { registerSecret } from "../../redact.ts";
+import { registerPublic, registerSecret, weakSecretReason } from "../../redact.ts";
 
 /** The targets file: a list of entries, each validated by the schema of its type's driver. */
 function fileSchema(drivers: readonly AnyConsoleDriver[]) {
@@ -31,6 +33,16 @@ export interface StaticServer {
 	/** Host or IP for list_servers. */
 	ip: string | null;
 	target: ConsoleTarget;
+	/** What control this target allows (the `control` field); absent or empty: none. */
+	control?: ReadonlySet<ControlKind>;
+	/** The host's keyboard layout (the `keyboardLayout` field); default us. */
+	keyboardLayout?: LayoutName;
+}
+
+function controlSet(value: boolean | string[] | undefined): ReadonlySet<ControlKind> {
+	if (value === true) return new Set(CONTROL_KINDS);
+	if (!value) return new Set();
+	return new Set(value.flatMap((v) => (v === "all" ? CONTROL_KINDS : [v as ControlKind])));
 }
 
 export const DEFAULT_CONFIG_FILE = "ikvm.config.json";
@@ -88,23 +100,41 @@ export function parseStaticConfig(
 	}
 
 	const seen = new Set<string>();
-	const entries = parsed.data.servers as Array<{ id: string; name?: string; type: string }>;
+	const entries = parsed.data.servers as Array<{
+		id: string;
+		name?: string;
+		type: string;
+		control?: boolean | string[];
+		keyboardLayout?: LayoutName;
+	}>;
 	return entries.map((server, i) => {
 		const at = `servers[${i}]`;
 		if (seen.has(server.id)) fail(file, `${at}.id`, `duplicate id "${server.id}"`);
 		seen.add(server.id);
 
+		registerPublic(server.id);
+		registerPublic(server.name);
+		const warnIfWeak = (value: string, where: string) => {
+			const weak = weakSecretReason(value);
+			if (weak)
+				log.warn(`${file}: ${at} (${server.id}): the password ${where} is weak: ${weak}. Use a longer, random one.`);
+		};
 		const readSecret: SecretReader = (inline, name, field, options = {}) => {
 			const secret = options.secret ?? true;
 			if (name !== undefined) {
 				const value = env[name];
 				if (value === undefined || value === "")
 					fail(file, `${at}.${field}`, `environment variable ${name} is not set`);
-				if (secret) registerSecret(value);
+				if (PLACEHOLDER.test(value)) fail(file, `${at}.${field}`, `${name} is still the placeholder ${value}`);
+				if (secret) {
+					registerSecret(value);
+					warnIfWeak(value, `in ${name}`);
+				}
 				return value;
 			}
 			if (inline !== undefined && secret) {
 				registerSecret(inline);
+				if (inline !== "") warnIfWeak(inline, "given inline");
 				log.warn(`${file}: ${at} has an inline secret; prefer ${field} naming an environment variable`, {
 					id: server.id,
 				});
@@ -114,6 +144,14 @@ export function parseStaticConfig(
 
 		const driver = driverForType(server.type, drivers) as AnyConsoleDriver;
 		const { target, ip } = driver.fromConfig(server, readSecret);
-		return { id: server.id, name: server.name ?? server.id, type: server.type, ip, target };
+		return {
+			id: server.id,
+			name: server.name ?? server.id,
+			type: server.type,
+			ip,
+			target,
+			control: controlSet(server.control),
+			keyboardLayout: server.keyboardLayout ?? "us",
+		};
 	});
 }
