@@ -27,8 +27,10 @@ export {
 } from "./framing.ts";
 export {
 	createHermonDecoder,
-	encodeHermon,
 	HERMON_ENCODING,
+	HERMON_HEADER_LENGTH,
+	HERMON_TILE,
+	HERMON_TILE_BYTES,
 	type HermonDecodeResult,
 	type HermonDecoder,
 	type HermonDecoderLimits,
