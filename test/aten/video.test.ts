@@ -71,6 +71,10 @@ describe("ATEN FramebufferUpdate framing", () => {
 		if (parsed.kind !== "ok") throw new Error("incomplete");
 		const video = createAtenVideoDecoder();
 		const result = video.decodeRect(parsed.value[0] as never);
+		// The flat form (a dialect parser's rectangle) gives the same picture.
+		const flat = createAtenVideoDecoder().decode({ width: 1024, height: 768, encoding: 0x57, payload });
+		expect(flat).toMatchObject({ kind: "picture", complete: true });
+		if (flat.kind === "picture") expect(sha256(flat.picture.rgba)).toBe(v.expected.rgba_sha256);
 		expect(result).toMatchObject({ kind: "picture", codec: "ast2100", resized: true, complete: true });
 		expect(sha256(video.snapshot()?.rgba ?? new Uint8Array())).toBe(v.expected.rgba_sha256);
 		expect(video.size).toEqual({ width: 1024, height: 768 });

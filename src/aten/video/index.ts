@@ -4,6 +4,7 @@
  * 0x59 Hermon. Pure: parsers return "need more bytes", decoders never wait.
  */
 export {
+	type AtenRectWithPayload,
 	type AtenVideoDecoder,
 	type AtenVideoLimits,
 	type AtenVideoPicture,
