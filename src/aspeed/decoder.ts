@@ -151,6 +151,8 @@ export class Ast2500Decoder {
 	private picture32 = new Uint32Array(0);
 	/** `Y | Cb<<8 | Cr<<16` per pixel as the last JPEG/LOW/VQ block left it (PASS2 refines it). */
 	private prevYuv = new Uint32Array(0);
+	/** Whether prevYuv is kept: ATEN has no PASS2, so it saves the plane (4 bytes a pixel) and its writes. */
+	private readonly keepPrev: boolean;
 
 	private readonly vq = new VqCache();
 	private readonly quantCache = new QuantCache();
@@ -184,6 +186,7 @@ export class Ast2500Decoder {
 		this.color = colorTables(options.colorMatrix ?? (this.aten ? "bt601" : DEFAULT_COLOR_MATRIX));
 		this.dequantisation = this.aten ? "fixed16" : "integer";
 		this.shift = dequantShift(this.dequantisation);
+		this.keepPrev = !this.aten;
 	}
 
 	/** Largest picture this decoder accepts. */
@@ -316,7 +319,9 @@ export class Ast2500Decoder {
 		this.picture = new Uint8Array(width * height * 4);
 		this.picture32 = new Uint32Array(this.picture.buffer);
 		this.picture32.fill(0xff000000);
-		this.prevYuv = new Uint32Array(width * height).fill(16 | (128 << 8) | (128 << 16));
+		this.prevYuv = this.keepPrev
+			? new Uint32Array(width * height).fill(16 | (128 << 8) | (128 << 16))
+			: new Uint32Array(0);
 	}
 
 	private decodeBlocks(format: BitstreamFormat, data: Uint8Array): BitstreamInfo {
@@ -541,7 +546,7 @@ export class Ast2500Decoder {
 			const start = (py + j) * width + px;
 			const end = start + w;
 			for (let o = start; o < end; o++) out[o] = rgba;
-			if (keepYuv) for (let o = start; o < end; o++) prev[o] = yuv;
+			if (keepYuv && this.keepPrev) for (let o = start; o < end; o++) prev[o] = yuv;
 		}
 	}
 
@@ -565,6 +570,7 @@ export class Ast2500Decoder {
 		const tile = this.tile;
 		const out = this.picture32;
 		const prev = this.prevYuv;
+		const keep = this.keepPrev;
 		if (fcb >= 0 && fcr >= 0) {
 			// Flat chroma (grey or single-colour text): one table lookup per pixel.
 			const lut = this.lumaTable(fcb, fcr);
@@ -575,7 +581,7 @@ export class Ast2500Decoder {
 				for (let i = 0; i < w; i++, t++, o++) {
 					const Y = tile[t]!;
 					out[o] = lut[Y]!;
-					prev[o] = Y | chroma;
+					if (keep) prev[o] = Y | chroma;
 				}
 			}
 			return;
@@ -592,7 +598,7 @@ export class Ast2500Decoder {
 				const yt = yT[Y]! + CLAMP_OFFSET;
 				out[o] =
 					clamp[yt + crR[cr]!]! | (clamp[yt + cbG[cb]! + crG[cr]!]! << 8) | (clamp[yt + cbB[cb]!]! << 16) | 0xff000000;
-				prev[o] = Y | (cb << 8) | (cr << 16);
+				if (keep) prev[o] = Y | (cb << 8) | (cr << 16);
 			}
 		}
 	}
@@ -673,6 +679,7 @@ export class Ast2500Decoder {
 		const indices = this.vqIndices;
 		const out = this.picture32;
 		const prev = this.prevYuv;
+		const keep = this.keepPrev;
 		if (mode420) {
 			for (let j = 0; j < h; j++) {
 				let o = (py + j) * width + px;
@@ -687,7 +694,7 @@ export class Ast2500Decoder {
 			for (let i = 0; i < w; i++, o++, t++) {
 				const k = indices[t]!;
 				out[o] = rgbaOf[k]!;
-				prev[o] = yuvOf[k]!;
+				if (keep) prev[o] = yuvOf[k]!;
 			}
 		}
 	}
