@@ -21,6 +21,7 @@ import { AtenStreamEncoder, atenFramebufferUpdate } from "../../src/demo/aten-en
 import { sampleConsolePicture } from "../../src/demo/console-picture.ts";
 import { encodeHermon, HermonStreamEncoder } from "../../src/demo/hermon-encoder.ts";
 import { IkvmError } from "../../src/errors.ts";
+import { loadAtenVectors, matchesAtenVector } from "../support/aten-vectors.ts";
 import { errorOf } from "../support/ikvm-error.ts";
 import { pixelAt, readBytes } from "../support/pixels.ts";
 
@@ -278,6 +279,30 @@ describe("Hermon 0x59", () => {
 });
 
 describe("streams as the mock BMC sends them", () => {
+	test("all four shared vectors as FramebufferUpdate messages, one session decoder per vector: bit-exact", async () => {
+		const vectors = await loadAtenVectors();
+		expect(vectors.map((v) => v.updates.length)).toEqual([1, 1, 2, 1]);
+		for (const vector of vectors) {
+			const video = createAtenVideoDecoder();
+			for (const message of vector.updates) {
+				const parsed = parseAtenFramebufferUpdate(message);
+				if (parsed.kind !== "ok" || !parsed.value[0]) throw new Error("incomplete");
+				expect(video.decodeRect(parsed.value[0]).kind).toBe("picture");
+			}
+			expect(await matchesAtenVector(vector, video.snapshot()?.rgba ?? new Uint8Array())).toBe(true);
+		}
+		// And the check can fail: one changed pixel is not the vector's picture.
+		const [v1] = vectors;
+		if (!v1) throw new Error("no vector");
+		const video = createAtenVideoDecoder();
+		const parsed = parseAtenFramebufferUpdate(v1.updates[0] ?? new Uint8Array());
+		if (parsed.kind !== "ok" || !parsed.value[0]) throw new Error("incomplete");
+		video.decodeRect(parsed.value[0]);
+		const wrong = video.snapshot()?.rgba ?? new Uint8Array();
+		wrong[0] = (wrong[0] ?? 0) ^ 1;
+		expect(await matchesAtenVector(v1, wrong)).toBe(false);
+	});
+
 	test("0x57: a mode change mid-stream gives a resized, complete full frame; incremental frames after it", () => {
 		const stream = new AtenStreamEncoder();
 		const video = createAtenVideoDecoder();
