@@ -189,6 +189,11 @@ export class Ast2500Decoder {
 		this.keepPrev = !this.aten;
 	}
 
+	/** How errors name the stream. */
+	private get label(): string {
+		return this.aten ? "ATEN 0x57" : "AST2500";
+	}
+
 	/** Largest picture this decoder accepts. */
 	get limits(): { maxWidth: number; maxHeight: number } {
 		return { maxWidth: this.maxWidth, maxHeight: this.maxHeight };
@@ -288,7 +293,7 @@ export class Ast2500Decoder {
 			return this.decodeBlocks(format, data);
 		} catch (error) {
 			if (error instanceof IkvmError) throw error;
-			throw new IkvmError("INTERNAL", `AST2500 decoder failed: ${(error as Error).message}`, {
+			throw new IkvmError("INTERNAL", `${this.label} decoder failed: ${(error as Error).message}`, {
 				stage: "decode",
 				cause: error,
 			});
@@ -350,7 +355,7 @@ export class Ast2500Decoder {
 
 		do {
 			if (reader.overran()) {
-				throw new IkvmError("PROTOCOL", "AST2500 stream corrupt: a block ran past the end of the data.", {
+				throw new IkvmError("PROTOCOL", `${this.label} stream corrupt: a block ran past the end of the data.`, {
 					stage: "decode",
 				});
 			}
