@@ -13,11 +13,13 @@ import { decodeFrameCommand } from "./cli/decode-frame.ts";
 import { doctorCommand } from "./cli/doctor/command.ts";
 import { ovhCredentialsCommand } from "./cli/ovh-credentials.ts";
 import { loadConfig } from "./config.ts";
+import { watchScreen } from "./console/watch.ts";
 import { isIkvmError } from "./errors.ts";
 import { renderScreenshot } from "./image/render.ts";
 import { configureLogging } from "./log.ts";
 import { serveFromEnvironment } from "./serve.ts";
 import { readScreenText } from "./text/index.ts";
+import { parsePattern } from "./text/pattern.ts";
 import { VERSION } from "./version.ts";
 
 const MAIN_USAGE = `ikvm-mcp ${VERSION} — console screenshots of bare-metal servers for LLM agents (MCP)
@@ -27,6 +29,7 @@ Usage:
   ikvm-mcp list [--config FILE]                                      list servers as JSON
   ikvm-mcp screenshot <serverId> [-o shot.png] [--raw] [--region x,y,w,h] [--config FILE]
   ikvm-mcp text <serverId> [--region x,y,w,h] [--json] [--config FILE]   the screen's text
+  ikvm-mcp wait <serverId> [PATTERN] [--timeout S] [--interval S] [--json]   wait for text, or a still screen
   ikvm-mcp config <client> [--with-secrets]                         MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
   ikvm-mcp ovh-credentials [--endpoint eu|ca|us] [--application-key AK]   ask OVH for a consumer key
   ikvm-mcp doctor [--config FILE]                                    check everything a screenshot needs
@@ -54,6 +57,13 @@ const TEXT_USAGE = `Usage: ikvm-mcp text <serverId> [--region x,y,w,h] [--json] 
 
 Reads the console text of <serverId> (as get_screen_text does) and prints its lines on stdout;
 how it was read (bitmap font or OCR, confidence) goes to stderr. --json prints the whole result.`;
+
+const WAIT_USAGE = `Usage: ikvm-mcp wait <serverId> [PATTERN] [--timeout SECONDS] [--interval SECONDS] [--json] [--config FILE]
+
+Watches the console of <serverId> (as wait_for_screen does) until PATTERN (a JavaScript regular
+expression, or /pattern/flags) appears, or, without PATTERN, until the screen stops changing.
+Prints the screen's lines on stdout; exit 0 when it matched or settled, 1 on timeout (the last
+screen is still printed). Defaults: --timeout 60, --interval 2.`;
 
 const CONFIG_USAGE = `Usage: ikvm-mcp config <client> [--with-secrets] [--url URL]
 
@@ -184,6 +194,56 @@ const text: Command = async (argv) => {
 	});
 };
 
+const wait: Command = async (argv) => {
+	const { values, positionals } = parse(
+		argv,
+		{ ...COMMON_OPTIONS, timeout: { type: "string" }, interval: { type: "string" }, json: { type: "boolean" } },
+		WAIT_USAGE,
+	);
+	if (values.help) return help(WAIT_USAGE);
+	if (positionals.length < 1 || positionals.length > 2) {
+		throw new UsageError("give <serverId> and at most one PATTERN", WAIT_USAGE);
+	}
+	const number = (value: string | undefined, fallback: number, name: string, min: number, max: number) => {
+		if (value === undefined) return fallback;
+		const n = Number(value);
+		if (!Number.isFinite(n) || n < min || n > max) {
+			throw new UsageError(`--${name} must be a number of seconds from ${min} to ${max}`, WAIT_USAGE);
+		}
+		return n;
+	};
+	const timeoutS = number(values.timeout, 60, "timeout", 1, 3600);
+	const intervalS = number(values.interval, 2, "interval", 0.5, 60);
+	const pattern = positionals[1] === undefined ? undefined : parsePattern(positionals[1]);
+	const serverId = positionals[0] as string;
+	return withApp(values.config, async (app) => {
+		const ctx = cliContext();
+		const result = await watchScreen((c) => app.registry.capture(serverId, c), {
+			pattern,
+			timeoutMs: timeoutS * 1000,
+			intervalMs: intervalS * 1000,
+			captureTimeoutMs: app.config.toolTimeoutMs,
+			signal: ctx.signal,
+			report: (message) => stderr(`… ${message}`),
+		});
+		const seconds = Math.round(result.elapsedMs / 100) / 10;
+		if (values.json) {
+			const { frame: _frame, ...rest } = result;
+			process.stdout.write(`${JSON.stringify({ ...rest, elapsedSeconds: seconds }, null, 2)}\n`);
+		} else {
+			const how =
+				result.status === "matched"
+					? `found ${pattern} on line ${result.found.line}`
+					: result.status === "stable"
+						? "the screen stopped changing"
+						: `timed out: ${pattern ? `${pattern} did not appear` : "the screen kept changing"}`;
+			stderr(`… ${how} after ${seconds} s (${result.polls} polls)`);
+			process.stdout.write(result.text.lines.map((l) => `${l}\n`).join(""));
+		}
+		return result.status === "timeout" ? 1 : 0;
+	});
+};
+
 const clientConfig: Command = async (argv) => {
 	const { values, positionals } = parse(
 		argv,
@@ -219,6 +279,7 @@ const COMMANDS: Record<string, Command> = {
 	list,
 	screenshot,
 	text,
+	wait,
 	config: clientConfig,
 	"ovh-credentials": (argv) => ovhCredentialsCommand(argv, processIo(interruptSignal())),
 	doctor: (argv) => doctorCommand(argv, processIo(interruptSignal())),
