@@ -118,6 +118,8 @@ export interface MockSupermicroStats {
 	keepAlives: number;
 	previews: number;
 	powerStatusReads: number;
+	/** Logouts that came while a KVM socket of that session was still open (and so kicked it). */
+	logoutsWithOpenConsole: number;
 }
 
 interface WebSession {
@@ -224,6 +226,7 @@ export class MockSupermicroBmc {
 		keepAlives: 0,
 		previews: 0,
 		powerStatusReads: 0,
+		logoutsWithOpenConsole: 0,
 	};
 	/** Every secret handed out (SIDs, tokens, Redfish tokens), for leak scans. */
 	readonly issued: string[] = [];
@@ -474,6 +477,9 @@ export class MockSupermicroBmc {
 		if (!this.sessions.delete(session.sid)) return;
 		this.stats.webSessions--;
 		this.stats.logouts++;
+		if ([...this.connections].some((c) => c.session === session && c.state !== "closed")) {
+			this.stats.logoutsWithOpenConsole++;
+		}
 		// A web logout kicks that session's consoles, as the firmware does (0x39 code 3).
 		for (const c of this.connections) {
 			if (c.session !== session) continue;

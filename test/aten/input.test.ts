@@ -203,6 +203,12 @@ describe("power", () => {
 		const reset = await atenDriver.power?.(target, "reset", standaloneContext(), runner);
 		expect(reset?.message).toContain("Reset");
 		expect(bmc.powerActions).toEqual([0, 1, 2]);
+		const cycle = await atenDriver.power?.(target, "cycle", standaloneContext(), runner);
+		expect(cycle?.state).toBe("on");
+		expect(bmc.powerActions).toEqual([0, 1, 2, 0, 1]);
+		const shutdown = await atenDriver.power?.(target, "shutdown", standaloneContext(), runner);
+		expect(shutdown?.message).toContain("ACPI");
+		expect(bmc.powerActions).toEqual([0, 1, 2, 0, 1, 3]);
 	});
 
 	test("reads never send power, quality or mode messages (the mock fails the test if they do)", async () => {
