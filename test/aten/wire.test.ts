@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import tls from "node:tls";
+import fc from "fast-check";
 import { AtenLogins } from "../../src/aten/logins.ts";
 import { createAtenOpener } from "../../src/aten/open.ts";
 import type { SupermicroTarget } from "../../src/aten/types.ts";
@@ -147,5 +148,46 @@ describe("secrets", () => {
 		expect(messages.length).toBe(3);
 		expect(everything).toContain("no signal");
 		for (const secret of [bmc.password, ...bmc.issued]) expect(everything).not.toContain(secret);
+	});
+});
+
+describe("fuzz through the socket", () => {
+	test("random server bytes after the handshake: the capture answers a frame or a typed error in bounded time", async () => {
+		const bmc = await startBmc({ chatter: false });
+		const open = createAtenOpener({ logins: new AtenLogins(), timeouts: { frame: 400 } });
+		await fc.assert(
+			fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 300 }), async (garbage) => {
+				const session = await open(targetOf(bmc), standaloneContext(), LIMITS);
+				try {
+					bmc.sendRawToKvm(garbage);
+					const started = Date.now();
+					try {
+						const shot = await session.capture(standaloneContext());
+						expect(shot.width * shot.height * 4).toBe(shot.rgba.length);
+					} catch (error) {
+						if (!(error instanceof IkvmError)) throw error;
+					}
+					expect(Date.now() - started).toBeLessThan(3000);
+				} finally {
+					await session.close();
+				}
+			}),
+			{ numRuns: 25 },
+		);
+		expect(bmc.stats.webSessions).toBe(0);
+	}, 60_000);
+});
+
+describe("logins", () => {
+	test("closeAll logs out of every held web session", async () => {
+		const bmc = await startBmc();
+		const logins = new AtenLogins();
+		const session = await createAtenOpener({ logins })(targetOf(bmc), standaloneContext(), LIMITS);
+		expect(logins.size).toBe(1);
+		await logins.closeAll(2000);
+		expect(logins.size).toBe(0);
+		expect(bmc.stats.webSessions).toBe(0);
+		await session.close();
+		expect(bmc.stats.logouts).toBe(1);
 	});
 });
