@@ -59,6 +59,8 @@ export interface MockSupermicroOptions {
 	cgiToken?: boolean;
 	banner?: string;
 	maxKvmSessions?: number;
+	/** ServerInit IKVMVideoEnable: false = a session without video. */
+	video?: boolean;
 	/** ServerInit IKVMKMEnable: false = a video-only session. */
 	keyboardMouse?: boolean;
 	/** false: announce (0x39, a=1 b=4) that another viewer holds control, and keep streaming. */
@@ -809,7 +811,7 @@ export class MockSupermicroBmc {
 			0xfd,
 			0x43,
 			0xd0,
-			1,
+			this.options.video === false ? 0 : 1,
 			km,
 			1,
 			1,

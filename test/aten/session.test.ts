@@ -202,6 +202,14 @@ describe("Supermicro console session", () => {
 		expect(session.screenSize).toEqual({ width: 128, height: 96 });
 	});
 
+	test("a session without video (IKVMVideoEnable 0) is ACCESS_DENIED at aten-video and leaves nothing open", async () => {
+		const bmc = await startBmc({ frames: frame, video: false });
+		const error = await failure(opener()(targetOf(bmc)));
+		expect([error.code, error.stage]).toEqual(["ACCESS_DENIED", "aten-video"]);
+		await settle(() => bmc.stats.kvmOpen === 0 && bmc.stats.webSessions === 0);
+		expect(bmc.stats).toMatchObject({ kvmOpen: 0, webSessions: 0 });
+	});
+
 	test("a wrong password is AUTH_FAILED at aten-login and opens nothing", async () => {
 		const bmc = await startBmc({ frames: frame });
 		const error = await failure(opener()(targetOf(bmc, { password: "not-this-password-93" })));
