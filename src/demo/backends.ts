@@ -8,7 +8,7 @@
 
 import type { AmiLoginTarget } from "../ami/target.ts";
 import type { SupermicroTarget } from "../aten/types.ts";
-import type { OvhSettings } from "../config.ts";
+import type { ControlKind, OvhSettings } from "../config.ts";
 import { OvhProvider } from "../providers/ovh/provider.ts";
 import type { StaticServer } from "../providers/static/config.ts";
 import { StaticProvider } from "../providers/static/provider.ts";
@@ -23,7 +23,11 @@ import { MockSupermicroBmc, screenFrames } from "./supermicro-bmc.ts";
 
 export const DEMO_NOTICE =
 	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs, a mock Supermicro " +
-	"BMC and a local VNC server, all on this machine). Nothing here is real hardware.";
+	"BMC and a local VNC server, all on this machine). Nothing here is real hardware; control (keys, mouse, power) " +
+	"is on for them.";
+
+/** Every demo target allows control; the demo turns the operator's switch on too (IKVM_CONTROL=all by default). */
+const DEMO_CONTROL: ReadonlySet<ControlKind> = new Set(["keyboard", "mouse", "power"]);
 
 export interface DemoBackends {
 	/** Providers wired to the mocks, for createApp. */
@@ -32,6 +36,8 @@ export interface DemoBackends {
 	readonly bmcs: MockBmc[];
 	readonly vnc: RfbTestServer;
 	readonly supermicro: MockSupermicroBmc;
+	/** How many servers list_servers shows. */
+	readonly serverCount: number;
 	stop(): Promise<void>;
 }
 
@@ -61,27 +67,25 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 	]);
 	const [panicBmc, rescueBmc, setupBmc] = bmcs as [MockBmc, MockBmc, MockBmc];
 
-	const ovh = await MockOvhApi.start({
-		taskStepMs: 400,
-		servers: [
-			{
-				name: "ns3001234.ip-51-68-1.eu",
-				datacenter: "gra3",
-				ip: "51.68.1.10",
-				reverse: "web-01.example.net.",
-				displayName: "web-01 (kernel panic)",
-				viewerUrl: () => panicBmc.viewerUrl(),
-			},
-			{
-				name: "ns3005678.ip-51-68-2.eu",
-				datacenter: "rbx8",
-				ip: "51.68.2.20",
-				reverse: "db-01.example.net.",
-				displayName: "db-01 (grub rescue)",
-				viewerUrl: () => rescueBmc.viewerUrl(),
-			},
-		],
-	});
+	const ovhServers = [
+		{
+			name: "ns3001234.ip-51-68-1.eu",
+			datacenter: "gra3",
+			ip: "51.68.1.10",
+			reverse: "web-01.example.net.",
+			displayName: "web-01 (kernel panic)",
+			viewerUrl: () => panicBmc.viewerUrl(),
+		},
+		{
+			name: "ns3005678.ip-51-68-2.eu",
+			datacenter: "rbx8",
+			ip: "51.68.2.20",
+			reverse: "db-01.example.net.",
+			displayName: "db-01 (grub rescue)",
+			viewerUrl: () => rescueBmc.viewerUrl(),
+		},
+	];
+	const ovh = await MockOvhApi.start({ taskStepMs: 400, servers: ovhServers });
 	const vnc = await startRfbServer({ image: login, encoding: "zrle", name: "demo-vm" });
 	// A Supermicro X11-style BMC: HTML5 iKVM (ATEN dialect), 0x57 video in 4:2:0 as its firmware defaults to.
 	const supermicro = await new MockSupermicroBmc({
@@ -137,7 +141,14 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		bmcs,
 		vnc,
 		supermicro,
-		providers: () => [new OvhProvider(settings, { access: { pollIntervalMs: 300 } }), new StaticProvider(configured)],
+		serverCount: ovhServers.length + configured.length,
+		providers: () => [
+			new OvhProvider(settings, {
+				access: { pollIntervalMs: 300 },
+				control: { servers: ["*"], keyboardLayout: "us" },
+			}),
+			new StaticProvider(configured.map((server) => ({ ...server, control: DEMO_CONTROL }))),
+		],
 		async stop() {
 			await Promise.allSettled([ovh.stop(), vnc.close(), supermicro.stop(), ...bmcs.map((b) => b.stop())]);
 		},

@@ -4,7 +4,6 @@
  * without OVH credentials or a BMC. Same HTTP endpoint and tools as `bun start`; `--stdio`
  * serves MCP on stdin/stdout instead, for clients that launch it as a command.
  */
-import { atenDriver } from "../aten/driver.ts";
 import { isIkvmError } from "../errors.ts";
 import { log } from "../log.ts";
 import { type Running, serveFromEnvironment } from "../serve.ts";
@@ -16,20 +15,23 @@ async function main(): Promise<void> {
 	let running: Running;
 	try {
 		running = await serveFromEnvironment(
-			// Providers are given, so the user's OVH variables and targets file are not used.
-			{ transport: stdio ? "stdio" : undefined },
-			// atenDriver rides along until it is in the driver list (src/console/drivers.ts).
-			{ providers: backends.providers, drivers: [atenDriver], notice: DEMO_NOTICE, onClose: backends.stop },
+			// Providers are given, so the user's OVH variables and targets file are not used. The demo's
+			// simulated servers may be typed on and switched off: control is on unless IKVM_CONTROL says otherwise.
+			{ transport: stdio ? "stdio" : undefined, control: process.env.IKVM_CONTROL || "all" },
+			{ providers: backends.providers, notice: DEMO_NOTICE, onClose: backends.stop },
 		);
 	} catch (error) {
 		await backends.stop();
 		throw error;
 	}
 	// Over stdio the client that launched us is already connected: an HTTP hint would mislead.
+	const count = backends.serverCount;
 	if (running.http) {
-		log.info(`demo: 5 simulated servers. Connect: claude mcp add ikvm-demo --transport http ${running.http.url}`);
+		log.info(
+			`demo: ${count} simulated servers. Connect: claude mcp add ikvm-demo --transport http ${running.http.url}`,
+		);
 	} else {
-		log.info("demo: 5 simulated servers, serving MCP over stdio");
+		log.info(`demo: ${count} simulated servers, serving MCP over stdio`);
 	}
 }
 

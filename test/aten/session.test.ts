@@ -212,7 +212,7 @@ describe("Supermicro console session", () => {
 
 	test("a wrong password is AUTH_FAILED at aten-login and opens nothing", async () => {
 		const bmc = await startBmc({ frames: frame });
-		const error = await failure(opener()(targetOf(bmc, { password: "not-this-password-93" })));
+		const error = await failure(opener()(targetOf(bmc, { password: "wrong-smc-password" })));
 		expect(error.code).toBe("AUTH_FAILED");
 		expect(error.stage).toBe("aten-login");
 		expect(bmc.stats).toMatchObject({ failedLogins: 1, webSessions: 0, kvmConnections: 0 });

@@ -7,10 +7,11 @@ import type { CallContext } from "../../call-context.ts";
 import type { OvhSettings } from "../../config.ts";
 import type { ConsoleHandle, ConsoleTarget } from "../../console/types.ts";
 import { IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
+import type { LayoutName } from "../../input/layouts.ts";
 import { log } from "../../log.ts";
 import { readBodyPrefix } from "../../net/read-body.ts";
 import { mapLimit, raceSignal } from "../../timing.ts";
-import type { Provider, ServerInfo } from "../types.ts";
+import type { Provider, ServerInfo, TargetControl } from "../types.ts";
 import { DEFAULT_ACCESS_OPTIONS, IpmiAccess, type IpmiAccessOptions } from "./access.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "./api.ts";
 import { cachedDiscovery, DEFAULT_IP_DISCOVERY_URL, httpIpDiscovery, type PublicIpDiscovery } from "./public-ip.ts";
@@ -32,7 +33,11 @@ export interface OvhProviderOptions {
 	detailConcurrency?: number;
 	/** Timeout of the one look at a viewer page whose URL is not conclusive. Default 5 s. */
 	viewerPageTimeoutMs?: number;
+	/** Servers control is allowed on (IKVM_CONTROL_SERVERS; "*" all) and their keyboard layout. */
+	control?: { servers: readonly string[]; keyboardLayout: LayoutName };
 }
+
+const NO_CONTROL: TargetControl = { allowed: new Set(), keyboardLayout: "us", switchName: "IKVM_CONTROL_SERVERS" };
 
 /** Errors of the console path that mean "this viewer URL is no good any more". */
 const STALE_VIEWER_STAGES: Stage[] = ["bmc-login", "ws-connect", "connect", "handshake"];
@@ -47,6 +52,7 @@ export class OvhProvider implements Provider {
 	private readonly detailConcurrency: number;
 	private readonly viewerPageTimeoutMs: number;
 	private readonly bmcTlsVerify: boolean;
+	private readonly controlOptions?: OvhProviderOptions["control"];
 	private listCache?: { servers: ServerInfo[]; until: number };
 	private listing?: Promise<ServerInfo[]>;
 	/** Console target chosen for the last viewer URL of each server (a reused URL is not looked at twice). */
@@ -69,6 +75,17 @@ export class OvhProvider implements Provider {
 		this.detailConcurrency = options.detailConcurrency ?? 8;
 		this.viewerPageTimeoutMs = options.viewerPageTimeoutMs ?? 5000;
 		this.bmcTlsVerify = settings.bmcTlsVerify ?? false;
+		this.controlOptions = options.control;
+	}
+
+	control(serverId: string): TargetControl {
+		const c = this.controlOptions;
+		if (!c || !(c.servers.includes("*") || c.servers.includes(serverId))) return NO_CONTROL;
+		return {
+			allowed: new Set(["keyboard", "mouse", "power"]),
+			keyboardLayout: c.keyboardLayout,
+			switchName: "IKVM_CONTROL_SERVERS",
+		};
 	}
 
 	async listServers(ctx: CallContext): Promise<ServerInfo[]> {
