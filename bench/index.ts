@@ -9,6 +9,7 @@ import { atenSuite } from "./aten.ts";
 import { printRows, type Row } from "./harness.ts";
 import { imageSuite } from "./image.ts";
 import { pngSuite } from "./png.ts";
+import { supermicroSuite } from "./supermicro.ts";
 import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";
 
@@ -18,6 +19,7 @@ const suites: Array<() => Promise<Row[]>> = [
 	ast2500Suite,
 	atenSuite,
 	kvmSuite,
+	supermicroSuite,
 	vncSuite,
 	textSuite,
 ];
