@@ -8,6 +8,7 @@ import { ast2500Suite } from "./ast2500.ts";
 import { atenSuite } from "./aten.ts";
 import { printRows, type Row } from "./harness.ts";
 import { imageSuite } from "./image.ts";
+import { inputSuite } from "./input.ts";
 import { pngSuite } from "./png.ts";
 import { supermicroSuite } from "./supermicro.ts";
 import { textSuite } from "./text.ts";
@@ -22,6 +23,7 @@ const suites: Array<() => Promise<Row[]>> = [
 	supermicroSuite,
 	vncSuite,
 	textSuite,
+	inputSuite,
 ];
 
 const rows: Row[] = [];

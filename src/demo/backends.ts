@@ -19,6 +19,8 @@ import { MockBmc } from "./bmc.ts";
 import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "./ovh-api.ts";
 import { type RfbTestServer, startRfbServer } from "./rfb-server.ts";
 import { DEMO_SCREENS, loadScreen } from "./screens.ts";
+import { DemoShell } from "./shell.ts";
+import { startShellBmc } from "./shell-bmc.ts";
 import { MockSupermicroBmc, screenFrames } from "./supermicro-bmc.ts";
 
 export const DEMO_NOTICE =
@@ -38,6 +40,8 @@ export interface DemoBackends {
 	readonly supermicro: MockSupermicroBmc;
 	/** How many servers list_servers shows. */
 	readonly serverCount: number;
+	/** The demo machines that answer keys: behind a VNC server and behind a BMC. */
+	readonly shells: { vnc: DemoShell; bmc: DemoShell };
 	stop(): Promise<void>;
 }
 
@@ -93,6 +97,9 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		username: "ADMIN",
 		password: "demo-smc-password",
 	}).start();
+	const vncShell = new DemoShell({ hostname: "shell-vm" });
+	const shellVnc = await startRfbServer({ image: vncShell.render(), shell: vncShell, xvp: true, name: "shell-vm" });
+	const shellBmc = await startShellBmc({ hostname: "shell-bmc", ...directLogin });
 
 	const settings: OvhSettings = {
 		endpoint: ovh.endpoint,
@@ -134,14 +141,34 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				tls: { insecure: true },
 			} as SupermicroTarget,
 		},
+		{
+			id: "shell-vm",
+			name: "Lab VM with a shell that answers keys (VNC, XVP power)",
+			type: "vnc",
+			ip: "127.0.0.1",
+			target: { kind: "vnc", url: shellVnc.wsUrl },
+		},
+		{
+			id: "shell-bmc",
+			name: "AMI BMC whose host runs a shell that answers keys (direct login, power)",
+			type: "ami",
+			ip: "127.0.0.1",
+			target: {
+				kind: "ami-login",
+				url: shellBmc.bmc.origin,
+				tls: { insecure: true },
+				...directLogin,
+			} as AmiLoginTarget,
+		},
 	];
 
 	return {
 		ovh,
-		bmcs,
+		bmcs: [...bmcs, shellBmc.bmc],
 		vnc,
 		supermicro,
 		serverCount: ovhServers.length + configured.length,
+		shells: { vnc: vncShell, bmc: shellBmc.shell },
 		providers: () => [
 			new OvhProvider(settings, {
 				access: { pollIntervalMs: 300 },
@@ -150,7 +177,16 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 			new StaticProvider(configured.map((server) => ({ ...server, control: DEMO_CONTROL }))),
 		],
 		async stop() {
-			await Promise.allSettled([ovh.stop(), vnc.close(), supermicro.stop(), ...bmcs.map((b) => b.stop())]);
+			vncShell.stop();
+			shellBmc.shell.stop();
+			await Promise.allSettled([
+				ovh.stop(),
+				vnc.close(),
+				supermicro.stop(),
+				shellVnc.close(),
+				shellBmc.bmc.stop(),
+				...bmcs.map((b) => b.stop()),
+			]);
 		},
 	};
 }

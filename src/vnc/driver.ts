@@ -6,6 +6,7 @@ import { z } from "zod";
 import { entryFields, envName, tlsSchema, wsUrl } from "../console/config-schema.ts";
 import type { ConsoleDriver } from "../console/driver.ts";
 import { bareUrl } from "../net/bare-url.ts";
+import { vncPower } from "./power.ts";
 import { createVncOpener } from "./session.ts";
 import type { VncTarget } from "./target.ts";
 
@@ -20,6 +21,8 @@ const configSchema = z
 		passwordEnv: envName.optional(),
 		headers: z.record(z.string(), z.string()).optional(),
 		tls: tlsSchema,
+		/** The server ignores our input (view-only password): keys and clicks are reported not delivered. */
+		viewOnly: z.boolean().optional(),
 	})
 	.strict()
 	.superRefine((s, ctx) => {
@@ -39,13 +42,14 @@ export const vncDriver: ConsoleDriver<VncTarget, typeof configSchema> = {
 	fromConfig(entry, readSecret) {
 		const password = readSecret(entry.password, entry.passwordEnv, "passwordEnv");
 		const target: VncTarget = entry.url
-			? { kind: "vnc", url: entry.url, password, headers: entry.headers, tls: entry.tls }
-			: { kind: "vnc", host: entry.host, port: entry.port ?? 5900, password, tls: entry.tls };
+			? { kind: "vnc", url: entry.url, password, headers: entry.headers, tls: entry.tls, viewOnly: entry.viewOnly }
+			: { kind: "vnc", host: entry.host, port: entry.port ?? 5900, password, tls: entry.tls, viewOnly: entry.viewOnly };
 		return { target, ip: entry.url ? new URL(entry.url).hostname : (entry.host ?? null) };
 	},
 	open: (target, ctx, limits) => open(target, ctx, limits),
 	describe: (target) => (target.url ? `vnc ${bareUrl(target.url)}` : `vnc ${target.host}:${target.port ?? 5900}`),
 	stages: ["connect", "handshake", "first-frame", "decode"],
+	power: vncPower,
 	async probe(target, ctx) {
 		// One frame, not only the handshake: a server can take the connection and never send a picture.
 		const probeOpen = createVncOpener({

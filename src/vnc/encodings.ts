@@ -19,6 +19,8 @@ export const PSEUDO_ENCODINGS: readonly number[] = [
 	Encoding.DesktopSize,
 	Encoding.ExtendedDesktopSize,
 	Encoding.LastRect,
+	Encoding.QemuExtendedKeyEvent,
+	Encoding.Xvp,
 ];
 
 export function createDecoder(encoding: number): RectDecoder | undefined {

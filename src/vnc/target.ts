@@ -10,4 +10,9 @@ export interface VncTarget extends ConsoleTarget {
 	/** Extra WebSocket handshake headers, e.g. cookies of a web console. */
 	headers?: Record<string, string>;
 	tls?: TlsOptions;
+	/**
+	 * The server ignores this viewer's keyboard and mouse (a view-only password or server setting).
+	 * RFB does not say so on the wire, so the operator does; input is then reported "not-delivered".
+	 */
+	viewOnly?: boolean;
 }

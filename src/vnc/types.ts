@@ -13,6 +13,10 @@ export const Encoding = {
 	DesktopSize: -223,
 	LastRect: -224,
 	ExtendedDesktopSize: -308,
+	/** QEMU Extended Key Event: the server takes key events with XT scan codes (announced as an empty rectangle). */
+	QemuExtendedKeyEvent: -258,
+	/** XVP: the server may shut down, reboot or reset the machine (announced with an XVP_INIT message). */
+	Xvp: -309,
 } as const;
 
 export const ENCODING_NAMES: Record<number, string> = {
@@ -30,6 +34,8 @@ export const ENCODING_NAMES: Record<number, string> = {
 	[-223]: "DesktopSize",
 	[-224]: "LastRect",
 	[-308]: "ExtendedDesktopSize",
+	[-258]: "QEMU Extended Key Event",
+	[-309]: "XVP",
 };
 
 export function encodingName(encoding: number): string {
@@ -72,6 +78,8 @@ export const ServerMessage = {
 	SetColourMapEntries: 1,
 	Bell: 2,
 	ServerCutText: 3,
+	/** XVP (power) replies: XVP_INIT when supported, XVP_FAIL when an action was refused. */
+	Xvp: 250,
 } as const;
 
 /** Client → server message types. */

@@ -97,7 +97,7 @@ test("a provider with its own power gets the driver path as its BMC callback", a
 	}
 });
 
-test("power goes to the console kind's driver after confirmation; a kind without power is NOT_SUPPORTED", async () => {
+test("power goes to the console kind's driver after confirmation; an action the kind cannot do is NOT_SUPPORTED", async () => {
 	done.length = 0;
 	const app = await createApp(testConfig({ IKVM_CONTROL: "power" }), {
 		providers: [new DriverOnlyProvider()],
@@ -118,7 +118,7 @@ test("power goes to the console kind's driver after confirmation; a kind without
 		expect(done).toEqual([{ id: "bmc-1", action: "cycle", sessionOpen: true }]);
 		const vnc = await call({ serverId: "vm-1", action: "status" });
 		expect(vnc.isError).toBe(true);
-		expect(texts(vnc)[0]).toContain('Error (NOT_SUPPORTED): Power control is not supported for vnc consoles ("vm-1").');
+		expect(texts(vnc)[0]).toContain('Error (NOT_SUPPORTED): Power "status" is not supported on a VNC console.');
 	} finally {
 		await client.close();
 		await server.close();

@@ -146,7 +146,7 @@ describe("a whole session fed in every possible split", () => {
 	test("all in one chunk; the client sends version, security choice, ClientInit (shared), pixel format, encodings", () => {
 		const h = harness();
 		h.feed(session38);
-		expect(h.sent.map((m) => m.length)).toEqual([12, 1, 1, 20, 4 + 4 * 7]);
+		expect(h.sent.map((m) => m.length)).toEqual([12, 1, 1, 20, 4 + 4 * 9]); // 4 pixel encodings, 5 pseudo-encodings
 		expect(h.sent[1]).toEqual([1]);
 		expect(h.sent[2]).toEqual([1]);
 		// SetPixelFormat: 32 bpp, depth 24, little-endian, true colour, maxima 255, shifts 0/8/16
