@@ -21,6 +21,7 @@ import { type RfbTestServer, startRfbServer } from "./rfb-server.ts";
 import { DEMO_SCREENS, loadScreen } from "./screens.ts";
 import { DemoShell } from "./shell.ts";
 import { startShellBmc } from "./shell-bmc.ts";
+import { startShellSupermicro } from "./shell-supermicro.ts";
 import { MockSupermicroBmc, screenFrames } from "./supermicro-bmc.ts";
 
 export const DEMO_NOTICE =
@@ -41,7 +42,7 @@ export interface DemoBackends {
 	/** How many servers list_servers shows. */
 	readonly serverCount: number;
 	/** The demo machines that answer keys: behind a VNC server and behind a BMC. */
-	readonly shells: { vnc: DemoShell; bmc: DemoShell };
+	readonly shells: { vnc: DemoShell; bmc: DemoShell; supermicro: DemoShell };
 	stop(): Promise<void>;
 }
 
@@ -100,6 +101,11 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 	const vncShell = new DemoShell({ hostname: "shell-vm" });
 	const shellVnc = await startRfbServer({ image: vncShell.render(), shell: vncShell, xvp: true, name: "shell-vm" });
 	const shellBmc = await startShellBmc({ hostname: "shell-bmc", ...directLogin });
+	const shellSmc = await startShellSupermicro({
+		hostname: "shell-smc",
+		username: "ADMIN",
+		password: "demo-smc-password",
+	});
 
 	const settings: OvhSettings = {
 		endpoint: ovh.endpoint,
@@ -160,6 +166,19 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				...directLogin,
 			} as AmiLoginTarget,
 		},
+		{
+			id: "shell-smc",
+			name: "Supermicro BMC whose host runs a shell that answers keys (HTML5 iKVM, power)",
+			type: "supermicro",
+			ip: "127.0.0.1",
+			target: {
+				kind: "supermicro",
+				url: shellSmc.bmc.origin,
+				username: shellSmc.bmc.username,
+				password: shellSmc.bmc.password,
+				tls: { insecure: true },
+			} as SupermicroTarget,
+		},
 	];
 
 	return {
@@ -168,7 +187,7 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		vnc,
 		supermicro,
 		serverCount: ovhServers.length + configured.length,
-		shells: { vnc: vncShell, bmc: shellBmc.shell },
+		shells: { vnc: vncShell, bmc: shellBmc.shell, supermicro: shellSmc.shell },
 		providers: () => [
 			new OvhProvider(settings, {
 				access: { pollIntervalMs: 300 },
@@ -179,12 +198,14 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		async stop() {
 			vncShell.stop();
 			shellBmc.shell.stop();
+			shellSmc.shell.stop();
 			await Promise.allSettled([
 				ovh.stop(),
 				vnc.close(),
 				supermicro.stop(),
 				shellVnc.close(),
 				shellBmc.bmc.stop(),
+				shellSmc.bmc.stop(),
 				...bmcs.map((b) => b.stop()),
 			]);
 		},

@@ -83,6 +83,10 @@ export interface MockSupermicroOptions {
 	frameDelayMs?: number;
 	/** Close the WebSocket half-way through the n-th frame (1-based). */
 	closeMidFrame?: number;
+	/** Every decoded key or pointer event, for a host that reacts (the demo's shell). */
+	onInput?: (event: ({ kind: "key" } & ClientKeyEvent) | ({ kind: "pointer" } & ClientPointerEvent)) => void;
+	/** A 0x1A power action was applied (0 off, 1 on, 2 reset, 3 soft off). */
+	onPower?: (action: number) => void;
 	/** Preview snapshot: image bytes (BMP/JPEG/PNG) or a 404 when absent. */
 	preview?: () => Uint8Array | Promise<Uint8Array>;
 }
@@ -888,6 +892,7 @@ export class MockSupermicroBmc {
 				this.keyEvents.push({ usage, down });
 				if (down) this.keysDown.add(usage);
 				else this.keysDown.delete(usage);
+				this.options.onInput?.({ kind: "key", usage, down });
 				return;
 			}
 			case 0x05: {
@@ -898,6 +903,7 @@ export class MockSupermicroBmc {
 				const event = { buttons: body[1] as number, x: body.readUInt16BE(2), y: body.readUInt16BE(4) };
 				this.pointerEvents.push(event);
 				this.buttons = event.buttons;
+				this.options.onInput?.({ kind: "pointer", ...event });
 				return;
 			}
 			case 0x15:
@@ -913,6 +919,7 @@ export class MockSupermicroBmc {
 				this.powerActions.push(action);
 				if (action === 0 || action === 3) this.poweredOn = false;
 				else if (action === 1 || action === 2) this.poweredOn = true;
+				this.options.onPower?.(action);
 				return;
 			}
 			case 0x32:

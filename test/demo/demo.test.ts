@@ -27,7 +27,16 @@ describe("bun run demo", () => {
 	test("lists the simulated OVH, VNC, AMI and Supermicro servers, announcing demo mode", async () => {
 		const r = (await client.callTool({ name: "list_servers", arguments: {} })) as CallToolResult;
 		const servers = JSON.parse(texts(r)[0] ?? "") as Array<{ id: string; provider: string }>;
-		expect(servers.map((s) => s.provider).sort()).toEqual(["ami", "ami", "ovh", "ovh", "supermicro", "vnc", "vnc"]);
+		expect(servers.map((s) => s.provider).sort()).toEqual([
+			"ami",
+			"ami",
+			"ovh",
+			"ovh",
+			"supermicro",
+			"supermicro",
+			"vnc",
+			"vnc",
+		]);
 		expect(texts(r).join("\n")).toContain("DEMO MODE");
 		expect(server.stderr()).toContain("claude mcp add");
 	});
