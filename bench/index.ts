@@ -11,6 +11,7 @@ import { imageSuite } from "./image.ts";
 import { inputSuite } from "./input.ts";
 import { pngSuite } from "./png.ts";
 import { redfishSuite } from "./redfish.ts";
+import { supermicroSuite } from "./supermicro.ts";
 import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";
 
@@ -20,6 +21,7 @@ const suites: Array<() => Promise<Row[]>> = [
 	ast2500Suite,
 	atenSuite,
 	kvmSuite,
+	supermicroSuite,
 	vncSuite,
 	redfishSuite,
 	textSuite,

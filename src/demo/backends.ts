@@ -28,6 +28,7 @@ import { type RfbTestServer, startRfbServer } from "./rfb-server.ts";
 import { DEMO_SCREENS, loadScreen } from "./screens.ts";
 import { DemoShell } from "./shell.ts";
 import { startShellBmc } from "./shell-bmc.ts";
+import { startShellSupermicro } from "./shell-supermicro.ts";
 import { MockSupermicroBmc, screenFrames } from "./supermicro-bmc.ts";
 
 export const DEMO_NOTICE =
@@ -48,7 +49,7 @@ export interface DemoBackends {
 	/** How many servers list_servers shows. */
 	readonly serverCount: number;
 	/** The demo machines that answer keys: behind a VNC server and behind a BMC. */
-	readonly shells: { vnc: DemoShell; bmc: DemoShell };
+	readonly shells: { vnc: DemoShell; bmc: DemoShell; supermicro: DemoShell };
 	readonly redfish: FakeRedfishBmc[];
 	stop(): Promise<void>;
 }
@@ -119,6 +120,11 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 	const [idrac, openbmc] = redfish as [FakeRedfishBmc, FakeRedfishBmc];
 	// Pinned, as the README recommends for real BMCs.
 	const pin = { fingerprint256: new X509Certificate(MOCK_BMC_CERT).fingerprint256 };
+	const shellSmc = await startShellSupermicro({
+		hostname: "shell-smc",
+		username: "ADMIN",
+		password: "demo-smc-password",
+	});
 
 	const settings: OvhSettings = {
 		endpoint: ovh.endpoint,
@@ -193,6 +199,19 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 			ip: "127.0.0.1",
 			target: { kind: "redfish", url: openbmc.origin, tls: pin, ...redfishLogin } as RedfishTarget,
 		},
+		{
+			id: "shell-smc",
+			name: "Supermicro BMC whose host runs a shell that answers keys (HTML5 iKVM, power)",
+			type: "supermicro",
+			ip: "127.0.0.1",
+			target: {
+				kind: "supermicro",
+				url: shellSmc.bmc.origin,
+				username: shellSmc.bmc.username,
+				password: shellSmc.bmc.password,
+				tls: { insecure: true },
+			} as SupermicroTarget,
+		},
 	];
 
 	return {
@@ -202,7 +221,7 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		supermicro,
 		redfish,
 		serverCount: ovhServers.length + configured.length,
-		shells: { vnc: vncShell, bmc: shellBmc.shell },
+		shells: { vnc: vncShell, bmc: shellBmc.shell, supermicro: shellSmc.shell },
 		providers: () => [
 			new OvhProvider(settings, {
 				access: { pollIntervalMs: 300 },
@@ -213,6 +232,7 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		async stop() {
 			vncShell.stop();
 			shellBmc.shell.stop();
+			shellSmc.shell.stop();
 			await Promise.allSettled([
 				ovh.stop(),
 				vnc.close(),
@@ -220,6 +240,7 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				shellVnc.close(),
 				shellBmc.bmc.stop(),
 				openbmcHost.close(),
+				shellSmc.bmc.stop(),
 				...bmcs.map((b) => b.stop()),
 				...redfish.map((b) => b.stop()),
 			]);

@@ -35,6 +35,7 @@ describe("bun run demo", () => {
 			"redfish",
 			"redfish",
 			"supermicro",
+			"supermicro",
 			"vnc",
 			"vnc",
 		]);
