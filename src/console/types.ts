@@ -38,6 +38,10 @@ export interface ConsoleLimits {
 export interface TlsOptions {
 	/** Accept a self-signed certificate for this host only (the norm for BMCs). */
 	insecure?: boolean;
+	/** PEM file of the CA that signed the console's certificate (instead of the system store). */
+	caFile?: string;
+	/** Accept exactly the certificate with this SHA-256 fingerprint (hex, colons optional). */
+	fingerprint256?: string;
 }
 
 /** A VNC server: WebSocket (`url`, ws:// or wss://) or plain TCP (`host` + `port`). */
@@ -47,6 +51,8 @@ export interface VncTarget {
 	host?: string;
 	port?: number;
 	password?: string;
+	/** For VeNCrypt X509Plain (user name and password inside TLS). */
+	username?: string;
 	/** Extra WebSocket handshake headers, e.g. cookies of a web console. */
 	headers?: Record<string, string>;
 	tls?: TlsOptions;

@@ -19,6 +19,10 @@ export const PSEUDO_ENCODINGS: readonly number[] = [
 	Encoding.DesktopSize,
 	Encoding.ExtendedDesktopSize,
 	Encoding.LastRect,
+	// Asking for the cursor shape stops servers painting the pointer into the picture,
+	// where it can hide a character of a text console.
+	Encoding.Cursor,
+	Encoding.DesktopName,
 ];
 
 export function createDecoder(encoding: number): RectDecoder | undefined {

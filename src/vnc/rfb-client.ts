@@ -17,6 +17,7 @@ import { createDecoders, PIXEL_ENCODINGS, PSEUDO_ENCODINGS, type RectDecoder } f
 import { printable, protocolError } from "./errors.ts";
 import { Framebuffer } from "./framebuffer.ts";
 import {
+	ANONYMOUS_TLS,
 	CLIENT_PIXEL_FORMAT,
 	ClientMessage,
 	Encoding,
@@ -30,7 +31,10 @@ import {
 	type ServerInit,
 	ServerMessage,
 	securityTypeName,
+	VeNCryptSubtype,
+	veNCryptName,
 	writePixelFormat,
+	X509_SUBTYPES,
 } from "./types.ts";
 
 export interface RfbClientOptions {
@@ -41,6 +45,10 @@ export interface RfbClientOptions {
 	encodings?: readonly number[];
 	/** Ask the server to keep other viewers connected (default true: never kick the admin off). */
 	shared?: boolean;
+	/** For VeNCrypt X509Plain: the user name sent with the password inside TLS. */
+	username?: string;
+	/** VeNCrypt needs TLS on the stream; false (WebSocket streams today) refuses the VeNCrypt types. */
+	canStartTls?: boolean;
 }
 
 export interface UpdateSummary {
@@ -60,6 +68,11 @@ export interface RfbClientEvents {
 	updateEnd(summary: UpdateSummary): void;
 	bell?(): void;
 	cutText?(length: number): void;
+	/**
+	 * VeNCrypt agreed on a TLS sub-type: the caller wraps the stream in TLS and then calls
+	 * `tlsStarted()`. Nothing more is read until then (the next bytes are the TLS handshake).
+	 */
+	startTls?(): void;
 }
 
 type HandshakeState =
@@ -67,6 +80,11 @@ type HandshakeState =
 	| "security-types"
 	| "security-type-3.3"
 	| "vnc-challenge"
+	| "vencrypt-version"
+	| "vencrypt-version-ack"
+	| "vencrypt-subtypes"
+	| "vencrypt-subtype-ack"
+	| "tls"
 	| "security-result"
 	| "failure-reason"
 	| "server-init";
@@ -76,17 +94,28 @@ const AWAITING: Record<HandshakeState, string> = {
 	"security-types": "the security types",
 	"security-type-3.3": "the security type",
 	"vnc-challenge": "the VNC authentication challenge",
+	"vencrypt-version": "the VeNCrypt version",
+	"vencrypt-version-ack": "the VeNCrypt version answer",
+	"vencrypt-subtypes": "the VeNCrypt sub-types",
+	"vencrypt-subtype-ack": "the VeNCrypt sub-type answer",
+	tls: "the TLS handshake",
 	"security-result": "the authentication result",
 	"failure-reason": "the failure reason",
 	"server-init": "ServerInit",
 };
 
-type MessageState = "message" | "rect-header" | "rect-body" | "cut-text";
+type MessageState = "message" | "rect-header" | "rect-body" | "cut-text" | "skip-rect";
 
 /** Longest reason or desktop name we accept; anything longer is not a real server. */
 const MAX_STRING = 64 * 1024;
 /** ServerCutText beyond this is refused rather than skipped. */
 const MAX_CUT_TEXT = 16 * 1024 * 1024;
+
+/**
+ * Size changes one FramebufferUpdate may carry. A real server sends one (two when an
+ * ExtendedDesktopSize follows a DesktopSize); a hostile one can send 65,535 (issue 21).
+ */
+export const MAX_SIZE_CHANGES_PER_UPDATE = 16;
 
 const textDecoder = new TextDecoder("utf-8", { fatal: false });
 
@@ -123,14 +152,23 @@ export class RfbClient {
 	private rect: RectHeader | undefined;
 	private decoder: RectDecoder | undefined;
 	private cutTextLeft = 0;
+	/** A size change not yet applied: only the last of a message is allocated. */
+	private pendingSize: { width: number; height: number } | undefined;
+	private sizeChanges = 0;
+	/** Bytes of a pseudo-rectangle we skip (a cursor shape we do not draw). */
+	private skipLeft = 0;
+	/** The security type chosen inside VeNCrypt, once TLS is up. */
+	private vencryptSubtype = 0;
 
 	constructor(
 		private readonly options: RfbClientOptions,
 		private readonly events: RfbClientEvents,
 	) {
 		this.encodings = (options.encodings ?? PIXEL_ENCODINGS).filter((e) => e >= 0);
-		this.decoders = createDecoders(this.encodings);
-		if (this.decoders.size === 0) throw new RangeError("no supported pixel encoding requested");
+		// Raw is accepted even when not asked for: RFC 6143 §7.7.1 lets every server fall back to it.
+		this.decoders = createDecoders([...this.encodings, Encoding.Raw]);
+		if (this.encodings.every((e) => !this.decoders.has(e)))
+			throw new RangeError("no supported pixel encoding requested");
 	}
 
 	/** The current framebuffer (after ServerInit). */
@@ -167,14 +205,30 @@ export class RfbClient {
 		return "between messages";
 	}
 
-	/** Feeds bytes from the server. Throws IkvmError on anything we cannot accept. */
+	/** Feeds bytes from the server and parses all of them. Throws IkvmError on anything we cannot accept. */
 	receive(chunk: Uint8Array): void {
-		if (this.failed) return;
-		this.queue.push(chunk);
+		this.push(chunk);
+		this.pump(Number.POSITIVE_INFINITY);
+	}
+
+	/** Queues bytes from the server without parsing them (see `pump`). */
+	push(chunk: Uint8Array): void {
+		if (!this.failed) this.queue.push(chunk);
+	}
+
+	/**
+	 * Parses queued bytes until they run out or `untilMs` (performance.now()) has passed,
+	 * checked after every unit (a message, a rectangle). True means work is left: the caller
+	 * yields to the event loop and pumps again, so one huge update cannot stall the process.
+	 */
+	pump(untilMs: number): boolean {
+		if (this.failed) return false;
 		try {
 			while (this.step()) {
-				// each step consumed a whole unit
+				if (this.failed) return false;
+				if (performance.now() >= untilMs) return this.queue.length > 0;
 			}
+			return false;
 		} catch (error) {
 			this.failed = true;
 			this.queue.clear();
@@ -184,14 +238,46 @@ export class RfbClient {
 
 	/** Asks for the whole screen, not just what changed. */
 	requestFullUpdate(): void {
-		if (!this.fb) throw new Error("requestFullUpdate before ServerInit");
+		this.requestUpdate(false);
+	}
+
+	/** Asks for what changed since the last update (the server may wait until something does). */
+	requestIncrementalUpdate(): void {
+		this.requestUpdate(true);
+	}
+
+	private requestUpdate(incremental: boolean): void {
+		if (!this.fb) throw new Error("update request before ServerInit");
 		const m = new Uint8Array(10);
 		const v = new DataView(m.buffer);
 		m[0] = ClientMessage.FramebufferUpdateRequest;
-		m[1] = 0; // non-incremental
+		m[1] = incremental ? 1 : 0;
 		v.setUint16(6, this.fb.width);
 		v.setUint16(8, this.fb.height);
 		this.events.send(m);
+	}
+
+	/** The stream is now TLS (VeNCrypt): continue with the chosen sub-type's authentication. */
+	tlsStarted(): void {
+		if (this.handshake !== "tls") throw new Error("tlsStarted outside a VeNCrypt TLS handshake");
+		const sub = this.vencryptSubtype;
+		if (sub === VeNCryptSubtype.X509Vnc) {
+			this.handshake = "vnc-challenge";
+		} else if (sub === VeNCryptSubtype.X509Plain) {
+			const user = new TextEncoder().encode(this.options.username ?? "");
+			const pass = new TextEncoder().encode(this.options.password ?? "");
+			const m = new Uint8Array(8 + user.length + pass.length);
+			const v = new DataView(m.buffer);
+			v.setUint32(0, user.length);
+			v.setUint32(4, pass.length);
+			m.set(user, 8);
+			m.set(pass, 8 + user.length);
+			this.events.send(m);
+			this.handshake = "security-result";
+		} else {
+			this.handshake = "security-result";
+		}
+		this.pump(Number.POSITIVE_INFINITY);
 	}
 
 	private step(): boolean {
@@ -205,6 +291,8 @@ export class RfbClient {
 				return this.readRectBody();
 			case "cut-text":
 				return this.skipCutText();
+			case "skip-rect":
+				return this.skipRectBody();
 		}
 	}
 
@@ -274,6 +362,62 @@ export class RfbClient {
 				this.handshake = "security-result";
 				return true;
 			}
+			case "vencrypt-version": {
+				if (!q.has(2)) return false;
+				const major = q.u8();
+				const minor = q.u8();
+				if (major === 0 && minor < 2) {
+					throw new IkvmError(
+						"NOT_SUPPORTED",
+						`The VNC server speaks VeNCrypt ${major}.${minor}; this client needs 0.2.`,
+						{
+							stage: "handshake",
+							hint: "Update the VNC server, or configure it for plain VNC authentication.",
+						},
+					);
+				}
+				this.events.send(Uint8Array.of(0, 2));
+				this.handshake = "vencrypt-version-ack";
+				return true;
+			}
+			case "vencrypt-version-ack": {
+				if (!q.has(1)) return false;
+				if (q.u8() !== 0) throw protocolError("The VNC server refused VeNCrypt version 0.2.", "handshake");
+				this.handshake = "vencrypt-subtypes";
+				return true;
+			}
+			case "vencrypt-subtypes": {
+				if (!q.has(1)) return false;
+				const count = q.peekU8();
+				if (count === 0) throw protocolError("The VNC server offered VeNCrypt with no sub-types.", "handshake");
+				if (!q.has(1 + count * 4)) return false;
+				q.skip(1);
+				const offered: number[] = [];
+				for (let i = 0; i < count; i++) offered.push(q.u32());
+				const chosen = this.chooseVeNCrypt(offered);
+				const m = new Uint8Array(4);
+				new DataView(m.buffer).setUint32(0, chosen);
+				this.events.send(m);
+				this.vencryptSubtype = chosen;
+				this.handshake = "vencrypt-subtype-ack";
+				return true;
+			}
+			case "vencrypt-subtype-ack": {
+				if (!q.has(1)) return false;
+				if (q.u8() !== 1) {
+					throw new IkvmError(
+						"ACCESS_DENIED",
+						`The VNC server refused the VeNCrypt sub-type ${veNCryptName(this.vencryptSubtype)} it had offered.`,
+						{ stage: "handshake", hint: "Check the VNC server's security settings and logs." },
+					);
+				}
+				this.handshake = "tls";
+				this.events.startTls?.();
+				return false;
+			}
+			case "tls":
+				// The stream is being wrapped in TLS; tlsStarted() continues.
+				return false;
 			case "security-result": {
 				if (!q.has(4)) return false;
 				const result = q.u32();
@@ -317,27 +461,84 @@ export class RfbClient {
 	private chooseSecurity(offered: number[]): number {
 		if (offered.includes(SecurityType.None)) return SecurityType.None;
 		if (offered.includes(SecurityType.VncAuth)) {
-			if (!this.options.password) {
-				throw new IkvmError("AUTH_FAILED", "The VNC server asks for a password, and none is configured for it.", {
-					stage: "handshake",
-					hint: "Set the VNC password for this server (e.g. passwordEnv in the config file).",
-				});
-			}
+			this.needPassword();
 			return SecurityType.VncAuth;
+		}
+		// VeNCrypt only when it is all that is left: it adds a TLS round trip, and on a
+		// loopback or tunnelled server None/VNC auth is what the operator configured.
+		if (offered.includes(SecurityType.VeNCrypt) && this.version !== "3.3") {
+			if (this.options.canStartTls === false) {
+				throw new IkvmError(
+					"NOT_SUPPORTED",
+					`The VNC server offers ${offered.map(securityTypeName).join(", ")}; of these this client speaks VeNCrypt (TLS inside RFB), but over TCP only, not through a WebSocket.`,
+					{
+						stage: "handshake",
+						hint: "Connect to the VNC server's TCP port (host and port) instead, or let the WebSocket proxy offer VNC authentication.",
+					},
+				);
+			}
+			return SecurityType.VeNCrypt;
 		}
 		const names = offered.map(securityTypeName).join(", ");
 		throw new IkvmError(
 			"NOT_SUPPORTED",
-			`The VNC server offers only security types this client does not support: ${names}. Supported: None (1) and VNC Authentication (2).`,
+			`The VNC server offers only security types this client does not support: ${names}. Supported: None (1), VNC Authentication (2) and VeNCrypt (19) with X509None, X509Vnc or X509Plain.`,
 			{
 				stage: "handshake",
-				hint: "Configure the VNC server for no authentication or a plain VNC password (for QEMU: -vnc …,password=on), or reach it through a WebSocket proxy that does.",
+				hint: "Configure the VNC server for no authentication, a VNC password (for QEMU: -vnc …,password=on) or VeNCrypt with an X.509 certificate, or reach it through a WebSocket proxy that does.",
 			},
 		);
 	}
 
+	private needPassword(): void {
+		if (!this.options.password) {
+			throw new IkvmError("AUTH_FAILED", "The VNC server asks for a password, and none is configured for it.", {
+				stage: "handshake",
+				hint: "Set the VNC password for this server (e.g. passwordEnv in the config file).",
+			});
+		}
+	}
+
+	/** Picks a VeNCrypt sub-type we can speak: X.509 TLS only (see ANONYMOUS_TLS). */
+	private chooseVeNCrypt(offered: number[]): number {
+		const x509 = offered.filter((t) => X509_SUBTYPES.includes(t));
+		// Prefer what needs no credentials, then a VNC password, then user + password.
+		for (const sub of [VeNCryptSubtype.X509None, VeNCryptSubtype.X509Vnc, VeNCryptSubtype.X509Plain]) {
+			if (!x509.includes(sub)) continue;
+			if (sub === VeNCryptSubtype.X509Vnc && !this.options.password) continue;
+			if (sub === VeNCryptSubtype.X509Plain && (!this.options.password || !this.options.username)) continue;
+			return sub;
+		}
+		const names = offered.map(veNCryptName).join(", ");
+		if (x509.includes(VeNCryptSubtype.X509Plain) && !this.options.username) {
+			throw new IkvmError(
+				"AUTH_FAILED",
+				`The VNC server asks for a user name and password (VeNCrypt ${names}), and no username is configured for it.`,
+				{ stage: "handshake", hint: 'Add "username" (or usernameEnv) and the password to this server\'s target.' },
+			);
+		}
+		if (x509.length > 0) this.needPassword();
+		if (offered.some((t) => ANONYMOUS_TLS.includes(t))) {
+			throw new IkvmError(
+				"NOT_SUPPORTED",
+				`The VNC server offers VeNCrypt only with anonymous TLS (${names}), which needs anonymous Diffie-Hellman ciphers that Bun's TLS library (BoringSSL) does not have.`,
+				{
+					stage: "handshake",
+					hint: "Give the VNC server a certificate so it offers the X509 sub-types (TigerVNC: -SecurityTypes X509Vnc -X509Cert cert.pem -X509Key key.pem; QEMU: tls-creds-x509), and set tls.caFile, tls.fingerprint256 or tls.insecure for this target.",
+				},
+			);
+		}
+		throw new IkvmError(
+			"NOT_SUPPORTED",
+			`The VNC server offers only VeNCrypt sub-types this client does not support: ${names}. Supported: X509None, X509Vnc, X509Plain.`,
+			{ stage: "handshake", hint: "Configure the VNC server for VeNCrypt X509Vnc or plain VNC authentication." },
+		);
+	}
+
 	private afterSecurityChosen(type: number): void {
-		if (type === SecurityType.VncAuth) {
+		if (type === SecurityType.VeNCrypt) {
+			this.handshake = "vencrypt-version";
+		} else if (type === SecurityType.VncAuth) {
 			this.handshake = "vnc-challenge";
 		} else if (this.version === "3.8") {
 			// Only 3.8 sends a SecurityResult for None.
@@ -404,6 +605,7 @@ export class RfbClient {
 				this.rectsLeft = this.rectsTotal;
 				this.rectsPainted = 0;
 				this.resized = false;
+				this.sizeChanges = 0;
 				this.updateEncodings = new Set();
 				if (this.rectsLeft === 0) this.endUpdate();
 				else this.state = "rect-header";
@@ -458,14 +660,27 @@ export class RfbClient {
 				this.endUpdate();
 				return true;
 			case Encoding.DesktopSize:
-				this.resize(rect.width, rect.height);
+				this.noteSize(rect.width, rect.height);
 				this.nextRect();
 				return true;
 			case Encoding.ExtendedDesktopSize:
 				this.decoder = undefined;
 				this.state = "rect-body";
 				return true;
+			case Encoding.Cursor:
+				// The pointer's shape, sent instead of painting it into the picture: pixels
+				// (our 32-bit format) then a 1-bit mask. Screenshots show the screen without it.
+				return this.skipRect(rect.width * rect.height * 4 + Math.ceil(rect.width / 8) * rect.height);
+			case Encoding.DesktopName:
+				if (!q.has(4)) {
+					// The length comes right after the header; wait for it without losing the header.
+					this.state = "skip-rect";
+					this.skipLeft = -1;
+					return true;
+				}
+				return this.skipDesktopName();
 		}
+		this.applySize();
 		const decoder = this.decoders.get(rect.encoding);
 		if (!decoder) {
 			throw protocolError(
@@ -480,6 +695,31 @@ export class RfbClient {
 		}
 		this.decoder = decoder;
 		this.state = "rect-body";
+		return true;
+	}
+
+	private skipRect(bytes: number): boolean {
+		this.skipLeft = bytes;
+		this.state = "skip-rect";
+		return true;
+	}
+
+	private skipDesktopName(): boolean {
+		const length = this.queue.u32();
+		if (length > MAX_STRING) throw protocolError(`The VNC server sent a desktop name of ${length} bytes.`);
+		return this.skipRect(length);
+	}
+
+	private skipRectBody(): boolean {
+		if (this.skipLeft < 0) {
+			if (!this.queue.has(4)) return false;
+			return this.skipDesktopName();
+		}
+		const n = Math.min(this.skipLeft, this.queue.length);
+		this.queue.skip(n);
+		this.skipLeft -= n;
+		if (this.skipLeft > 0) return false;
+		this.nextRect();
 		return true;
 	}
 
@@ -503,7 +743,7 @@ export class RfbClient {
 		if (!q.has(4 + screens * 16)) return false;
 		q.skip(4 + screens * 16);
 		// A non-zero status answers a resize request of ours; we never send one.
-		if (rect.y === 0) this.resize(rect.width, rect.height);
+		if (rect.y === 0) this.noteSize(rect.width, rect.height);
 		this.nextRect();
 		return true;
 	}
@@ -519,17 +759,34 @@ export class RfbClient {
 	}
 
 	private endUpdate(): void {
+		this.applySize();
 		this.state = "message";
 		this.rect = undefined;
 		this.events.updateEnd({ rects: this.rectsPainted, resized: this.resized, encodings: [...this.updateEncodings] });
 	}
 
-	private resize(width: number, height: number): void {
-		const fb = this.fb as Framebuffer;
-		if (width === fb.width && height === fb.height) return;
+	/**
+	 * A size change is checked at once but allocated only when a pixel rectangle or the end
+	 * of the update needs it, so a run of size changes costs one framebuffer, not one each.
+	 */
+	private noteSize(width: number, height: number): void {
 		this.checkSize(width, height, "decode");
-		this.fb = new Framebuffer(width, height);
-		if (this.initInfo) this.initInfo = { ...this.initInfo, width, height };
+		if (++this.sizeChanges > MAX_SIZE_CHANGES_PER_UPDATE) {
+			throw protocolError(
+				`The VNC server changed the screen size more than ${MAX_SIZE_CHANGES_PER_UPDATE} times in one framebuffer update.`,
+			);
+		}
+		this.pendingSize = { width, height };
+	}
+
+	private applySize(): void {
+		const size = this.pendingSize;
+		if (!size) return;
+		this.pendingSize = undefined;
+		const fb = this.fb as Framebuffer;
+		if (size.width === fb.width && size.height === fb.height) return;
+		this.fb = new Framebuffer(size.width, size.height);
+		if (this.initInfo) this.initInfo = { ...this.initInfo, width: size.width, height: size.height };
 		this.resized = true;
 	}
 }

@@ -44,6 +44,14 @@ export interface VncSessionOptions {
 
 const vncLog = log.child("vnc");
 
+/** Longest the parser runs before it lets timers, aborts and other consoles have the event loop. */
+const PUMP_SLICE_MS = 20;
+/**
+ * A capture that got nothing for this long asks for the whole screen again: a server that
+ * answers only on change, or dropped a request, still gives a still screen in full.
+ */
+const REREQUEST_MS = 500;
+
 /** Where a VncTarget points, validated. */
 export function vncEndpoint(target: VncTarget): VncEndpoint {
 	if (target.url) {
@@ -57,7 +65,19 @@ export function vncEndpoint(target: VncTarget): VncEndpoint {
 			});
 		}
 		if (url.protocol === "ws:" || url.protocol === "wss:") {
-			return { kind: "ws", url: target.url, headers: target.headers, insecure: target.tls?.insecure === true };
+			if (target.tls?.fingerprint256 && !target.tls.insecure) {
+				throw new IkvmError("BAD_INPUT", "tls.fingerprint256 works for VNC over TCP (VeNCrypt) only, not for wss://.", {
+					stage: "connect",
+					hint: "For a wss:// console set tls.caFile to its CA, or tls.insecure for a self-signed lab certificate.",
+				});
+			}
+			return {
+				kind: "ws",
+				url: target.url,
+				headers: target.headers,
+				insecure: target.tls?.insecure === true,
+				caFile: target.tls?.caFile,
+			};
 		}
 		if (url.protocol === "vnc:" && url.hostname) {
 			return { kind: "tcp", host: url.hostname.replace(/^\[|\]$/g, ""), port: url.port ? Number(url.port) : 5900 };
@@ -92,21 +112,32 @@ class VncSession implements ConsoleSession {
 	private waiter: Waiter | undefined;
 	private capturing = false;
 	private chain: Promise<unknown> = Promise.resolve();
+	/** A pump continuation is scheduled (the parser yielded with bytes left). */
+	private pumpScheduled = false;
+	/** Re-asks for the whole screen when a capture hears nothing (see REREQUEST_MS). */
+	private rerequestTimer: ReturnType<typeof setTimeout> | undefined;
 
 	constructor(
 		private readonly stream: ByteStream,
 		limits: ConsoleLimits,
 		private readonly timeouts: VncTimeouts,
-		password: string | undefined,
+		private readonly target: VncTarget,
 		private readonly options: VncSessionOptions,
 	) {
 		this.description = `vnc ${stream.description}`;
 		this.client = new RfbClient(
-			{ password, limits, encodings: options.encodings },
+			{
+				password: target.password,
+				username: target.username,
+				limits,
+				encodings: options.encodings,
+				canStartTls: stream.startTls !== undefined,
+			},
 			{
 				send: (bytes) => this.stream.send(bytes),
 				ready: () => this.settle(),
 				updateEnd: (summary) => this.onUpdateEnd(summary),
+				startTls: () => this.startTls(),
 			},
 		);
 		stream.start(
@@ -175,9 +206,11 @@ class VncSession implements ConsoleSession {
 				);
 			});
 			this.client.requestFullUpdate();
+			this.armRerequest();
 			await painted;
 		} finally {
 			this.capturing = false;
+			this.disarmRerequest();
 		}
 		return (this.client.framebuffer ?? fb).snapshot();
 	}
@@ -188,30 +221,73 @@ class VncSession implements ConsoleSession {
 
 	private onData(chunk: Uint8Array): void {
 		if (this.failure) return;
+		this.client.push(chunk);
+		if (!this.pumpScheduled) this.pump();
+	}
+
+	/** Parses for one slice; with bytes left, continues after timers and I/O have run. */
+	private pump(): void {
+		this.pumpScheduled = false;
+		if (this.failure) return;
+		let more = false;
 		try {
-			this.client.receive(chunk);
+			more = this.client.pump(performance.now() + PUMP_SLICE_MS);
 		} catch (error) {
-			this.fail(
-				error instanceof IkvmError
-					? error
-					: new IkvmError("INTERNAL", `VNC decoder failure: ${(error as Error).message}`, {
-							cause: error,
-							stage: "decode",
-						}),
-			);
+			this.fail(asSessionError(error));
+			return;
+		}
+		if (more && !this.failure) {
+			this.pumpScheduled = true;
+			// setTimeout, not a microtask or setImmediate: the deadline timer must get its turn.
+			setTimeout(() => this.pump(), 0);
 		}
 	}
 
+	private async startTls(): Promise<void> {
+		const startTls = this.stream.startTls;
+		if (!startTls) return;
+		try {
+			await startTls.call(this.stream, this.target.tls, this.timeouts.handshakeMs);
+			if (this.failure) return;
+			this.client.tlsStarted();
+		} catch (error) {
+			this.fail(asSessionError(error));
+		}
+	}
+
+	/**
+	 * What real viewers do: one request per update. While the frame is incomplete we ask
+	 * for what changed (a server that split the screen over several updates still owes
+	 * us the rest, and TigerVNC answers the very first request with an empty update);
+	 * after a resize the old request no longer covers the screen, so we ask for all of it.
+	 * A server that stays silent gets a full request again from the re-request timer.
+	 */
 	private onUpdateEnd(summary: UpdateSummary): void {
 		this.options.onUpdate?.(summary);
 		if (!this.capturing) return;
 		const fb = this.client.framebuffer;
 		if (fb?.complete) {
 			this.settle();
-		} else if (summary.resized) {
-			// The screen changed size: what we asked for no longer covers it.
-			this.client.requestFullUpdate();
+			return;
 		}
+		if (summary.resized) this.client.requestFullUpdate();
+		else this.client.requestIncrementalUpdate();
+		if (summary.rects > 0 || summary.resized) this.armRerequest();
+	}
+
+	private armRerequest(): void {
+		this.disarmRerequest();
+		this.rerequestTimer = setTimeout(() => {
+			this.rerequestTimer = undefined;
+			if (!this.capturing || this.failure || this.stream.closed) return;
+			this.client.requestFullUpdate();
+			this.armRerequest();
+		}, REREQUEST_MS);
+	}
+
+	private disarmRerequest(): void {
+		if (this.rerequestTimer) clearTimeout(this.rerequestTimer);
+		this.rerequestTimer = undefined;
 	}
 
 	private onClose(info: CloseInfo): void {
@@ -249,6 +325,7 @@ class VncSession implements ConsoleSession {
 	private fail(error: IkvmError): void {
 		if (this.failure) return;
 		this.failure = error;
+		this.disarmRerequest();
 		this.stream.close();
 		const waiter = this.waiter;
 		this.waiter = undefined;
@@ -283,6 +360,12 @@ class VncSession implements ConsoleSession {
 	}
 }
 
+function asSessionError(error: unknown): IkvmError {
+	return error instanceof IkvmError
+		? error
+		: new IkvmError("INTERNAL", `VNC decoder failure: ${(error as Error).message}`, { cause: error, stage: "decode" });
+}
+
 /** An opener with its own timeouts or encodings (tests, benchmarks). */
 export function createVncOpener(options: VncSessionOptions = {}): ConsoleOpener {
 	const timeouts = { ...DEFAULT_VNC_TIMEOUTS, ...options.timeouts };
@@ -295,7 +378,7 @@ export function createVncOpener(options: VncSessionOptions = {}): ConsoleOpener 
 		throwIfAborted(ctx.signal, "connect");
 		ctx.progress("connect", `Connecting to VNC server ${describeEndpoint(endpoint)}`);
 		const stream = await openByteStream(endpoint, { signal: ctx.signal, timeoutMs: timeouts.connectMs });
-		const session = new VncSession(stream, limits, timeouts, target.password, options);
+		const session = new VncSession(stream, limits, timeouts, target, options);
 		try {
 			await session.handshake(ctx);
 		} catch (error) {

@@ -11,6 +11,8 @@ export const Encoding = {
 	/** Pseudo-encodings: carry state, not pixels. */
 	DesktopSize: -223,
 	LastRect: -224,
+	Cursor: -239,
+	DesktopName: -307,
 	ExtendedDesktopSize: -308,
 } as const;
 
@@ -28,6 +30,8 @@ export const ENCODING_NAMES: Record<number, string> = {
 	17: "ZYWRLE",
 	[-223]: "DesktopSize",
 	[-224]: "LastRect",
+	[-239]: "Cursor",
+	[-307]: "DesktopName",
 	[-308]: "ExtendedDesktopSize",
 };
 
@@ -40,7 +44,40 @@ export const SecurityType = {
 	Invalid: 0,
 	None: 1,
 	VncAuth: 2,
+	VeNCrypt: 19,
 } as const;
+
+/** VeNCrypt sub-types (sent as 32-bit numbers inside security type 19). */
+export const VeNCryptSubtype = {
+	Plain: 256,
+	TLSNone: 257,
+	TLSVnc: 258,
+	TLSPlain: 259,
+	X509None: 260,
+	X509Vnc: 261,
+	X509Plain: 262,
+	TLSSASL: 263,
+	X509SASL: 264,
+} as const;
+
+/** The sub-types that run TLS with a server certificate, which we verify like any TLS peer. */
+export const X509_SUBTYPES: readonly number[] = [
+	VeNCryptSubtype.X509None,
+	VeNCryptSubtype.X509Vnc,
+	VeNCryptSubtype.X509Plain,
+];
+
+/** The sub-types that need anonymous Diffie-Hellman TLS (no certificate). */
+export const ANONYMOUS_TLS: readonly number[] = [
+	VeNCryptSubtype.TLSNone,
+	VeNCryptSubtype.TLSVnc,
+	VeNCryptSubtype.TLSPlain,
+];
+
+export function veNCryptName(subtype: number): string {
+	const name = Object.entries(VeNCryptSubtype).find(([, v]) => v === subtype)?.[0];
+	return name ? `${name} (${subtype})` : `sub-type ${subtype}`;
+}
 
 const SECURITY_NAMES: Record<number, string> = {
 	0: "Invalid",

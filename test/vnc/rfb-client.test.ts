@@ -146,7 +146,7 @@ describe("a whole session fed in every possible split", () => {
 	test("all in one chunk; the client sends version, security choice, ClientInit (shared), pixel format, encodings", () => {
 		const h = harness();
 		h.feed(session38);
-		expect(h.sent.map((m) => m.length)).toEqual([12, 1, 1, 20, 4 + 4 * 7]);
+		expect(h.sent.map((m) => m.length)).toEqual([12, 1, 1, 20, 4 + 4 * 9]);
 		expect(h.sent[1]).toEqual([1]);
 		expect(h.sent[2]).toEqual([1]);
 		// SetPixelFormat: 32 bpp, depth 24, little-endian, true colour, maxima 255, shifts 0/8/16
@@ -225,9 +225,9 @@ describe("security", () => {
 	});
 
 	test("only unsupported types: the error names what was offered", () => {
-		const e = harness().error([...enc("RFB 003.008\n"), 3, 19, 16, 30]);
+		const e = harness().error([...enc("RFB 003.008\n"), 3, 18, 16, 30]);
 		expect(e.code).toBe("NOT_SUPPORTED");
-		expect(e.message).toContain("VeNCrypt (19), Tight (16), Apple Remote Desktop (Diffie-Hellman) (30)");
+		expect(e.message).toContain("TLS (18), Tight (16), Apple Remote Desktop (Diffie-Hellman) (30)");
 		const e33 = harness().error([...enc("RFB 003.003\n"), ...u32(18)]);
 		expect(e33.message).toContain("TLS (18)");
 	});
