@@ -82,7 +82,7 @@ const envSchema = z.object({
 	CONSOLE_QUEUE_SECONDS: intFrom("CONSOLE_QUEUE_SECONDS", 0, 3600).optional(),
 	MAX_FRAMEBUFFER: z
 		.string()
-		.regex(/^\d+x\d+$/, "MAX_FRAMEBUFFER must look like 8192x8192")
+		.regex(/^\d+x\d+$/, "MAX_FRAMEBUFFER must look like 4096x2160")
 		.optional(),
 	IKVM_CONFIG: z.string().min(1).optional(),
 	OVH_ENDPOINT: z.string().min(1).optional(),
@@ -135,7 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 		};
 	}
 
-	const [fbW, fbH] = (e.MAX_FRAMEBUFFER ?? "8192x8192").split("x").map(Number) as [number, number];
+	const [fbW, fbH] = (e.MAX_FRAMEBUFFER ?? "4096x2160").split("x").map(Number) as [number, number];
 	return {
 		transport: overrides.transport ?? e.MCP_TRANSPORT ?? "http",
 		host: overrides.host ?? e.HOST ?? "127.0.0.1",

@@ -51,6 +51,12 @@ export interface RfbServerOptions {
 	resizeWith?: "desktop-size" | "extended-desktop-size";
 	/** Send every full frame as this many FramebufferUpdate messages (horizontal bands). */
 	updateBands?: number;
+	/**
+	 * How the server answers update requests, as real ones do: "empty-first" answers the first
+	 * with 0 rectangles (TigerVNC), "ignore-first" drops the first request entirely (a server
+	 * that only sends on change). Default: every request is answered.
+	 */
+	answer?: "empty-first" | "ignore-first";
 	/** Send half of the first frame update, then close the connection. */
 	closeMidFrame?: boolean;
 	/** Never answer at this point (for timeout tests). */
@@ -341,6 +347,12 @@ class RfbConnection {
 				q.skip(8);
 				this.report.updateRequests++;
 				if (this.server.options.stall === "frame") return true;
+				if (this.report.updateRequests === 1 && this.server.options.answer === "ignore-first") return true;
+				if (this.report.updateRequests === 1 && this.server.options.answer === "empty-first") {
+					this.send(Uint8Array.of(0, 0, 0, 0));
+					this.flush();
+					return true;
+				}
 				if (incremental && this.sentVersion === this.server.imageVersion) return true;
 				this.chain = this.chain.then(() => this.sendFrame()).catch(() => this.close());
 				return true;

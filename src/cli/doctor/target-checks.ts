@@ -53,8 +53,8 @@ export const checkTargets: DoctorStep = async (state, ctx) => {
 			signal: AbortSignal.any([ctx.signal, bound]),
 			timeoutMs: ctx.timeouts.targetMs,
 			limits: {
-				maxWidth: state.config?.maxFramebuffer.width ?? 8192,
-				maxHeight: state.config?.maxFramebuffer.height ?? 8192,
+				maxWidth: state.config?.maxFramebuffer.width ?? 4096,
+				maxHeight: state.config?.maxFramebuffer.height ?? 2160,
 			},
 		});
 		return Promise.race([probing, rejectOnAbort(bound, boundMs)]);

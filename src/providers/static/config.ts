@@ -20,10 +20,22 @@ const idSchema = z
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
 const tlsSchema = z
-	.object({ insecure: z.boolean().optional() })
+	.object({
+		insecure: z.boolean().optional(),
+		caFile: z.string().min(1).optional(),
+		fingerprint256: z
+			.string()
+			.regex(
+				/^(sha256[/:=]?)?([0-9A-Fa-f]{2}:?){32}$/,
+				"must be a SHA-256 fingerprint (64 hex digits, colons optional)",
+			)
+			.optional(),
+	})
 	.strict()
 	.optional()
-	.describe("accept a self-signed certificate for this target only");
+	.describe(
+		"how to trust the target's TLS certificate: insecure (self-signed, this target only), caFile, or a pinned fingerprint256",
+	);
 
 const wsUrl = z
 	.string()
@@ -42,6 +54,9 @@ const vncSchema = z
 		port: z.number().int().min(1).max(65535).optional(),
 		password: z.string().optional(),
 		passwordEnv: envName.optional(),
+		/** VeNCrypt X509Plain logs in with a user name as well. */
+		username: z.string().min(1).optional(),
+		usernameEnv: envName.optional(),
 		headers: z.record(z.string(), z.string()).optional(),
 		tls: tlsSchema,
 	})
@@ -163,9 +178,13 @@ export function parseStaticConfig(
 
 		if (server.type === "vnc") {
 			const password = secret(server.password, server.passwordEnv, "passwordEnv");
+			const username = server.usernameEnv
+				? secretName(env, server.usernameEnv, file, `${at}.usernameEnv`)
+				: server.username;
 			const target: VncTarget = server.url
 				? { kind: "vnc", url: server.url, password, headers: server.headers, tls: server.tls }
 				: { kind: "vnc", host: server.host, port: server.port ?? 5900, password, tls: server.tls };
+			if (username) target.username = username;
 			const ip = server.url ? new URL(server.url).hostname : (server.host ?? null);
 			return { id: server.id, name: server.name ?? server.id, type: "vnc", ip, target };
 		}
