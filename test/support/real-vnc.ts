@@ -292,7 +292,7 @@ export async function startWebsockify(
 /** The Debian package's version (what an operator would look up), else the tool's own word. */
 export async function packageVersion(lab: Lab, pkg: string, cmd?: string[]): Promise<string> {
 	try {
-		const out = new TextDecoder().decode(await lab.run(["dpkg-query", "-W", "-f", "${Version}", pkg])).trim();
+		const out = new TextDecoder().decode(await lab.run(["dpkg-query", "-W", "-f", "\x24{Version}", pkg])).trim();
 		// Upstream's version: no epoch, no +dfsg, no Debian revision.
 		if (out)
 			return out
