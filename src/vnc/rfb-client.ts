@@ -13,7 +13,15 @@ import type { ConsoleLimits } from "../console/types.ts";
 import { IkvmError, type Stage } from "../errors.ts";
 import { vncAuthResponse } from "./auth.ts";
 import { ByteQueue } from "./byte-queue.ts";
-import { createDecoders, PIXEL_ENCODINGS, PSEUDO_ENCODINGS, type RectDecoder } from "./encodings.ts";
+import {
+	announcedEncodings,
+	createDecoders,
+	type DecodeResult,
+	isPixelEncoding,
+	preferredEncodings,
+	type RectDecoder,
+	type ServerState,
+} from "./encodings.ts";
 import { printable, protocolError } from "./errors.ts";
 import { Framebuffer } from "./framebuffer.ts";
 import {
@@ -37,7 +45,11 @@ export interface RfbClientOptions {
 	/** For VNC Authentication; only the first 8 characters count. */
 	password?: string;
 	limits: ConsoleLimits;
-	/** Pixel encodings to announce, in preference order (default: ZRLE, Hextile, CopyRect, Raw). */
+	/**
+	 * Encodings to announce, in preference order (default: preferredEncodings(),
+	 * lossless first); pixel encodings and settings such as a JPEG quality level.
+	 * Raw and the pseudo-encodings are always added.
+	 */
 	encodings?: readonly number[];
 	/** Ask the server to keep other viewers connected (default true: never kick the admin off). */
 	shared?: boolean;
@@ -60,6 +72,8 @@ export interface RfbClientEvents {
 	updateEnd(summary: UpdateSummary): void;
 	bell?(): void;
 	cutText?(length: number): void;
+	/** A failure found after `receive` returned (an asynchronous JPEG/PNG decode); the client is dead. */
+	error?(error: IkvmError): void;
 }
 
 type HandshakeState =
@@ -106,6 +120,11 @@ export class RfbClient {
 	private readonly queue = new ByteQueue();
 	private readonly decoders: Map<number, RectDecoder>;
 	private readonly encodings: readonly number[];
+	private readonly announced: readonly number[];
+	/** What pseudo-encodings told us: cursor shape, desktop name, screen layout. */
+	readonly server: ServerState = {};
+	/** A rectangle being painted asynchronously; parsing waits for it. */
+	private pending: Promise<void> | undefined;
 	private handshake: HandshakeState | "done" = "version";
 	private state: MessageState = "message";
 	private failed = false;
@@ -128,8 +147,10 @@ export class RfbClient {
 		private readonly options: RfbClientOptions,
 		private readonly events: RfbClientEvents,
 	) {
-		this.encodings = (options.encodings ?? PIXEL_ENCODINGS).filter((e) => e >= 0);
-		this.decoders = createDecoders(this.encodings);
+		const wanted = options.encodings ?? preferredEncodings();
+		this.encodings = wanted.filter(isPixelEncoding);
+		this.announced = announcedEncodings(wanted);
+		this.decoders = createDecoders(this.encodings, this.server);
 		if (this.decoders.size === 0) throw new RangeError("no supported pixel encoding requested");
 	}
 
@@ -171,6 +192,8 @@ export class RfbClient {
 	receive(chunk: Uint8Array): void {
 		if (this.failed) return;
 		this.queue.push(chunk);
+		// While a rectangle is being painted asynchronously, bytes only queue up.
+		if (this.pending) return;
 		try {
 			while (this.step()) {
 				// each step consumed a whole unit
@@ -180,6 +203,11 @@ export class RfbClient {
 			this.queue.clear();
 			throw error;
 		}
+	}
+
+	/** Resolves once no asynchronous paint is pending (tests, benchmarks). */
+	async idle(): Promise<void> {
+		while (this.pending) await this.pending.catch(() => {});
 	}
 
 	/** Asks for the whole screen, not just what changed. */
@@ -370,7 +398,8 @@ export class RfbClient {
 		this.initInfo = { width, height, pixelFormat, name };
 		this.handshake = "done";
 		this.events.send(setPixelFormatMessage(CLIENT_PIXEL_FORMAT));
-		this.events.send(setEncodingsMessage([...this.encodings, ...PSEUDO_ENCODINGS]));
+		this.server.desktopName = name;
+		this.events.send(setEncodingsMessage(this.announced));
 		this.events.ready(this.initInfo);
 		return true;
 	}
@@ -467,6 +496,11 @@ export class RfbClient {
 				return true;
 		}
 		const decoder = this.decoders.get(rect.encoding);
+		if (decoder?.pseudo) {
+			this.decoder = decoder;
+			this.state = "rect-body";
+			return true;
+		}
 		if (!decoder) {
 			throw protocolError(
 				`The VNC server used ${encodingName(rect.encoding)}, which this client did not ask for (asked: ${this.encodings.map(encodingName).join(", ")}).`,
@@ -487,12 +521,51 @@ export class RfbClient {
 		const rect = this.rect as RectHeader;
 		if (!this.decoder) return this.readExtendedDesktopSize(rect);
 		const fb = this.fb as Framebuffer;
-		if (!this.decoder.decodeRect(rect, this.queue, fb)) return false;
-		fb.markPainted(rect.x, rect.y, rect.width, rect.height);
-		this.rectsPainted++;
-		this.updateEncodings.add(rect.encoding);
-		this.nextRect();
+		const result: DecodeResult = this.decoder.decodeRect(rect, this.queue, fb);
+		if (result === false) return false;
+		if (result !== true) {
+			this.paintLater(result, rect, fb);
+			return false;
+		}
+		this.rectDone(rect, fb);
 		return true;
+	}
+
+	private rectDone(rect: RectHeader, fb: Framebuffer): void {
+		if (!this.decoder?.pseudo) {
+			fb.markPainted(rect.x, rect.y, rect.width, rect.height);
+			fb.sources.add(rect.encoding);
+			this.rectsPainted++;
+			this.updateEncodings.add(rect.encoding);
+		}
+		this.nextRect();
+	}
+
+	/** Parsing resumes, in order, once the asynchronous paint is done; a failure ends the client. */
+	private paintLater(paint: Promise<void>, rect: RectHeader, fb: Framebuffer): void {
+		const done = paint.then(
+			() => {
+				if (this.failed) return;
+				this.pending = undefined;
+				this.rectDone(rect, fb);
+				this.receive(new Uint8Array(0));
+			},
+			(error: unknown) => {
+				if (this.failed) return;
+				this.pending = undefined;
+				this.failed = true;
+				this.queue.clear();
+				this.events.error?.(
+					error instanceof IkvmError ? error : protocolError(`VNC decoder failure: ${(error as Error).message}`),
+				);
+			},
+		);
+		this.pending = done.catch((error: unknown) => {
+			// A later synchronous step failed inside the resumed receive.
+			this.failed = true;
+			this.queue.clear();
+			this.events.error?.(error instanceof IkvmError ? error : protocolError(String(error)));
+		});
 	}
 
 	/** ExtendedDesktopSize: x = reason, y = status, then a screen count and 16 bytes per screen. */

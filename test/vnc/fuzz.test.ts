@@ -200,7 +200,7 @@ describe("the RFB state machine fed fuzzed server messages", () => {
 			"larger than the allowed 64x64",
 		);
 		expect(refusal([...rectHeader(8, 8, 16), ...u32(0xffffffff)])).toContain("claims 4294967295 bytes");
-		expect(refusal([...rectHeader(8, 8, 7)])).toContain("Tight, which this client did not ask for");
+		expect(refusal([...rectHeader(8, 8, 2)])).toContain("RRE, which this client did not ask for");
 		expect(refusal([3, 0, 0, 0, ...u32(0xffffffff)])).toContain("clipboard message of 4294967295 bytes");
 		const init = new RfbClient({ limits: LIMITS }, { send: () => {}, ready: () => {}, updateEnd: () => {} });
 		expect(() => init.receive(Uint8Array.from([...PRELUDE, ...serverInit(65535, 65535)]))).toThrow(
