@@ -86,7 +86,9 @@ export function gradientFilter(rgb: Uint8Array, w: number, h: number): Uint8Arra
 
 async function image(kind: "jpeg" | "png", rgb: Uint8Array, w: number, h: number, quality = 90): Promise<Uint8Array> {
 	const s = sharp(rgb, { raw: { width: w, height: h, channels: 3 } });
-	const out = await (kind === "jpeg" ? s.jpeg({ quality }) : s.png({ compressionLevel: 6 })).toBuffer();
+	// No chroma subsampling at the top qualities, as TigerVNC does at levels 8 and 9.
+	const jpeg = { quality, chromaSubsampling: quality >= 86 ? "4:4:4" : "4:2:0" };
+	const out = await (kind === "jpeg" ? s.jpeg(jpeg) : s.png({ compressionLevel: 6 })).toBuffer();
 	return new Uint8Array(out);
 }
 

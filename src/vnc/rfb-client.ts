@@ -13,6 +13,7 @@ import type { ConsoleLimits } from "../console/types.ts";
 import { IkvmError, type Stage } from "../errors.ts";
 import { vncAuthResponse } from "./auth.ts";
 import { ByteQueue } from "./byte-queue.ts";
+import { readScreenLayout } from "./decoders/pseudo.ts";
 import {
 	announcedEncodings,
 	createDecoders,
@@ -570,13 +571,13 @@ export class RfbClient {
 
 	/** ExtendedDesktopSize: x = reason, y = status, then a screen count and 16 bytes per screen. */
 	private readExtendedDesktopSize(rect: RectHeader): boolean {
-		const q = this.queue;
-		if (!q.has(4)) return false;
-		const screens = q.peekU8();
-		if (!q.has(4 + screens * 16)) return false;
-		q.skip(4 + screens * 16);
+		const screens = readScreenLayout(this.queue);
+		if (!screens) return false;
 		// A non-zero status answers a resize request of ours; we never send one.
-		if (rect.y === 0) this.resize(rect.width, rect.height);
+		if (rect.y === 0) {
+			this.server.screens = screens;
+			this.resize(rect.width, rect.height);
+		}
 		this.nextRect();
 		return true;
 	}
