@@ -13,7 +13,16 @@ import type { ConsoleLimits } from "../console/types.ts";
 import { IkvmError, type Stage } from "../errors.ts";
 import { vncAuthResponse } from "./auth.ts";
 import { ByteQueue } from "./byte-queue.ts";
-import { createDecoders, PIXEL_ENCODINGS, PSEUDO_ENCODINGS, type RectDecoder } from "./encodings.ts";
+import { readScreenLayout } from "./decoders/pseudo.ts";
+import {
+	announcedEncodings,
+	createDecoders,
+	type DecodeResult,
+	isPixelEncoding,
+	preferredEncodings,
+	type RectDecoder,
+	type ServerState,
+} from "./encodings.ts";
 import { printable, protocolError } from "./errors.ts";
 import { Framebuffer } from "./framebuffer.ts";
 import {
@@ -41,7 +50,11 @@ export interface RfbClientOptions {
 	/** For VNC Authentication; only the first 8 characters count. */
 	password?: string;
 	limits: ConsoleLimits;
-	/** Pixel encodings to announce, in preference order (default: ZRLE, Hextile, CopyRect, Raw). */
+	/**
+	 * Encodings to announce, in preference order (default: preferredEncodings(),
+	 * lossless first); pixel encodings and settings such as a JPEG quality level.
+	 * Raw and the pseudo-encodings are always added.
+	 */
 	encodings?: readonly number[];
 	/** Ask the server to keep other viewers connected (default true: never kick the admin off). */
 	shared?: boolean;
@@ -73,6 +86,10 @@ export interface RfbClientEvents {
 	 * `tlsStarted()`. Nothing more is read until then (the next bytes are the TLS handshake).
 	 */
 	startTls?(): void;
+	/** A failure found after `receive` returned (an asynchronous JPEG/PNG decode); the client is dead. */
+	error?(error: IkvmError): void;
+	/** An asynchronous paint finished and queued bytes wait: call `pump` again. */
+	resume?(): void;
 }
 
 type HandshakeState =
@@ -104,7 +121,7 @@ const AWAITING: Record<HandshakeState, string> = {
 	"server-init": "ServerInit",
 };
 
-type MessageState = "message" | "rect-header" | "rect-body" | "cut-text" | "skip-rect";
+type MessageState = "message" | "rect-header" | "rect-body" | "cut-text";
 
 /** Longest reason or desktop name we accept; anything longer is not a real server. */
 const MAX_STRING = 64 * 1024;
@@ -135,6 +152,11 @@ export class RfbClient {
 	private readonly queue = new ByteQueue();
 	private readonly decoders: Map<number, RectDecoder>;
 	private readonly encodings: readonly number[];
+	private readonly announced: readonly number[];
+	/** What pseudo-encodings told us: cursor shape, desktop name, screen layout. */
+	readonly server: ServerState = {};
+	/** A rectangle being painted asynchronously; parsing waits for it. */
+	private pending: Promise<void> | undefined;
 	private handshake: HandshakeState | "done" = "version";
 	private state: MessageState = "message";
 	private failed = false;
@@ -155,8 +177,6 @@ export class RfbClient {
 	/** A size change not yet applied: only the last of a message is allocated. */
 	private pendingSize: { width: number; height: number } | undefined;
 	private sizeChanges = 0;
-	/** Bytes of a pseudo-rectangle we skip (a cursor shape we do not draw). */
-	private skipLeft = 0;
 	/** The security type chosen inside VeNCrypt, once TLS is up. */
 	private vencryptSubtype = 0;
 
@@ -164,11 +184,11 @@ export class RfbClient {
 		private readonly options: RfbClientOptions,
 		private readonly events: RfbClientEvents,
 	) {
-		this.encodings = (options.encodings ?? PIXEL_ENCODINGS).filter((e) => e >= 0);
-		// Raw is accepted even when not asked for: RFC 6143 §7.7.1 lets every server fall back to it.
-		this.decoders = createDecoders([...this.encodings, Encoding.Raw]);
-		if (this.encodings.every((e) => !this.decoders.has(e)))
-			throw new RangeError("no supported pixel encoding requested");
+		const wanted = options.encodings ?? preferredEncodings();
+		this.encodings = wanted.filter(isPixelEncoding);
+		this.announced = announcedEncodings(wanted);
+		this.decoders = createDecoders(this.encodings, this.server);
+		if (this.decoders.size === 0) throw new RangeError("no supported pixel encoding requested");
 	}
 
 	/** The current framebuffer (after ServerInit). */
@@ -222,7 +242,8 @@ export class RfbClient {
 	 * yields to the event loop and pumps again, so one huge update cannot stall the process.
 	 */
 	pump(untilMs: number): boolean {
-		if (this.failed) return false;
+		// While a rectangle is being painted asynchronously, bytes only queue up.
+		if (this.failed || this.pending) return false;
 		try {
 			while (this.step()) {
 				if (this.failed) return false;
@@ -234,6 +255,11 @@ export class RfbClient {
 			this.queue.clear();
 			throw error;
 		}
+	}
+
+	/** Resolves once no asynchronous paint is pending (tests, benchmarks). */
+	async idle(): Promise<void> {
+		while (this.pending) await this.pending.catch(() => {});
 	}
 
 	/** Asks for the whole screen, not just what changed. */
@@ -291,8 +317,6 @@ export class RfbClient {
 				return this.readRectBody();
 			case "cut-text":
 				return this.skipCutText();
-			case "skip-rect":
-				return this.skipRectBody();
 		}
 	}
 
@@ -571,7 +595,8 @@ export class RfbClient {
 		this.initInfo = { width, height, pixelFormat, name };
 		this.handshake = "done";
 		this.events.send(setPixelFormatMessage(CLIENT_PIXEL_FORMAT));
-		this.events.send(setEncodingsMessage([...this.encodings, ...PSEUDO_ENCODINGS]));
+		this.server.desktopName = name;
+		this.events.send(setEncodingsMessage(this.announced));
 		this.events.ready(this.initInfo);
 		return true;
 	}
@@ -667,21 +692,14 @@ export class RfbClient {
 				this.decoder = undefined;
 				this.state = "rect-body";
 				return true;
-			case Encoding.Cursor:
-				// The pointer's shape, sent instead of painting it into the picture: pixels
-				// (our 32-bit format) then a 1-bit mask. Screenshots show the screen without it.
-				return this.skipRect(rect.width * rect.height * 4 + Math.ceil(rect.width / 8) * rect.height);
-			case Encoding.DesktopName:
-				if (!q.has(4)) {
-					// The length comes right after the header; wait for it without losing the header.
-					this.state = "skip-rect";
-					this.skipLeft = -1;
-					return true;
-				}
-				return this.skipDesktopName();
 		}
 		this.applySize();
 		const decoder = this.decoders.get(rect.encoding);
+		if (decoder?.pseudo) {
+			this.decoder = decoder;
+			this.state = "rect-body";
+			return true;
+		}
 		if (!decoder) {
 			throw protocolError(
 				`The VNC server used ${encodingName(rect.encoding)}, which this client did not ask for (asked: ${this.encodings.map(encodingName).join(", ")}).`,
@@ -698,52 +716,68 @@ export class RfbClient {
 		return true;
 	}
 
-	private skipRect(bytes: number): boolean {
-		this.skipLeft = bytes;
-		this.state = "skip-rect";
-		return true;
-	}
-
-	private skipDesktopName(): boolean {
-		const length = this.queue.u32();
-		if (length > MAX_STRING) throw protocolError(`The VNC server sent a desktop name of ${length} bytes.`);
-		return this.skipRect(length);
-	}
-
-	private skipRectBody(): boolean {
-		if (this.skipLeft < 0) {
-			if (!this.queue.has(4)) return false;
-			return this.skipDesktopName();
-		}
-		const n = Math.min(this.skipLeft, this.queue.length);
-		this.queue.skip(n);
-		this.skipLeft -= n;
-		if (this.skipLeft > 0) return false;
-		this.nextRect();
-		return true;
-	}
-
 	private readRectBody(): boolean {
 		const rect = this.rect as RectHeader;
 		if (!this.decoder) return this.readExtendedDesktopSize(rect);
 		const fb = this.fb as Framebuffer;
-		if (!this.decoder.decodeRect(rect, this.queue, fb)) return false;
-		fb.markPainted(rect.x, rect.y, rect.width, rect.height);
-		this.rectsPainted++;
-		this.updateEncodings.add(rect.encoding);
-		this.nextRect();
+		const result: DecodeResult = this.decoder.decodeRect(rect, this.queue, fb);
+		if (result === false) return false;
+		if (result !== true) {
+			this.paintLater(result, rect, fb);
+			return false;
+		}
+		this.rectDone(rect, fb);
 		return true;
+	}
+
+	private rectDone(rect: RectHeader, fb: Framebuffer): void {
+		if (!this.decoder?.pseudo) {
+			fb.markPainted(rect.x, rect.y, rect.width, rect.height);
+			fb.sources.add(rect.encoding);
+			this.rectsPainted++;
+			this.updateEncodings.add(rect.encoding);
+		}
+		this.nextRect();
+	}
+
+	/** Parsing resumes, in order, once the asynchronous paint is done; a failure ends the client. */
+	private paintLater(paint: Promise<void>, rect: RectHeader, fb: Framebuffer): void {
+		const done = paint.then(
+			() => {
+				if (this.failed) return;
+				this.pending = undefined;
+				this.rectDone(rect, fb);
+				// The session pumps in slices; without one, parse the rest now.
+				if (this.events.resume) this.events.resume();
+				else this.receive(new Uint8Array(0));
+			},
+			(error: unknown) => {
+				if (this.failed) return;
+				this.pending = undefined;
+				this.failed = true;
+				this.queue.clear();
+				this.events.error?.(
+					error instanceof IkvmError ? error : protocolError(`VNC decoder failure: ${(error as Error).message}`),
+				);
+			},
+		);
+		this.pending = done.catch((error: unknown) => {
+			// A later synchronous step failed inside the resumed receive.
+			this.failed = true;
+			this.queue.clear();
+			this.events.error?.(error instanceof IkvmError ? error : protocolError(String(error)));
+		});
 	}
 
 	/** ExtendedDesktopSize: x = reason, y = status, then a screen count and 16 bytes per screen. */
 	private readExtendedDesktopSize(rect: RectHeader): boolean {
-		const q = this.queue;
-		if (!q.has(4)) return false;
-		const screens = q.peekU8();
-		if (!q.has(4 + screens * 16)) return false;
-		q.skip(4 + screens * 16);
+		const screens = readScreenLayout(this.queue);
+		if (!screens) return false;
 		// A non-zero status answers a resize request of ours; we never send one.
-		if (rect.y === 0) this.noteSize(rect.width, rect.height);
+		if (rect.y === 0) {
+			this.server.screens = screens;
+			this.noteSize(rect.width, rect.height);
+		}
 		this.nextRect();
 		return true;
 	}

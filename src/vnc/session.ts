@@ -13,6 +13,7 @@ import { abortReasonToError, IkvmError, type Stage, throwIfAborted } from "../er
 import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
 import { registerSecret } from "../redact.ts";
+import { drawCursor } from "./cursor.ts";
 import { RfbClient, type UpdateSummary } from "./rfb-client.ts";
 import {
 	type ByteStream,
@@ -38,6 +39,8 @@ export interface VncSessionOptions {
 	timeouts?: Partial<VncTimeouts>;
 	/** Pixel encodings to announce, in preference order (tests pin one to exercise its decoder). */
 	encodings?: readonly number[];
+	/** Draw the pointer shape the server sent into each picture (default off: it can hide a character). */
+	cursor?: boolean;
 	/** Called after every framebuffer update (diagnostics, tests). */
 	onUpdate?: (summary: UpdateSummary) => void;
 }
@@ -138,6 +141,10 @@ class VncSession implements ConsoleSession {
 				ready: () => this.settle(),
 				updateEnd: (summary) => this.onUpdateEnd(summary),
 				startTls: () => this.startTls(),
+				error: (error) => this.fail(error),
+				resume: () => {
+					if (!this.pumpScheduled) this.pump();
+				},
 			},
 		);
 		stream.start(
@@ -212,7 +219,9 @@ class VncSession implements ConsoleSession {
 			this.capturing = false;
 			this.disarmRerequest();
 		}
-		return (this.client.framebuffer ?? fb).snapshot();
+		const frame = (this.client.framebuffer ?? fb).snapshot();
+		const { cursor, pointer } = this.client.server;
+		return this.options.cursor && cursor && pointer ? drawCursor(frame, cursor, pointer.x, pointer.y) : frame;
 	}
 
 	async close(): Promise<void> {

@@ -7,13 +7,22 @@ export const Encoding = {
 	Raw: 0,
 	CopyRect: 1,
 	Hextile: 5,
+	ZLIB: 6,
+	Tight: 7,
 	ZRLE: 16,
+	TightPNG: -260,
 	/** Pseudo-encodings: carry state, not pixels. */
 	DesktopSize: -223,
 	LastRect: -224,
+	PointerPos: -232,
 	Cursor: -239,
 	DesktopName: -307,
 	ExtendedDesktopSize: -308,
+	CursorWithAlpha: -314,
+	/** Tight JPEG quality 0..9: QualityLevel0 + level (-32..-23). Announcing one lets the server use JPEG. */
+	QualityLevel0: -32,
+	/** Tight/ZLIB compression 0..9: CompressLevel0 + level (-256..-247). */
+	CompressLevel0: -256,
 } as const;
 
 export const ENCODING_NAMES: Record<number, string> = {
@@ -28,15 +37,24 @@ export const ENCODING_NAMES: Record<number, string> = {
 	15: "TRLE",
 	16: "ZRLE",
 	17: "ZYWRLE",
+	[-260]: "TightPNG",
 	[-223]: "DesktopSize",
 	[-224]: "LastRect",
+	[-232]: "PointerPos",
 	[-239]: "Cursor",
 	[-307]: "DesktopName",
 	[-308]: "ExtendedDesktopSize",
+	[-314]: "CursorWithAlpha",
 };
 
 export function encodingName(encoding: number): string {
-	return ENCODING_NAMES[encoding] ?? `encoding ${encoding}`;
+	const name = ENCODING_NAMES[encoding];
+	if (name) return name;
+	if (encoding >= Encoding.QualityLevel0 && encoding <= Encoding.QualityLevel0 + 9)
+		return `JPEG quality ${encoding - Encoding.QualityLevel0}`;
+	if (encoding >= Encoding.CompressLevel0 && encoding <= Encoding.CompressLevel0 + 9)
+		return `compression level ${encoding - Encoding.CompressLevel0}`;
+	return `encoding ${encoding}`;
 }
 
 /** Security types (RFC 6143 §7.1.2 and the IANA registry). */
