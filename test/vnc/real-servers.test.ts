@@ -35,12 +35,28 @@ import { pixelDiff } from "../support/vnc.ts";
 const LIMITS = { maxWidth: 4096, maxHeight: 2160 };
 const PASSWORD = "s3cret-pw";
 
-/** Encoding preferences: the default order, then each pinned alone. */
-const PREFERENCES: { name: string; encodings?: number[]; expect?: number }[] = [
+interface Preference {
+	name: string;
+	encodings?: number[];
+	/** The encoding that must have painted some of the frame. */
+	expect?: number;
+	/** JPEG allowed: compare by PSNR instead of pixel for pixel. */
+	minPsnr?: number;
+}
+
+/** Encoding preferences: the default order, then each pinned alone; Tight with and without JPEG. */
+const PREFERENCES: Preference[] = [
 	{ name: "default" },
 	{ name: "Raw", encodings: [Encoding.Raw], expect: Encoding.Raw },
 	{ name: "Hextile", encodings: [Encoding.Hextile], expect: Encoding.Hextile },
 	{ name: "ZRLE", encodings: [Encoding.ZRLE], expect: Encoding.ZRLE },
+	{ name: "Tight lossless", encodings: [Encoding.Tight], expect: Encoding.Tight },
+	{
+		name: "Tight JPEG",
+		encodings: [Encoding.Tight, Encoding.QualityLevel0 + 8],
+		expect: Encoding.Tight,
+		minPsnr: 30,
+	},
 ];
 
 const X_TOOLS = { xwd: "x11-apps", xwud: "x11-apps", xsetroot: "x11-xserver-utils", xdpyinfo: "x11-utils" };
@@ -95,7 +111,25 @@ async function capture(
 	}
 }
 
-function describeDiff(frame: RgbaImage, truth: RgbaImage): string {
+/** Peak signal-to-noise ratio over RGB, in dB (Infinity when equal). */
+function psnr(a: RgbaImage, b: RgbaImage): number {
+	if (a.width !== b.width || a.height !== b.height) return 0;
+	let sum = 0;
+	for (let i = 0; i < a.rgba.length; i += 4) {
+		for (let c = 0; c < 3; c++) {
+			const d = (a.rgba[i + c] as number) - (b.rgba[i + c] as number);
+			sum += d * d;
+		}
+	}
+	const mse = sum / (a.width * a.height * 3);
+	return mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / mse);
+}
+
+function describeDiff(frame: RgbaImage, truth: RgbaImage, minPsnr?: number): string {
+	if (minPsnr !== undefined) {
+		const db = psnr(frame, truth);
+		return db >= minPsnr ? "same" : `PSNR ${db.toFixed(1)} dB, below ${minPsnr} dB`;
+	}
 	const diff = pixelDiff(frame, truth);
 	return diff.first ? `${diff.count} pixels differ, first at ${diff.first}` : "same";
 }
@@ -105,7 +139,7 @@ async function checkCase(
 	row: Omit<Row, "ok" | "ms" | "size">,
 	server: { grab(): Promise<RgbaImage> },
 	target: VncTarget,
-	pref: (typeof PREFERENCES)[number],
+	pref: Preference,
 ): Promise<void> {
 	let ok = false;
 	let ms = 0;
@@ -122,8 +156,8 @@ async function checkCase(
 			ms = got.ms;
 			used = got.used;
 			size = `${got.frame.width}x${got.frame.height}`;
-			verdict = describeDiff(got.frame, before);
-			if (verdict !== "same" && describeDiff(got.frame, after) === "same") verdict = "same";
+			verdict = describeDiff(got.frame, before, pref.minPsnr);
+			if (verdict !== "same" && describeDiff(got.frame, after, pref.minPsnr) === "same") verdict = "same";
 			if (verdict === "same" || describeDiff(after, before) === "same") break;
 		}
 		expect(verdict).toBe("same");
