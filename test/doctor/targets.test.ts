@@ -68,7 +68,7 @@ describe("doctor: VNC targets", () => {
 		);
 		expect(find(results, "target tcp")).toMatchObject({
 			status: "pass",
-			detail: `vnc 127.0.0.1:${open.tcpPort}: RFB handshake complete`,
+			detail: `vnc 127.0.0.1:${open.tcpPort}: RFB handshake complete, first frame 16x8`,
 		});
 		expect(find(results, "target ws").status).toBe("pass");
 		expect(find(results, "target ws").detail).toContain("password accepted");
@@ -77,6 +77,18 @@ describe("doctor: VNC targets", () => {
 		expect(open.openConnections).toBe(0);
 		expect(locked.openConnections).toBe(0);
 		expect(results.map(formatResult).join("\n")).not.toContain("s3cret-vnc");
+	});
+
+	test("a server that completes the handshake but never sends a frame fails (not healthy)", async () => {
+		const mute = await rfb({ stall: "frame" });
+		const started = Date.now();
+		const results = await check([{ id: "noframe", type: "vnc", host: "127.0.0.1", port: mute.tcpPort }]);
+		expect(Date.now() - started).toBeLessThan(3000);
+		const vm = find(results, "target noframe");
+		expect(vm.status).toBe("fail");
+		expect(vm.detail).toContain("did not send a complete 16x8 frame");
+		await Bun.sleep(50);
+		expect(mute.openConnections).toBe(0);
 	});
 
 	test("a wrong VNC password fails the target with what to check", async () => {

@@ -2,7 +2,9 @@
  * How the doctor checks that a configured console answers, per target kind. Each
  * probe goes as far as proving the credentials work and no further, then undoes
  * what it opened: a VNC probe completes the RFB handshake (security included, so a
- * wrong password shows) and disconnects before asking for any picture; an AMI probe
+ * wrong password shows) and asks for one frame, because a server can finish the
+ * handshake and still never send a picture (TigerVNC before update requests were
+ * repeated); an AMI probe
  * logs in to the BMC and logs out, without opening a KVM session (BMCs allow few,
  * and the owner may be using one).
  */
@@ -15,10 +17,19 @@ import type { TargetProbe } from "./types.ts";
 
 export const probeVnc: TargetProbe = async (target, ctx) => {
 	if (target.kind !== "vnc") throw new IkvmError("INTERNAL", `The VNC probe was given a ${target.kind} target.`);
-	const open = createVncOpener({ timeouts: { connectMs: ctx.timeoutMs, handshakeMs: ctx.timeoutMs } });
-	const session = await open(target, { signal: ctx.signal, progress: noProgress }, ctx.limits);
-	await session.close();
-	return { detail: `RFB handshake complete${target.password ? ", password accepted" : ""}` };
+	const open = createVncOpener({
+		timeouts: { connectMs: ctx.timeoutMs, handshakeMs: ctx.timeoutMs, frameMs: ctx.timeoutMs },
+	});
+	const callCtx = { signal: ctx.signal, progress: noProgress };
+	const session = await open(target, callCtx, ctx.limits);
+	try {
+		const frame = await session.capture(callCtx);
+		return {
+			detail: `RFB handshake complete${target.password ? ", password accepted" : ""}, first frame ${frame.width}x${frame.height}`,
+		};
+	} finally {
+		await session.close();
+	}
 };
 
 export const probeAmiLogin: TargetProbe = async (target, ctx) => {
