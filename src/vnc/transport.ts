@@ -15,7 +15,15 @@ import { log } from "../log.ts";
 import { registerSecret } from "../redact.ts";
 
 export type VncEndpoint =
-	| { kind: "ws"; url: string; headers?: Record<string, string>; insecure?: boolean; caFile?: string }
+	| {
+			kind: "ws";
+			url: string;
+			headers?: Record<string, string>;
+			insecure?: boolean;
+			caFile?: string;
+			/** Offer exactly these subprotocols (no fallback), e.g. bmcweb's CSRF token. */
+			protocols?: string[];
+	  }
 	| { kind: "tcp"; host: string; port: number };
 
 export interface CloseInfo {
@@ -308,6 +316,10 @@ export async function openByteStream(endpoint: VncEndpoint, options: ConnectOpti
 			registerSecret(value);
 			for (const part of value.split(";")) registerSecret(part.split("=").slice(1).join("=").trim());
 		}
+	}
+	if (endpoint.protocols?.length) {
+		for (const p of endpoint.protocols) registerSecret(p.length >= 8 ? p : undefined);
+		return connectWebSocket(endpoint, description, endpoint.protocols, options.signal, options.timeoutMs);
 	}
 	// Most servers (QEMU, websockify ≥ 0.9) take RFB without a subprotocol; older
 	// websockify insists on "binary", and Bun fails a handshake in which we offer
