@@ -5,11 +5,12 @@
  */
 import { amiDriver } from "../ami/driver.ts";
 import { IkvmError } from "../errors.ts";
+import { openbmcDriver } from "../openbmc/driver.ts";
 import { vncDriver } from "../vnc/driver.ts";
 import type { AnyConsoleDriver } from "./driver.ts";
 import type { ConsoleOpener, ConsoleTarget } from "./types.ts";
 
-export const DRIVERS: readonly AnyConsoleDriver[] = [vncDriver, amiDriver];
+export const DRIVERS: readonly AnyConsoleDriver[] = [vncDriver, amiDriver, openbmcDriver];
 
 /** The driver that opens targets of `kind`, or undefined. */
 export function driverForKind(
