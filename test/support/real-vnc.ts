@@ -202,7 +202,7 @@ export interface VncServer extends XDisplay {
 	version: string;
 }
 
-export type XvncSecurity = "None" | "VncAuth" | "X509Vnc";
+export type XvncSecurity = "None" | "VncAuth" | "X509Vnc" | "X509None" | "TLSVnc";
 
 /** TigerVNC's Xvnc: an X server that is a VNC server. */
 export async function startXvnc(

@@ -188,15 +188,19 @@ describe.skipIf(WHY.xvnc !== undefined)("TigerVNC Xvnc", () => {
 	let none: VncServer;
 	let vncAuth: VncServer;
 	let tls: VncServer;
+	let x509None: VncServer;
+	let anonymous: VncServer;
 	let pki: Awaited<ReturnType<typeof makeCertificates>>;
 	let pin = "";
 	beforeAll(async () => {
 		pki = await makeCertificates(lab);
 		pin = await fingerprint256(lab, pki.cert);
-		[none, vncAuth, tls] = await Promise.all([
+		[none, vncAuth, tls, x509None, anonymous] = await Promise.all([
 			startXvnc(lab, { security: "None" }),
 			startXvnc(lab, { security: "VncAuth", password: PASSWORD }),
 			startXvnc(lab, { security: "X509Vnc", password: PASSWORD, cert: pki }),
+			startXvnc(lab, { security: "X509None", cert: pki }),
+			startXvnc(lab, { security: "TLSVnc", password: PASSWORD }),
 		]);
 	}, 30_000);
 
@@ -222,6 +226,32 @@ describe.skipIf(WHY.xvnc !== undefined)("TigerVNC Xvnc", () => {
 		{ server: "TigerVNC Xvnc", transport: "TCP", auth: "VeNCrypt X509Vnc" },
 		() => ({ kind: "vnc", host: "127.0.0.1", port: tls.port, password: PASSWORD, tls: { caFile: pki.ca } }),
 	);
+
+	matrix(
+		"TCP, VeNCrypt X509None (tls.caFile)",
+		() => x509None,
+		{ server: "TigerVNC Xvnc", transport: "TCP", auth: "VeNCrypt X509None" },
+		() => ({ kind: "vnc", host: "127.0.0.1", port: x509None.port, tls: { caFile: pki.ca } }),
+		PREFERENCES.slice(0, 2),
+	);
+
+	test("VeNCrypt with anonymous TLS only (TLSVnc): refused, telling the operator to give the server a certificate", async () => {
+		const error = await capture(
+			{ kind: "vnc", host: "127.0.0.1", port: anonymous.port, password: PASSWORD },
+			undefined,
+		).catch((e) => e);
+		expect(error).toMatchObject({ code: "NOT_SUPPORTED", stage: "handshake" });
+		expect(error.message).toContain("TLSVnc (258)");
+		expect(error.hint).toContain("-X509Cert");
+	});
+
+	test("VeNCrypt through a WebSocket is refused with what to do instead", async () => {
+		if (WHY.websockify) return;
+		const bridge = await startWebsockify(lab, tls.port);
+		const error = await capture({ kind: "vnc", url: bridge.url, password: PASSWORD }, undefined).catch((e) => e);
+		expect(error).toMatchObject({ code: "NOT_SUPPORTED", stage: "handshake" });
+		expect(error.message).toContain("VeNCrypt (19)");
+	});
 
 	test("VeNCrypt X509Vnc with a pinned fingerprint; a wrong pin and an untrusted certificate are refused", async () => {
 		const base: VncTarget = { kind: "vnc", host: "127.0.0.1", port: tls.port, password: PASSWORD };
@@ -280,6 +310,13 @@ describe.skipIf(WHY.xvnc !== undefined)("TigerVNC Xvnc", () => {
 			() => none,
 			{ server: "TigerVNC Xvnc", transport: "websockify ws://", auth: "None" },
 			() => ({ kind: "vnc", url: ws.url }),
+		);
+		matrix(
+			"websockify ws://, subprotocol binary",
+			() => none,
+			{ server: "TigerVNC Xvnc", transport: "websockify ws:// (binary)", auth: "None" },
+			() => ({ kind: "vnc", url: ws.url, subprotocols: ["binary"] }),
+			PREFERENCES.slice(0, 2),
 		);
 		matrix(
 			"websockify wss:// (tls.caFile)",
