@@ -10,8 +10,17 @@ import { imageSuite } from "./image.ts";
 import { pngSuite } from "./png.ts";
 import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";
+import { vncServersSuite } from "./vnc-servers.ts";
 
-const suites: Array<() => Promise<Row[]>> = [pngSuite, imageSuite, ast2500Suite, kvmSuite, vncSuite, textSuite];
+const suites: Array<() => Promise<Row[]>> = [
+	pngSuite,
+	imageSuite,
+	ast2500Suite,
+	kvmSuite,
+	vncSuite,
+	vncServersSuite,
+	textSuite,
+];
 
 const rows: Row[] = [];
 for (const suite of suites) rows.push(...(await suite()));
