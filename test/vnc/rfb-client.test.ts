@@ -365,3 +365,121 @@ describe("pseudo-encodings", () => {
 		expect(h.events.bells).toBe(1);
 	});
 });
+
+describe("VeNCrypt (security type 19)", () => {
+	/** A harness whose startTls event is recorded (the session would wrap the stream in TLS). */
+	function vencrypt(options: Partial<RfbClientOptions> = {}) {
+		let tls = 0;
+		const sent: number[][] = [];
+		const client = new RfbClient(
+			{ limits: LIMITS, ...options },
+			{ send: (b) => sent.push([...b]), ready: () => {}, updateEnd: () => {}, startTls: () => tls++ },
+		);
+		const feed = (bytes: number[]) => client.receive(Uint8Array.from(bytes));
+		return { client, sent, feed, tls: () => tls };
+	}
+	const offer = (subtypes: number[]) => [
+		...enc("RFB 003.008\n"),
+		1,
+		19,
+		0,
+		2, // VeNCrypt 0.2
+		0, // version accepted
+		subtypes.length,
+		...subtypes.flatMap(u32),
+	];
+
+	test("X509Vnc: version 0.2, the sub-type, TLS, then the VNC challenge inside it", () => {
+		const h = vencrypt({ password: "pw" });
+		h.feed([...offer([261]), 1]);
+		expect(h.sent.slice(1)).toEqual([[19], [0, 2], u32(261)]);
+		expect(h.tls()).toBe(1);
+		expect(h.client.awaiting).toBe("the TLS handshake");
+		h.client.tlsStarted();
+		const challenge = Array.from({ length: 16 }, (_, i) => i * 7);
+		h.feed(challenge);
+		expect(h.sent.at(-1)).toEqual([...vncAuthResponse("pw", Uint8Array.from(challenge))]);
+		h.feed([...u32(0), ...serverInit(4, 2)]);
+		expect(h.client.isReady).toBe(true);
+	});
+
+	test("X509Plain sends user and password as length-prefixed strings inside TLS; X509None goes straight to the result", () => {
+		const plain = vencrypt({ username: "admin", password: "s3cret" });
+		plain.feed([...offer([262]), 1]);
+		plain.client.tlsStarted();
+		expect(plain.sent.at(-1)).toEqual([...u32(5), ...u32(6), ...enc("admin"), ...enc("s3cret")]);
+		const none = vencrypt();
+		none.feed([...offer([260, 261]), 1]);
+		expect(none.sent.at(-1)).toEqual(u32(260));
+		none.client.tlsStarted();
+		none.feed([...u32(0), ...serverInit(4, 2)]);
+		expect(none.client.isReady).toBe(true);
+	});
+
+	test("preference: X509None, then X509Vnc with a password, then X509Plain with a username", () => {
+		const pick = (options: Partial<RfbClientOptions>, subtypes: number[]) => {
+			const h = vencrypt(options);
+			h.feed(offer(subtypes));
+			return h.sent.at(-1);
+		};
+		expect(pick({ password: "pw" }, [262, 261])).toEqual(u32(261));
+		expect(pick({ password: "pw", username: "u" }, [262])).toEqual(u32(262));
+	});
+
+	test("refusals: anonymous TLS only, X509Plain without a username, a refused sub-type, a WebSocket stream", () => {
+		const anon = harness({ password: "pw" }).error(offer([257, 258]));
+		expect(anon.code).toBe("NOT_SUPPORTED");
+		expect(anon.message).toContain("TLSNone (257), TLSVnc (258)");
+		expect(anon.hint).toContain("-X509Cert");
+		const noUser = harness({ password: "pw" }).error(offer([262]));
+		expect(noUser.code).toBe("AUTH_FAILED");
+		expect(noUser.hint).toContain("username");
+		const h = vencrypt({ password: "pw" });
+		h.feed(offer([261]));
+		expect(() => h.feed([0])).toThrow(/refused the VeNCrypt sub-type X509Vnc/);
+		const ws = harness({ canStartTls: false }).error([...enc("RFB 003.008\n"), 1, 19]);
+		expect(ws.code).toBe("NOT_SUPPORTED");
+		expect(ws.message).toContain("not through a WebSocket");
+		const old = harness().error([...enc("RFB 003.008\n"), 1, 19, 0, 1]);
+		expect(old.message).toContain("VeNCrypt 0.1");
+	});
+});
+
+describe("update requests and size changes", () => {
+	test("incremental and full requests cover the current framebuffer", () => {
+		const h = harness();
+		h.feed([...enc("RFB 003.008\n"), 1, 1, ...u32(0), ...serverInit(300, 200)]);
+		h.client.requestFullUpdate();
+		h.client.requestIncrementalUpdate();
+		expect(h.sent.slice(-2)).toEqual([
+			[3, 0, 0, 0, 0, 0, ...u16(300), ...u16(200)],
+			[3, 1, 0, 0, 0, 0, ...u16(300), ...u16(200)],
+		]);
+	});
+
+	test("only the last size change of an update is allocated; more than 16 in one update is refused", () => {
+		const h = harness();
+		h.feed([...enc("RFB 003.008\n"), 1, 1, ...u32(0), ...serverInit(8, 8)]);
+		const resize = (w: number, hgt: number) => [0, 0, 0, 0, ...u16(w), ...u16(hgt), ...s32(-223)];
+		const before = h.client.framebuffer;
+		h.feed([0, 0, ...u16(3), ...resize(100, 100), ...resize(50, 40), ...resize(8, 8)]);
+		expect(h.client.framebuffer).toBe(before as NonNullable<typeof before>); // back to 8x8: nothing allocated
+		expect(h.updates.at(-1)?.resized).toBe(false);
+		h.feed([0, 0, ...u16(2), ...resize(100, 100), ...resize(60, 30)]);
+		expect(h.client.framebuffer?.width).toBe(60);
+		const storm = Array.from({ length: 17 }, (_, i) => resize(10 + i, 10)).flat();
+		const e = h.error([0, 0, ...u16(17), ...storm]);
+		expect(e.message).toContain("more than 16 times in one framebuffer update");
+	});
+
+	test("pump yields when its time is up and resumes where it stopped", () => {
+		const h = harness();
+		h.feed([...enc("RFB 003.008\n"), 1, 1, ...u32(0), ...serverInit(8, 8)]);
+		const bells = Array.from({ length: 1000 }, () => 2);
+		h.client.push(Uint8Array.from(bells));
+		expect(h.client.pump(performance.now() - 1)).toBe(true); // out of time after the first message
+		expect(h.events.bells).toBe(1);
+		expect(h.client.pump(Number.POSITIVE_INFINITY)).toBe(false);
+		expect(h.events.bells).toBe(1000);
+	});
+});
