@@ -404,17 +404,22 @@ group("x11vnc on Xvfb", WHY.x11vnc, () => {
 group("QEMU with tls-creds-x509 (VeNCrypt X509Vnc, as libvirt sets it up)", WHY.qemu, () => {
 	let qemu: QemuProcess;
 	let port = 0;
+	let noPasswordPort = 0;
 	let pki: Awaited<ReturnType<typeof makeCertificates>>;
 	let version = "?";
 	beforeAll(async () => {
 		pki = await makeCertificates(lab);
 		const display = await freeVncDisplay();
+		const second = await freeVncDisplay([display]);
 		port = 5900 + display;
+		noPasswordPort = 5900 + second;
 		qemu = await QemuProcess.start(
 			[
 				...["-machine", "pc,accel=tcg", "-vga", "std", "-m", "64"],
 				...["-object", `tls-creds-x509,id=tls0,dir=${pki.dir},endpoint=server,verify-peer=off`],
 				...["-vnc", `127.0.0.1:${display},tls-creds=tls0,password=on`],
+				// A second display with TLS and no password: VeNCrypt X509None.
+				...["-vnc", `127.0.0.1:${second},tls-creds=tls0,id=nopw`],
 			],
 			{ tmpPrefix: "ikvm-qemu-tls-" },
 		);
@@ -437,6 +442,19 @@ group("QEMU with tls-creds-x509 (VeNCrypt X509Vnc, as libvirt sets it up)", WHY.
 	};
 
 	if (!skipping) expectedRows += PREFERENCES.length;
+	if (!skipping) expectedRows += 2;
+	for (const pref of PREFERENCES.slice(0, 2)) {
+		test(`TCP, VeNCrypt X509None (tls.caFile), ${pref.name}`, async () => {
+			const target: VncTarget = { kind: "vnc", host: "127.0.0.1", port: noPasswordPort, tls: { caFile: pki.ca } };
+			await checkCase(
+				{ server: "QEMU", version, transport: "TCP", auth: "VeNCrypt X509None", encoding: pref.name },
+				{ grab },
+				target,
+				pref,
+			);
+		});
+	}
+
 	for (const pref of PREFERENCES) {
 		test(`TCP, VeNCrypt X509Vnc (tls.caFile), ${pref.name}`, async () => {
 			const target: VncTarget = { kind: "vnc", host: "127.0.0.1", port, password: PASSWORD, tls: { caFile: pki.ca } };
