@@ -15,7 +15,9 @@
  * out of bounds. Blocks decoded before an error stay in the picture; the
  * next full frame repairs it.
  */
+
 import { IkvmError } from "../errors.ts";
+import type { Picture } from "../frame.ts";
 import { BitReader } from "./bit-reader.ts";
 import {
 	CLAMP_OFFSET,
@@ -72,12 +74,8 @@ export interface Ast2500DecoderOptions {
 	colorMatrix?: ColorMatrix;
 }
 
-export interface DecodedPicture {
-	width: number;
-	height: number;
-	/** width·height·4 bytes, a copy the caller owns. */
-	rgba: Uint8Array;
-}
+/** What a decoder returns: the whole current picture, in a buffer the caller owns (later decodes never write into it). */
+export type DecodedPicture = Picture;
 
 /** What the last decode did, for logs and tests. */
 export interface FrameInfo {

@@ -15,17 +15,15 @@
  * entropy coding and block grammar are written here independently so a
  * round trip checks both sides.
  */
+
 import { type ColorMatrix, DEFAULT_COLOR_MATRIX } from "../aspeed/color.ts";
 import { writeVideoHeader } from "../aspeed/header.ts";
 import { AC_CHROMA, AC_LUMA, DC_CHROMA, DC_LUMA } from "../aspeed/huffman.ts";
 import { AAN_SCALE, baseTable, multiplierTable } from "../aspeed/quant.ts";
+import type { Picture } from "../frame.ts";
 
-export interface RgbaPicture {
-	width: number;
-	height: number;
-	/** width·height·4 bytes, RGBA. */
-	rgba: Uint8Array;
-}
+/** What the encoder takes. */
+export type RgbaPicture = Picture;
 
 export type EncoderColorMatrix = ColorMatrix;
 

@@ -72,7 +72,7 @@ async function request(
 		if (timeout.aborted) {
 			throw new IkvmError(
 				"TIMEOUT",
-				`The BMC at ${url.host} did not answer ${what} within ${seconds(ctx.timeoutMs)} s.`,
+				`The BMC at ${url.host} did not answer ${what} within ${seconds(ctx.timeoutMs)}.`,
 				{
 					stage: "openbmc-login",
 					hint: "Check that the BMC is reachable from this machine (firewall, VPN).",

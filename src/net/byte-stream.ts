@@ -1,30 +1,52 @@
 /**
- * Byte streams that carry RFB: a WebSocket (ws:// or wss://, binary frames,
- * optional handshake headers such as cookies) or a plain TCP connection.
- * Both deliver arbitrary chunks; the RFB parser does the framing.
+ * The byte streams consoles are carried on: a WebSocket (ws:// or wss://, with
+ * handshake headers such as cookies, subprotocol negotiation, binary frames or
+ * base64 text frames) or a plain TCP connection. Every console protocol (RFB,
+ * IVTP, the ATEN dialect) reads them as arbitrary chunks and does its own framing.
  *
- * TLS verification is relaxed only for the one connection whose target asks
- * for it (`tls.insecure`), never process-wide.
+ * Connecting has a deadline and honours the caller's signal; failures are typed
+ * errors naming the stage, with a TLS failure told apart from a refused
+ * connection. TLS verification is relaxed only for the one connection whose
+ * target asks for it (`insecure`), never process-wide.
  */
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import type { TlsOptions } from "../console/types.ts";
-import { abortReasonToError, IkvmError } from "../errors.ts";
+import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
 import { log } from "../log.ts";
 import { registerSecret } from "../redact.ts";
+import { seconds } from "../timing.ts";
 
-export type VncEndpoint =
-	| {
-			kind: "ws";
-			url: string;
-			headers?: Record<string, string>;
-			insecure?: boolean;
-			caFile?: string;
-			/** Offer exactly these subprotocols (no fallback), e.g. bmcweb's CSRF token. */
-			protocols?: string[];
-	  }
-	| { kind: "tcp"; host: string; port: number };
+export interface WsEndpoint {
+	kind: "ws";
+	url: string;
+	headers?: Record<string, string>;
+	/**
+	 * Subprotocol offers to try in order, each a list sent in one handshake (undefined: offer none).
+	 * Default: none, then ["binary"] — most servers take RFB without one, older websockify insists.
+	 */
+	protocols?: ReadonlyArray<readonly string[] | undefined>;
+	/**
+	 * "binary": data travels in binary frames, a text frame is an error. "negotiated": base64 text
+	 * frames unless the server chose the "binary" subprotocol (the AMI KVM's rule).
+	 */
+	framing?: "binary" | "negotiated";
+	/** Accept a self-signed certificate for this connection only. */
+	insecure?: boolean;
+	/** PEM file of the CA to verify the server's certificate with (instead of the system store). */
+	caFile?: string;
+}
+
+export interface TcpEndpoint {
+	kind: "tcp";
+	host: string;
+	port: number;
+}
+
+export type StreamEndpoint = WsEndpoint | TcpEndpoint;
+/** @deprecated the VNC name of StreamEndpoint */
+export type VncEndpoint = StreamEndpoint;
 
 export interface CloseInfo {
 	/** Set when the connection failed rather than closed. */
@@ -37,9 +59,13 @@ export interface ByteStream {
 	/** Where it goes, without secrets (no query string, no credentials). */
 	readonly description: string;
 	readonly closed: boolean;
+	/** The WebSocket subprotocol the server chose ("" for none or TCP). */
+	readonly protocol: string;
 	send(bytes: Uint8Array): void;
-	/** Closes; the close handler still runs once. Safe to call twice. */
+	/** Closes at once; the close handler still runs once. Safe to call twice. */
 	close(): void;
+	/** Closes with a close handshake, waiting for the peer at most `timeoutMs`. Never throws. */
+	closeGracefully(timeoutMs: number): Promise<void>;
 	/**
 	 * Starts delivering data. Chunks or a close that arrived before this call
 	 * are delivered first, so nothing between "open" and the handlers is lost.
@@ -52,7 +78,7 @@ export interface ByteStream {
 	startTls?(options: TlsOptions | undefined, timeoutMs: number): Promise<void>;
 }
 
-export function describeEndpoint(endpoint: VncEndpoint): string {
+export function describeEndpoint(endpoint: StreamEndpoint): string {
 	if (endpoint.kind === "tcp")
 		return `${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
 	try {
@@ -72,14 +98,47 @@ abstract class BufferedStream implements ByteStream {
 	private notified = false;
 	protected isClosed = false;
 
+	private closeWaiters: Array<() => void> = [];
+
 	constructor(readonly description: string) {}
 
 	get closed(): boolean {
 		return this.isClosed;
 	}
 
+	get protocol(): string {
+		return "";
+	}
+
 	abstract send(bytes: Uint8Array): void;
 	abstract close(): void;
+	/** Starts a close handshake; `closedWith` reports when it is over. */
+	protected abstract beginClose(): void;
+
+	closeGracefully(timeoutMs: number): Promise<void> {
+		if (this.notified || this.closeInfo) {
+			this.close();
+			return Promise.resolve();
+		}
+		return new Promise<void>((done) => {
+			const timer = setTimeout(() => {
+				// The peer did not finish the close handshake: drop the connection.
+				this.close();
+				done();
+			}, timeoutMs);
+			this.closeWaiters.push(() => {
+				clearTimeout(timer);
+				done();
+			});
+			try {
+				this.beginClose();
+			} catch {
+				clearTimeout(timer);
+				this.close();
+				done();
+			}
+		});
+	}
 
 	start(onData: (chunk: Uint8Array) => void, onClose: (info: CloseInfo) => void): void {
 		this.onData = onData;
@@ -101,6 +160,9 @@ abstract class BufferedStream implements ByteStream {
 
 	protected closedWith(info: CloseInfo): void {
 		this.isClosed = true;
+		const waiters = this.closeWaiters;
+		this.closeWaiters = [];
+		for (const w of waiters) w();
 		if (this.onClose) this.notifyClose(info);
 		else this.closeInfo ??= info;
 	}
@@ -113,18 +175,23 @@ abstract class BufferedStream implements ByteStream {
 }
 
 class WebSocketStream extends BufferedStream {
+	private readonly base64: boolean;
+
 	constructor(
 		private readonly ws: WebSocket,
 		description: string,
+		framing: "binary" | "negotiated",
 	) {
 		super(description);
+		this.base64 = framing === "negotiated" && ws.protocol !== "binary";
 		ws.onmessage = (event) => {
 			const data = event.data;
 			if (data instanceof ArrayBuffer) this.deliver(new Uint8Array(data));
 			else if (ArrayBuffer.isView(data)) this.deliver(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+			else if (framing === "negotiated" && typeof data === "string") this.deliver(Buffer.from(data, "base64"));
 			else {
-				// RFB over WebSocket is binary; a text frame means a base64 or non-VNC peer.
-				this.closedWith({ error: new Error("the server sent a text WebSocket frame (expected binary RFB data)") });
+				// A binary protocol in a text frame means a base64-only or foreign peer.
+				this.closedWith({ error: new Error("the server sent a text WebSocket frame (expected binary data)") });
 				this.close();
 			}
 		};
@@ -132,18 +199,30 @@ class WebSocketStream extends BufferedStream {
 		ws.onerror = (event) => this.closedWith({ error: new Error(errorEventMessage(event)) });
 	}
 
+	override get protocol(): string {
+		return this.ws.protocol;
+	}
+
 	send(bytes: Uint8Array): void {
-		if (this.isClosed) return;
-		this.ws.send(bytes);
+		if (this.isClosed || this.ws.readyState !== WebSocket.OPEN) return;
+		if (this.base64) this.ws.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64"));
+		else this.ws.send(bytes);
 	}
 
 	close(): void {
 		this.isClosed = true;
 		try {
-			this.ws.close();
+			// Bun's WebSocket can drop the TCP connection without a close handshake.
+			const terminate = (this.ws as unknown as { terminate?: () => void }).terminate;
+			if (terminate && this.ws.readyState === WebSocket.CLOSING) terminate.call(this.ws);
+			else this.ws.close();
 		} catch {
 			// already closing
 		}
+	}
+
+	protected beginClose(): void {
+		this.ws.close(1000, "done");
 	}
 }
 
@@ -181,7 +260,12 @@ class TcpStream extends BufferedStream {
 		this.socket.destroy();
 	}
 
+	protected beginClose(): void {
+		this.socket.end();
+	}
+
 	startTls(options: TlsOptions | undefined, timeoutMs: number): Promise<void> {
+		const verification = tlsVerification(options);
 		const raw = this.socket;
 		raw.off("data", this.onSocketData);
 		raw.off("error", this.onSocketError);
@@ -191,10 +275,16 @@ class TcpStream extends BufferedStream {
 			host: this.host,
 			// SNI takes names only, never an address.
 			...(net.isIP(this.host) ? {} : { servername: this.host }),
-			...tlsVerification(options),
+			...verification,
 		});
 		this.socket = secured;
 		return new Promise<void>((resolve, reject) => {
+			const fail = (error: IkvmError) => {
+				clearTimeout(timer);
+				secured.destroy();
+				this.isClosed = true;
+				reject(error);
+			};
 			const timer = setTimeout(() => {
 				fail(
 					new IkvmError("TIMEOUT", `No TLS handshake with ${this.description} within ${seconds(timeoutMs)}.`, {
@@ -204,12 +294,6 @@ class TcpStream extends BufferedStream {
 					}),
 				);
 			}, timeoutMs);
-			const fail = (error: IkvmError) => {
-				clearTimeout(timer);
-				secured.destroy();
-				this.isClosed = true;
-				reject(error);
-			};
 			secured.once("error", (error) => fail(tlsError(error, this.description, options)));
 			secured.once("secureConnect", () => {
 				clearTimeout(timer);
@@ -279,6 +363,23 @@ function tlsError(error: Error, description: string, options: TlsOptions | undef
 	);
 }
 
+/**
+ * Browsers always send Origin on a WebSocket upgrade, and libvncserver 0.9.14 / x11vnc 0.9.16
+ * refuse an upgrade without one ("incomplete client handshake"). We send the console's own
+ * origin, which same-origin checks (bmcweb, Proxmox) accept, unless the target sets one.
+ */
+export function withOrigin(url: string, headers: Record<string, string> | undefined): Record<string, string> {
+	const out = { ...headers };
+	if (Object.keys(out).some((name) => name.toLowerCase() === "origin")) return out;
+	try {
+		const u = new URL(url);
+		out.Origin = `${u.protocol === "wss:" ? "https:" : "http:"}//${u.host}`;
+	} catch {
+		// an invalid URL fails in the WebSocket constructor with its own error
+	}
+	return out;
+}
+
 function errorEventMessage(event: Event): string {
 	const message = (event as ErrorEvent).message;
 	if (typeof message !== "string" || !message) return "WebSocket error";
@@ -303,13 +404,19 @@ function registerUrlSecrets(url: string): void {
 export interface ConnectOptions {
 	signal: AbortSignal;
 	timeoutMs: number;
+	/** The stage errors name. Default "connect". */
+	stage?: Stage;
+	/** What is being connected, for messages: default "VNC WebSocket" / "VNC server". */
+	label?: string;
+	/** Hint for a connection the peer refused. */
+	refusedHint?: string;
 }
 
-/** Opens the byte stream, within `timeoutMs`; errors name the "connect" stage. */
-export async function openByteStream(endpoint: VncEndpoint, options: ConnectOptions): Promise<ByteStream> {
+/** Opens the byte stream within `timeoutMs`; errors name `options.stage`. */
+export async function openByteStream(endpoint: StreamEndpoint, options: ConnectOptions): Promise<ByteStream> {
 	const description = describeEndpoint(endpoint);
 	const deadline = Date.now() + options.timeoutMs;
-	if (endpoint.kind === "tcp") return connectTcp(endpoint, description, options.signal, options.timeoutMs);
+	if (endpoint.kind === "tcp") return connectTcp(endpoint, description, options);
 	registerUrlSecrets(endpoint.url);
 	for (const [name, value] of Object.entries(endpoint.headers ?? {})) {
 		if (/^(cookie|authorization|x-.*token.*)$/i.test(name)) {
@@ -317,37 +424,43 @@ export async function openByteStream(endpoint: VncEndpoint, options: ConnectOpti
 			for (const part of value.split(";")) registerSecret(part.split("=").slice(1).join("=").trim());
 		}
 	}
-	if (endpoint.protocols?.length) {
-		for (const p of endpoint.protocols) registerSecret(p.length >= 8 ? p : undefined);
-		return connectWebSocket(endpoint, description, endpoint.protocols, options.signal, options.timeoutMs);
-	}
 	// Most servers (QEMU, websockify ≥ 0.9) take RFB without a subprotocol; older
 	// websockify insists on "binary", and Bun fails a handshake in which we offer
-	// one that the server does not echo. So: none first, then "binary".
-	try {
-		return await connectWebSocket(endpoint, description, undefined, options.signal, options.timeoutMs);
-	} catch (first) {
+	// one that the server does not echo. So by default: none first, then "binary".
+	const offers = endpoint.protocols ?? [undefined, ["binary"]];
+	for (const offer of offers) for (const p of offer ?? []) if (p.length >= 8) registerSecret(p);
+	let first: unknown;
+	for (const [i, protocols] of offers.entries()) {
 		const left = deadline - Date.now();
-		if (!(first instanceof IkvmError) || first.code !== "CONNECTION" || left <= 0) throw first;
+		if (i > 0 && left <= 0) break;
 		try {
-			return await connectWebSocket(endpoint, description, ["binary"], options.signal, left);
-		} catch (second) {
-			log.debug("websocket retry with subprotocol binary failed too", { error: String(second) });
-			throw first;
+			return await connectWebSocket(endpoint, description, protocols, options, i === 0 ? options.timeoutMs : left);
+		} catch (error) {
+			if (i === 0) first = error;
+			else log.debug("websocket retry with another subprotocol failed too", { error: String(error) });
+			if (!(error instanceof IkvmError) || error.code !== "CONNECTION" || isTlsError(error)) break;
 		}
 	}
+	throw first;
+}
+
+function isTlsError(error: IkvmError): boolean {
+	return error.hint?.includes('"insecure": true') === true;
 }
 
 function connectWebSocket(
-	endpoint: Extract<VncEndpoint, { kind: "ws" }>,
+	endpoint: WsEndpoint,
 	description: string,
-	protocols: string[] | undefined,
-	signal: AbortSignal,
+	protocols: readonly string[] | undefined,
+	options: ConnectOptions,
 	timeoutMs: number,
 ): Promise<ByteStream> {
+	const { signal } = options;
+	const stage = options.stage ?? "connect";
+	const label = options.label ?? "VNC WebSocket";
 	return new Promise<ByteStream>((resolve, reject) => {
 		if (signal.aborted) {
-			reject(abortReasonToError(signal.reason, "connect"));
+			reject(abortReasonToError(signal.reason, stage));
 			return;
 		}
 		let ws: WebSocket;
@@ -359,13 +472,13 @@ function connectWebSocket(
 					: undefined;
 			ws = new WebSocket(endpoint.url, {
 				headers: withOrigin(endpoint.url, endpoint.headers),
-				...(protocols ? { protocols } : {}),
+				...(protocols ? { protocols: [...protocols] } : {}),
 				...(tlsOptions ? { tls: tlsOptions } : {}),
-			});
+			} as unknown as string[]);
 		} catch (error) {
 			reject(
-				new IkvmError("BAD_INPUT", `Invalid VNC WebSocket URL ${description}: ${(error as Error).message}`, {
-					stage: "connect",
+				new IkvmError("BAD_INPUT", `Invalid ${label} URL ${description}: ${(error as Error).message}`, {
+					stage,
 				}),
 			);
 			return;
@@ -391,65 +504,63 @@ function connectWebSocket(
 			() =>
 				fail(
 					new IkvmError("TIMEOUT", `No WebSocket connection to ${description} within ${seconds(timeoutMs)}.`, {
-						stage: "connect",
-						hint: "Check the URL and that the VNC WebSocket listener is reachable from here.",
+						stage,
+						hint: `Check the URL and that the ${label} is reachable from here.`,
 						retryable: true,
 					}),
 				),
 			timeoutMs,
 		);
-		const onAbort = () => fail(abortReasonToError(signal.reason, "connect"));
+		const onAbort = () => fail(abortReasonToError(signal.reason, stage));
 		signal.addEventListener("abort", onAbort, { once: true });
 		ws.onopen = () => {
 			done();
-			resolve(new WebSocketStream(ws, description));
+			resolve(new WebSocketStream(ws, description, endpoint.framing ?? "binary"));
 		};
-		const onFailure = (why: string) =>
+		const onFailure = (why: string) => {
+			const untrusted = isTlsVerificationMessage(why) && !endpoint.insecure;
 			fail(
-				new IkvmError("CONNECTION", `Could not open the VNC WebSocket ${description}: ${why}.`, {
-					stage: "connect",
-					hint: wsHint(why, endpoint),
-					retryable: true,
-				}),
+				new IkvmError(
+					"CONNECTION",
+					untrusted
+						? `The server at ${hostOf(endpoint.url)} presented a TLS certificate that is not trusted (${label} ${description}).`
+						: `Could not open the ${label} ${description}: ${why}.`,
+					{
+						stage,
+						hint: untrusted
+							? 'If it is a self-signed BMC or lab certificate, set "tls": {"insecure": true} for this server.'
+							: (options.refusedHint ??
+								`Check the URL (scheme, host, port and path) and that the ${label} listener is running.`),
+						retryable: !untrusted,
+					},
+				),
 			);
+		};
 		ws.onerror = (event) => onFailure(errorEventMessage(event));
 		ws.onclose = (event) => onFailure(`closed with code ${event.code}${event.reason ? ` (${event.reason})` : ""}`);
 	});
 }
 
-/**
- * Browsers always send Origin on a WebSocket upgrade, and libvncserver 0.9.14 / x11vnc 0.9.16
- * refuse an upgrade without one ("incomplete client handshake"). We send the console's own
- * origin, which same-origin checks (bmcweb, Proxmox) accept, unless the target sets one.
- */
-export function withOrigin(url: string, headers: Record<string, string> | undefined): Record<string, string> {
-	const out = { ...headers };
-	if (Object.keys(out).some((name) => name.toLowerCase() === "origin")) return out;
+/** Whether a TLS failure is about trusting the certificate (as Bun and BoringSSL word it). */
+export function isTlsVerificationMessage(message: string): boolean {
+	return /certificate|self[- ]signed|unable to verify|UNABLE_TO_VERIFY|DEPTH_ZERO|CERT_|TLS|SSL/i.test(message);
+}
+
+function hostOf(url: string): string {
 	try {
-		const u = new URL(url);
-		out.Origin = `${u.protocol === "wss:" ? "https:" : "http:"}//${u.host}`;
+		return new URL(url).host;
 	} catch {
-		// an invalid URL fails in the WebSocket constructor with its own error
+		return "(invalid URL)";
 	}
-	return out;
 }
 
-function wsHint(why: string, endpoint: Extract<VncEndpoint, { kind: "ws" }>): string {
-	if (/certificate|self[- ]signed|TLS|SSL/i.test(why) && !endpoint.insecure) {
-		return 'The server\'s TLS certificate is not trusted; if it is a self-signed BMC or lab certificate, set "tls": {"insecure": true} for this server.';
-	}
-	return "Check the URL (scheme, host, port and path) and that the VNC WebSocket listener is running.";
-}
-
-function connectTcp(
-	endpoint: Extract<VncEndpoint, { kind: "tcp" }>,
-	description: string,
-	signal: AbortSignal,
-	timeoutMs: number,
-): Promise<ByteStream> {
+function connectTcp(endpoint: TcpEndpoint, description: string, options: ConnectOptions): Promise<ByteStream> {
+	const { signal, timeoutMs } = options;
+	const stage = options.stage ?? "connect";
+	const label = options.label ?? "VNC server";
 	return new Promise<ByteStream>((resolve, reject) => {
 		if (signal.aborted) {
-			reject(abortReasonToError(signal.reason, "connect"));
+			reject(abortReasonToError(signal.reason, stage));
 			return;
 		}
 		const socket = net.connect({ host: endpoint.host, port: endpoint.port });
@@ -468,24 +579,26 @@ function connectTcp(
 		const timer = setTimeout(
 			() =>
 				fail(
-					new IkvmError("TIMEOUT", `No TCP connection to VNC server ${description} within ${seconds(timeoutMs)}.`, {
-						stage: "connect",
+					new IkvmError("TIMEOUT", `No TCP connection to ${label} ${description} within ${seconds(timeoutMs)}.`, {
+						stage,
 						hint: "Check the host and port, and that no firewall drops the connection.",
 						retryable: true,
 					}),
 				),
 			timeoutMs,
 		);
-		const onAbort = () => fail(abortReasonToError(signal.reason, "connect"));
+		const onAbort = () => fail(abortReasonToError(signal.reason, stage));
 		const onConnect = () => {
 			done();
 			resolve(new TcpStream(socket, description, endpoint.host));
 		};
 		const onError = (error: Error) =>
 			fail(
-				new IkvmError("CONNECTION", `Could not connect to VNC server ${description}: ${error.message}.`, {
-					stage: "connect",
-					hint: "Check the host and port (display N listens on 5900+N) and that the VNC server is running.",
+				new IkvmError("CONNECTION", `Could not connect to ${label} ${description}: ${error.message}.`, {
+					stage,
+					hint:
+						options.refusedHint ??
+						"Check the host and port (display N listens on 5900+N) and that the VNC server is running.",
 					retryable: true,
 				}),
 			);
@@ -493,8 +606,4 @@ function connectTcp(
 		socket.once("connect", onConnect);
 		socket.once("error", onError);
 	});
-}
-
-export function seconds(ms: number): string {
-	return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
