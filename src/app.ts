@@ -3,7 +3,8 @@
  * Transports (HTTP, stdio) and the CLI all start from here.
  */
 import type { AppConfig } from "./config.ts";
-import { openConsole } from "./console/open.ts";
+import type { AnyConsoleDriver } from "./console/driver.ts";
+import { createOpener, DRIVERS } from "./console/drivers.ts";
 import { ConsolePool } from "./console/pool.ts";
 import type { ConsoleOpener } from "./console/types.ts";
 import { CallGate } from "./mcp/calls.ts";
@@ -36,7 +37,9 @@ const STOP_GRACE_MS = 1000;
 
 export interface AppOptions {
 	/** Providers to use instead of those the configuration enables (tests, demo). */
-	providers?: Provider[] | ((consoles: ConsolePool) => Provider[] | Promise<Provider[]>);
+	providers?: Provider[] | (() => Provider[] | Promise<Provider[]>);
+	/** Console kinds besides the built-in ones (tests add fake kinds this way). */
+	drivers?: AnyConsoleDriver[];
 	/** Replaces the real protocol dispatcher (tests). */
 	opener?: ConsoleOpener;
 	notice?: string;
@@ -47,7 +50,7 @@ export interface AppOptions {
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<App> {
 	registerConfigSecrets(config);
 	const consoles = new ConsolePool({
-		opener: options.opener ?? openConsole,
+		opener: options.opener ?? createOpener([...DRIVERS, ...(options.drivers ?? [])]),
 		limits: { maxWidth: config.maxFramebuffer.width, maxHeight: config.maxFramebuffer.height },
 		idleMs: config.consoleIdleMs,
 		maxConcurrent: config.maxConcurrentConsoles,
@@ -55,9 +58,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 	});
 	const providers =
 		typeof options.providers === "function"
-			? await options.providers(consoles)
-			: (options.providers ?? (await buildProviders(config, consoles)));
-	const registry = new ProviderRegistry(providers);
+			? await options.providers()
+			: (options.providers ?? (await buildProviders(config)));
+	const registry = new ProviderRegistry(providers, consoles);
 	const calls = new CallGate();
 	const toolDeps: ToolDeps = { registry, toolTimeoutMs: config.toolTimeoutMs, notice: options.notice, calls };
 	const stopCalls = async (graceMs = STOP_GRACE_MS) => {

@@ -147,7 +147,7 @@ const screenshot: Command = async (argv) => {
 		throw new UsageError("stdout is a terminal: give -o FILE.png (or redirect stdout)", SCREENSHOT_USAGE);
 	}
 	return withApp(values.config, async (app) => {
-		const frame = await app.registry.getScreenshot(serverId, cliContext());
+		const frame = await app.registry.capture(serverId, cliContext());
 		const shot = await renderScreenshot(frame, { raw: values.raw ?? false, region });
 		if (values.output) {
 			writeFileSync(values.output, shot.png);
@@ -170,7 +170,7 @@ const text: Command = async (argv) => {
 	const region = values.region === undefined ? undefined : parseRegion(values.region, TEXT_USAGE);
 	return withApp(values.config, async (app) => {
 		const ctx = cliContext();
-		const frame = await app.registry.getScreenshot(positionals[0] as string, ctx);
+		const frame = await app.registry.capture(positionals[0] as string, ctx);
 		const screen = await readScreenText(frame, { region, signal: ctx.signal });
 		if (values.json) {
 			process.stdout.write(`${JSON.stringify(screen, null, 2)}\n`);

@@ -8,7 +8,6 @@
  *   header + CompressSize bytes), the format the AST2500 decoder takes.
  * - `IvtpProtocol`: the client state machine, packets in → steps out (bytes to
  *   send, "ready", frames), with typed errors for rejection, power off, busy.
- * Wire facts: ../shared/docs/ami-kvm.md.
  */
 import { IkvmError } from "../errors.ts";
 import type { AssembledFrame } from "./types.ts";

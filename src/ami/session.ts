@@ -19,6 +19,7 @@ import { loginWithPassword, loginWithViewerUrl, logout, requestKvmToken } from "
 import { defaultDecoderFactory } from "./decoder.ts";
 import { IvtpParser, IvtpProtocol, type IvtpStep, IvtpType, poweredOffError } from "./ivtp.ts";
 import { type KvmSocket, openKvmSocket } from "./socket.ts";
+import type { AmiTarget } from "./target.ts";
 import {
 	type AssembledFrame,
 	type BmcSession,
@@ -46,10 +47,11 @@ const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
 export function createAmiOpener(options: AmiOpenerOptions = {}): ConsoleOpener {
 	const timeouts: KvmTimeouts = { ...DEFAULT_KVM_TIMEOUTS, ...options.timeouts };
 	const decoderFactory = options.decoder ?? defaultDecoderFactory;
-	return async (target, ctx, limits) => {
-		if (target.kind !== "ami-viewer" && target.kind !== "ami-login") {
-			throw new IkvmError("NOT_SUPPORTED", `The AMI console path cannot open a "${target.kind}" target.`);
+	return async (given, ctx, limits) => {
+		if (given.kind !== "ami-viewer" && given.kind !== "ami-login") {
+			throw new IkvmError("NOT_SUPPORTED", `The AMI console path cannot open a "${given.kind}" target.`);
 		}
+		const target = given as AmiTarget;
 		const request = { signal: ctx.signal, timeoutMs: timeouts.request };
 		let bmc: BmcSession;
 		if (target.kind === "ami-viewer") {
@@ -78,7 +80,7 @@ export function createAmiOpener(options: AmiOpenerOptions = {}): ConsoleOpener {
 	};
 }
 
-/** The opener `src/console/open.ts` uses for AMI targets. */
+/** The opener the AMI driver (driver.ts) uses. */
 export const openAmiSession: ConsoleOpener = createAmiOpener();
 
 function hostOf(url: string): string {

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/style/noNonNullAssertion: typed-array reads in codec loops are in bounds by construction; `!` keeps them branch-free under noUncheckedIndexedAccess.
 /**
- * The AST2500 bit stream (docs/ast2500.md §3): the compressed bytes are
+ * The AST2500 bit stream: the compressed bytes are
  * little-endian 32-bit words whose bits are consumed from bit 31 down, i.e. a
  * plain MSB-first bit string in which every 4-byte group is byte-reversed.
  *

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/style/noNonNullAssertion: typed-array reads in codec loops are in bounds by construction; `!` keeps them branch-free under noUncheckedIndexedAccess.
 /**
- * YCbCr → RGB (docs/ast2500.md §9.2): limited-range BT.601 in 16.16 fixed
+ * YCbCr → RGB: limited-range BT.601 in 16.16 fixed
  * point, `fx(K, d) = (K·d + 32768) >> 16`, via per-component lookup tables.
  *
  * Two matrices:

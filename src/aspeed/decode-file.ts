@@ -1,7 +1,7 @@
 /**
  * Frame file(s) → PNG: the core of `bun run decode-frame` (and later of the
  * `ikvm-mcp decode-frame` CLI command). A frame file is the 86-byte video
- * header followed by the compressed data, as docs/ast2500.md §1 defines.
+ * header followed by the compressed data (the layout the decoder's own tests use).
  * Several files are decoded in order on one decoder, so a full frame followed
  * by partial updates gives the picture a viewer would show after the last one.
  */

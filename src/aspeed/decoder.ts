@@ -1,6 +1,6 @@
 // biome-ignore-all lint/style/noNonNullAssertion: typed-array reads in codec loops are in bounds by construction; `!` keeps them branch-free under noUncheckedIndexedAccess.
 /**
- * The AST2500 frame decoder (docs/ast2500.md §4–§11): walks the block stream
+ * The AST2500 frame decoder: walks the block stream
  * of one frame and paints each block into a picture that persists across
  * frames, so partial updates (explicit-position blocks) apply over it.
  *

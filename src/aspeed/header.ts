@@ -1,6 +1,6 @@
 /**
  * The 86-byte AST2500 video header that precedes every compressed frame
- * (docs/ast2500.md §2). Parsing validates everything the decoder will size
+ *. Parsing validates everything the decoder will size
  * buffers from, so a hostile header is refused before anything is allocated.
  */
 import { IkvmError } from "../errors.ts";

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/style/noNonNullAssertion: typed-array reads in codec loops are in bounds by construction; `!` keeps them branch-free under noUncheckedIndexedAccess.
 /**
- * Huffman coding of DCT data units (docs/ast2500.md §7): the four standard
+ * Huffman coding of DCT data units: the four standard
  * tables of ITU-T T.81 Annex K (no tables are transmitted), canonical codes
  * built from BITS/HUFFVAL as in JPEG, decoded with a 9-bit lookahead table
  * and a canonical slow path for longer codes.

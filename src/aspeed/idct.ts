@@ -1,6 +1,6 @@
 // biome-ignore-all lint/style/noNonNullAssertion: typed-array reads in codec loops are in bounds by construction; `!` keeps them branch-free under noUncheckedIndexedAccess.
 /**
- * Inverse DCT exactly as the BMC's viewer computes it (docs/ast2500.md §9.1):
+ * Inverse DCT exactly as the BMC's viewer computes it:
  * the AAN fast IDCT with 8-bit fixed-point constants (libjpeg's "ifast"
  * algorithm with no extra precision bits between the passes).
  *

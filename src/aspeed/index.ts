@@ -1,6 +1,6 @@
 /**
  * ASPEED AST2500 video decoder (AMI / ASRockRack iKVM), written from the
- * clean-room description in docs/ast2500.md. Public surface:
+ * clean-room description of the format. Public surface:
  * `new Ast2500Decoder(options).decode(frame)` where `frame` is the 86-byte
  * video header followed by the compressed data, as assembled from IVTP.
  */

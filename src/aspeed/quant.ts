@@ -1,6 +1,6 @@
 // biome-ignore-all lint/style/noNonNullAssertion: typed-array reads in codec loops are in bounds by construction; `!` keeps them branch-free under noUncheckedIndexedAccess.
 /**
- * Dequantisation tables (docs/ast2500.md §6). The BMC never transmits tables:
+ * Dequantisation tables. The BMC never transmits tables:
  * the header selects one of eight fixed quality levels for normal blocks and
  * one for "advance" (pass-2 / low) blocks. Each base table is pre-multiplied
  * by the AAN scale factors so the IDCT needs no further scaling.

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/style/noNonNullAssertion: typed-array reads in codec loops are in bounds by construction; `!` keeps them branch-free under noUncheckedIndexedAccess.
 /**
- * VQ (colour cache) blocks (docs/ast2500.md §8.3): a block of at most four
+ * VQ (colour cache) blocks: a block of at most four
  * colours, each either taken from a 4-slot cache or loaded into it, plus a
  * 1- or 2-bit-per-pixel bitmap. The cache outlives blocks and frames.
  */

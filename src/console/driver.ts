@@ -8,11 +8,15 @@ import type { Stage } from "../errors.ts";
 import type { PowerAction, PowerResult } from "../input/types.ts";
 import type { ConsoleLimits, ConsoleSession, ConsoleTarget } from "./types.ts";
 
-/** Reads the secret an entry names (`passwordEnv`) or holds inline, registering it for redaction. */
+/**
+ * Reads a value an entry names (`passwordEnv`: from the environment) or holds inline, failing with
+ * the field's name when the variable is unset; secrets (the default) are registered for redaction.
+ */
 export type SecretReader = (
 	inline: string | undefined,
 	envName: string | undefined,
 	field: string,
+	options?: { secret?: boolean },
 ) => string | undefined;
 
 /** What a targets-file entry becomes. */
@@ -25,23 +29,47 @@ export interface ConfiguredTarget<T extends ConsoleTarget = ConsoleTarget> {
 /** Runs `op` on this target's warm session (the pool's `use`), for drivers whose power needs the console. */
 export type SessionRunner = <R>(op: (session: ConsoleSession, ctx: CallContext) => Promise<R>) => Promise<R>;
 
-export interface ConsoleDriver<T extends ConsoleTarget = ConsoleTarget> {
+export interface ProbeContext {
+	signal: AbortSignal;
+	/** Limit of each phase (connect, handshake, login, frame). */
+	timeoutMs: number;
+	/** The framebuffer bounds the server enforces. */
+	limits: ConsoleLimits;
+}
+
+/** What a probe saw; a `warning` (with its fix) makes the doctor's line a ⚠ instead of a ✓. */
+export interface ProbeReport {
+	detail: string;
+	warning?: string;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a driver list holds drivers of every target and schema type.
+export type AnyConsoleDriver = ConsoleDriver<any, any>;
+
+export interface ConsoleDriver<T extends ConsoleTarget = ConsoleTarget, S extends z.ZodObject = z.ZodObject> {
 	/** The `type` of a targets-file entry for this driver, e.g. "vnc". */
 	readonly type: string;
 	/** Target kinds this driver opens (the `kind` of a ConsoleTarget), e.g. ["ami-viewer", "ami-login"]. */
 	readonly kinds: readonly string[];
-	/** One line for README/doctor: what this kind is. */
+	/** One line for README and the doctor: what this kind is. */
 	readonly title: string;
+	/** A short name for counts, e.g. "VNC". */
+	readonly label: string;
 	/** zod schema of one targets-file entry, with `type: z.literal(this.type)`. */
-	readonly configSchema: z.ZodObject;
+	readonly configSchema: S;
 	/** Builds the target of a validated entry; `readSecret` resolves passwordEnv and friends. */
-	fromConfig(entry: z.infer<this["configSchema"]>, readSecret: SecretReader): ConfiguredTarget<T>;
+	fromConfig(entry: z.infer<S>, readSecret: SecretReader): ConfiguredTarget<T>;
 	/** Connects, authenticates, and returns a session ready to capture. */
 	open(target: T, ctx: CallContext, limits: ConsoleLimits): Promise<ConsoleSession>;
-	/** The doctor's description of a target, without secrets, e.g. "VNC over TCP 10.0.0.5:5901". */
+	/** The doctor's description of a target, without secrets, e.g. "vnc 10.0.0.5:5901". */
 	describe(target: T): string;
 	/** The stages this driver reports, in the order a cold capture meets them. */
 	readonly stages: readonly Stage[];
+	/**
+	 * The doctor's check that a configured console answers; leaves nothing open (BMCs allow few
+	 * sessions) and throws an IkvmError when it does not answer.
+	 */
+	probe?(target: T, ctx: ProbeContext): Promise<ProbeReport>;
 	/** Power control and status, when the protocol or the BMC behind it has one. */
 	power?(target: T, action: PowerAction, ctx: CallContext, session: SessionRunner): Promise<PowerResult>;
 }

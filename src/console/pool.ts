@@ -1,19 +1,24 @@
 /**
- * Keeps console sessions warm and bounded.
+ * Keeps console sessions warm and bounded, and runs operations on them.
  *
- * - One session per server, reused for `idleMs` after the last capture, so a
+ * - One session per console key, reused for `idleMs` after the last operation, so a
  *   second screenshot costs a frame round trip rather than a new BMC login.
- * - Concurrent captures of one server share one in-flight capture.
- * - At most `maxConcurrent` captures run at once; the rest queue, and a call
+ * - Operations on one console run one at a time, in call order (one writer per console:
+ *   keys typed by two calls never interleave, and a capture never lands mid-sequence).
+ * - A shared operation (`share`, e.g. every capture) joins an identical one already in
+ *   flight on the same console instead of running again.
+ * - At most `maxConcurrent` consoles are operated at once; the rest queue, and a call
  *   that waits longer than `queueTimeoutMs` gets a clear BUSY error.
- * - A warm session that fails is replaced once by a fresh one.
+ * - An idempotent operation that fails on a warm session is run once more on a fresh
+ *   one (with fresh credentials); one whose target the handle calls stale is resolved
+ *   afresh and run once more. A non-idempotent one (input, power) is never replayed
+ *   once it has started: its error is the answer.
  */
-
 import type { CallContext, ProgressReporter } from "../call-context.ts";
 import { abortReasonToError, IkvmError, type Stage, throwIfAborted } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
-import type { ConsoleLimits, ConsoleOpener, ConsoleSession, ConsoleTarget } from "./types.ts";
+import type { ConsoleHandle, ConsoleLimits, ConsoleOpener, ConsoleSession } from "./types.ts";
 
 export interface ConsolePoolOptions {
 	opener: ConsoleOpener;
@@ -23,8 +28,18 @@ export interface ConsolePoolOptions {
 	queueTimeoutMs: number;
 }
 
-/** Resolves where a console is; `fresh` asks to drop cached credentials (e.g. an expired viewer URL). */
-export type TargetResolver = (ctx: CallContext, fresh: boolean) => Promise<ConsoleTarget>;
+/** What runs on a session: it gets the session and the caller's (or the shared flight's) context. */
+export type ConsoleOperation<T> = (session: ConsoleSession, ctx: CallContext) => Promise<T>;
+
+export interface UseOptions {
+	/**
+	 * Calls with the same `share` name on the same console join one run (captures do). Leave it out
+	 * for operations that must each run (input).
+	 */
+	share?: string;
+	/** Whether the operation may be run again after a failure (a capture may; typed keys may not). */
+	idempotent: boolean;
+}
 
 interface Warm {
 	session: ConsoleSession;
@@ -32,7 +47,7 @@ interface Warm {
 }
 
 interface Flight {
-	promise: Promise<Frame>;
+	promise: Promise<unknown>;
 	controller: AbortController;
 	waiters: number;
 	reporters: Set<ProgressReporter>;
@@ -43,6 +58,8 @@ interface Flight {
 export class ConsolePool {
 	private readonly warm = new Map<string, Warm>();
 	private readonly flights = new Map<string, Flight>();
+	/** The tail of each console's operation queue. */
+	private readonly lanes = new Map<string, Promise<unknown>>();
 	private readonly queue: Array<() => void> = [];
 	private active = 0;
 	private closing = false;
@@ -54,15 +71,23 @@ export class ConsolePool {
 		return this.warm.size;
 	}
 
+	/** Consoles being operated now. */
 	get activeCaptures(): number {
 		return this.active;
 	}
 
-	/** Captures a frame of the console `key`, joining an in-flight capture of the same key. */
-	capture(key: string, resolve: TargetResolver, ctx: CallContext): Promise<Frame> {
+	/** A complete, current picture: a shared, idempotent `use`. */
+	capture(handle: ConsoleHandle, ctx: CallContext): Promise<Frame> {
+		return this.use(handle, ctx, (session, c) => session.capture(c), { share: "capture", idempotent: true });
+	}
+
+	/** Runs `op` on the warm session of `handle.key` (opening one when needed). */
+	use<T>(handle: ConsoleHandle, ctx: CallContext, op: ConsoleOperation<T>, options: UseOptions): Promise<T> {
 		throwIfAborted(ctx.signal, "queue");
 		if (this.closing) return Promise.reject(new IkvmError("BUSY", "The server is shutting down."));
-		let flight = this.flights.get(key);
+		if (options.share === undefined) return this.runInLane(handle, ctx, op, options);
+		const flightKey = `${handle.key}\u0000${options.share}`;
+		let flight = this.flights.get(flightKey);
 		if (!flight) {
 			const controller = new AbortController();
 			const reporters = new Set<ProgressReporter>();
@@ -76,21 +101,21 @@ export class ConsolePool {
 			};
 			// Started on the next tick, so the caller has joined before the first progress report.
 			created.promise = Promise.resolve()
-				.then(() => this.runExclusive(key, resolve, shared))
+				.then(() => this.runInLane(handle, shared, op, options))
 				.finally(() => {
-					if (this.flights.get(key) === created) this.flights.delete(key);
+					if (this.flights.get(flightKey) === created) this.flights.delete(flightKey);
 				});
 			flight = created;
-			this.flights.set(key, flight);
+			this.flights.set(flightKey, flight);
 		}
-		return this.join(flight, ctx);
+		return this.join(flight, ctx) as Promise<T>;
 	}
 
 	/** Waits for a shared flight with this caller's own cancellation; the flight stops when every waiter left. */
-	private join(flight: Flight, ctx: CallContext): Promise<Frame> {
+	private join(flight: Flight, ctx: CallContext): Promise<unknown> {
 		flight.waiters++;
 		flight.reporters.add(ctx.progress);
-		return new Promise<Frame>((resolve, reject) => {
+		return new Promise<unknown>((resolve, reject) => {
 			const leave = () => {
 				ctx.signal.removeEventListener("abort", onAbort);
 				flight.reporters.delete(ctx.progress);
@@ -103,9 +128,9 @@ export class ConsolePool {
 			};
 			ctx.signal.addEventListener("abort", onAbort, { once: true });
 			flight.promise.then(
-				(frame) => {
+				(value) => {
 					leave();
-					resolve(frame);
+					resolve(value);
 				},
 				(error) => {
 					leave();
@@ -115,52 +140,123 @@ export class ConsolePool {
 		});
 	}
 
-	private async runExclusive(key: string, resolve: TargetResolver, ctx: CallContext): Promise<Frame> {
+	/** Queues `op` behind the operations already waiting on this console. */
+	private runInLane<T>(
+		handle: ConsoleHandle,
+		ctx: CallContext,
+		op: ConsoleOperation<T>,
+		options: UseOptions,
+	): Promise<T> {
+		const previous = this.lanes.get(handle.key) ?? Promise.resolve();
+		let settle!: { resolve(value: T): void; reject(error: unknown): void };
+		const result = new Promise<T>((resolve, reject) => {
+			settle = { resolve, reject };
+		});
+		// A caller whose deadline passes while it waits its turn leaves the queue at once.
+		let left = false;
+		const onAbort = () => {
+			left = true;
+			settle.reject(abortReasonToError(ctx.signal.reason, "queue"));
+		};
+		ctx.signal.addEventListener("abort", onAbort, { once: true });
+		const tail = previous.then(async () => {
+			ctx.signal.removeEventListener("abort", onAbort);
+			if (left) return;
+			try {
+				settle.resolve(await this.runExclusive(handle, ctx, op, options));
+			} catch (error) {
+				settle.reject(error);
+			}
+		});
+		this.lanes.set(handle.key, tail);
+		void tail.then(() => {
+			if (this.lanes.get(handle.key) === tail) this.lanes.delete(handle.key);
+		});
+		return result;
+	}
+
+	private async runExclusive<T>(
+		handle: ConsoleHandle,
+		ctx: CallContext,
+		op: ConsoleOperation<T>,
+		options: UseOptions,
+	): Promise<T> {
+		throwIfAborted(ctx.signal, "queue");
+		if (this.closing) throw new IkvmError("BUSY", "The server is shutting down.");
 		await this.acquire(ctx);
 		try {
-			return await this.captureWithSession(key, resolve, ctx);
+			return await this.runOnSession(handle, ctx, op, options);
 		} finally {
 			this.release();
 		}
 	}
 
-	private async captureWithSession(key: string, resolve: TargetResolver, ctx: CallContext): Promise<Frame> {
-		const existing = this.warm.get(key);
+	private async runOnSession<T>(
+		handle: ConsoleHandle,
+		ctx: CallContext,
+		op: ConsoleOperation<T>,
+		options: UseOptions,
+	): Promise<T> {
+		const existing = this.warm.get(handle.key);
 		if (existing && !existing.session.closed) {
 			this.clearIdle(existing);
 			try {
-				const frame = await existing.session.capture(ctx);
-				this.keepWarm(key, existing);
-				return frame;
+				const result = await op(existing.session, ctx);
+				this.keepWarm(handle.key, existing);
+				return result;
 			} catch (error) {
 				throwIfAborted(ctx.signal);
+				await this.drop(handle.key);
+				if (!options.idempotent) throw error;
 				log.info("warm console failed; opening a fresh one", { console: existing.session.description });
-				await this.drop(key);
-				return this.openAndCapture(key, resolve, ctx, true, error);
+				return this.openAndRun(handle, ctx, op, options, true);
 			}
 		}
-		if (existing) await this.drop(key);
-		return this.openAndCapture(key, resolve, ctx, false);
+		if (existing) await this.drop(handle.key);
+		return this.openAndRun(handle, ctx, op, options, false);
 	}
 
-	private async openAndCapture(
-		key: string,
-		resolve: TargetResolver,
+	private async openAndRun<T>(
+		handle: ConsoleHandle,
+		ctx: CallContext,
+		op: ConsoleOperation<T>,
+		options: UseOptions,
+		fresh: boolean,
+	): Promise<T> {
+		let started = false;
+		try {
+			return await this.openOnce(handle, ctx, fresh, (session, c) => {
+				started = true;
+				return op(session, c);
+			});
+		} catch (error) {
+			const replayable = options.idempotent || !started;
+			if (fresh || !replayable || ctx.signal.aborted || !handle.isStale?.(error)) throw error;
+			log.info("the console refused a resolved target; resolving it afresh", {
+				console: handle.key,
+				error: error instanceof Error ? error.message : String(error),
+			});
+			return this.openOnce(handle, ctx, true, op);
+		}
+	}
+
+	private async openOnce<T>(
+		handle: ConsoleHandle,
 		ctx: CallContext,
 		fresh: boolean,
-		_previous?: unknown,
-	): Promise<Frame> {
-		const target = await resolve(ctx, fresh);
+		op: ConsoleOperation<T>,
+	): Promise<T> {
+		const target = await handle.resolve(ctx, fresh);
 		throwIfAborted(ctx.signal);
 		const session = await this.options.opener(target, ctx, this.options.limits);
 		const entry: Warm = { session };
-		this.warm.set(key, entry);
+		this.warm.set(handle.key, entry);
 		try {
-			const frame = await session.capture(ctx);
-			this.keepWarm(key, entry);
-			return frame;
+			const result = await op(session, ctx);
+			this.keepWarm(handle.key, entry);
+			return result;
 		} catch (error) {
-			await this.drop(key);
+			await this.drop(handle.key);
 			throw error;
 		}
 	}
@@ -172,7 +268,7 @@ export class ConsolePool {
 		}
 		this.clearIdle(entry);
 		entry.timer = setTimeout(() => {
-			if (this.flights.has(key)) return;
+			if (this.lanes.has(key)) return;
 			void this.drop(key);
 		}, this.options.idleMs);
 		entry.timer.unref?.();
@@ -235,12 +331,13 @@ export class ConsolePool {
 		if (next) next();
 	}
 
-	/** Closes every session; new captures are refused. */
+	/** Closes every session; new operations are refused. */
 	async closeAll(): Promise<void> {
 		this.closing = true;
 		const flights = [...this.flights.values()];
 		for (const flight of flights) flight.controller.abort(new IkvmError("CANCELLED", "Shutting down."));
 		await Promise.allSettled(flights.map((f) => f.promise));
+		await Promise.allSettled([...this.lanes.values()]);
 		await Promise.allSettled([...this.warm.keys()].map((k) => this.drop(k)));
 	}
 }

@@ -1,7 +1,7 @@
 /**
- * The console layer: a live connection to one machine's screen (VNC/RFB or an
- * AMI BMC's IVTP KVM) that yields frames. Providers describe *where* a console
- * is (a ConsoleTarget); the console layer knows *how* to talk to it.
+ * The console layer: a live connection to one machine's screen (VNC/RFB, an
+ * AMI BMC's IVTP KVM, …) that yields frames and takes input. Providers describe
+ * *where* a console is (a ConsoleTarget); the drivers know *how* to talk to it.
  */
 
 import type { CallContext } from "../call-context.ts";
@@ -40,36 +40,16 @@ export interface TlsOptions {
 	insecure?: boolean;
 }
 
-/** A VNC server: WebSocket (`url`, ws:// or wss://) or plain TCP (`host` + `port`). */
-export interface VncTarget {
-	kind: "vnc";
-	url?: string;
-	host?: string;
-	port?: number;
-	password?: string;
-	/** Extra WebSocket handshake headers, e.g. cookies of a web console. */
-	headers?: Record<string, string>;
-	tls?: TlsOptions;
+/**
+ * Where a console is. Each driver (src/console/drivers.ts) defines its own target kinds
+ * on top of this (VncTarget in src/vnc/target.ts, the AMI ones in src/ami/target.ts, …).
+ */
+export interface ConsoleTarget {
+	readonly kind: string;
+	readonly tls?: TlsOptions;
+	/** The rest is the driver's business. */
+	readonly [field: string]: unknown;
 }
-
-/** An AMI/ASRockRack HTML5 KVM reached through a viewer URL (`https://<bmc>/...?token=...`, as OVH hands out). */
-export interface AmiViewerTarget {
-	kind: "ami-viewer";
-	viewerUrl: string;
-	tls?: TlsOptions;
-}
-
-/** An AMI MegaRAC BMC logged into directly with a username and password. */
-export interface AmiLoginTarget {
-	kind: "ami-login";
-	/** Base URL of the BMC, e.g. https://10.0.0.20 */
-	url: string;
-	username: string;
-	password: string;
-	tls?: TlsOptions;
-}
-
-export type ConsoleTarget = VncTarget | AmiViewerTarget | AmiLoginTarget;
 
 /** Opens a session to a target: connects, authenticates, and is ready to capture. */
 export type ConsoleOpener = (target: ConsoleTarget, ctx: CallContext, limits: ConsoleLimits) => Promise<ConsoleSession>;

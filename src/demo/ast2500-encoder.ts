@@ -1,6 +1,6 @@
 /**
  * An AST2500 video encoder, written from the format description
- * (docs/ast2500.md), for the mock BMC of the embedded demo and the tests:
+ *, for the mock BMC of the embedded demo and the tests:
  * RGBA picture → frame file (86-byte video header + compressed data), the
  * same bytes a BMC sends inside IVTP video packets.
  *

@@ -5,12 +5,14 @@
  * showing a login prompt. Everything downstream is the real code path:
  * request signing, IPMI access task, BMC session, IVTP, our decoder, RFB.
  */
+
+import type { AmiLoginTarget } from "../ami/target.ts";
 import type { OvhSettings } from "../config.ts";
-import type { ConsolePool } from "../console/pool.ts";
 import { OvhProvider } from "../providers/ovh/provider.ts";
 import type { StaticServer } from "../providers/static/config.ts";
 import { StaticProvider } from "../providers/static/provider.ts";
 import type { Provider } from "../providers/types.ts";
+import type { VncTarget } from "../vnc/target.ts";
 import { encodeAst2500Frame, type RgbaPicture } from "./ast2500-encoder.ts";
 import { MockBmc } from "./bmc.ts";
 import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "./ovh-api.ts";
@@ -23,7 +25,7 @@ export const DEMO_NOTICE =
 
 export interface DemoBackends {
 	/** Providers wired to the mocks, for createApp. */
-	providers(consoles: ConsolePool): Provider[];
+	providers(): Provider[];
 	readonly ovh: MockOvhApi;
 	readonly bmcs: MockBmc[];
 	readonly vnc: RfbTestServer;
@@ -92,14 +94,19 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 			name: "QEMU-style lab VM (VNC, login prompt)",
 			type: "vnc",
 			ip: "127.0.0.1",
-			target: { kind: "vnc", url: vnc.wsUrl },
+			target: { kind: "vnc", url: vnc.wsUrl } as VncTarget,
 		},
 		{
 			id: "rack-7",
 			name: "AMI BMC, direct login (UEFI setup)",
 			type: "ami",
 			ip: "127.0.0.1",
-			target: { kind: "ami-login", url: setupBmc.origin, tls: { insecure: true }, ...directLogin },
+			target: {
+				kind: "ami-login",
+				url: setupBmc.origin,
+				tls: { insecure: true },
+				...directLogin,
+			} as AmiLoginTarget,
 		},
 	];
 
@@ -107,10 +114,7 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		ovh,
 		bmcs,
 		vnc,
-		providers: (consoles) => [
-			new OvhProvider(settings, consoles, { access: { pollIntervalMs: 300 } }),
-			new StaticProvider(configured, consoles),
-		],
+		providers: () => [new OvhProvider(settings, { access: { pollIntervalMs: 300 } }), new StaticProvider(configured)],
 		async stop() {
 			await Promise.allSettled([ovh.stop(), vnc.close(), ...bmcs.map((b) => b.stop())]);
 		},

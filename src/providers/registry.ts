@@ -3,6 +3,7 @@
  */
 
 import type { CallContext } from "../call-context.ts";
+import type { ConsoleOperation, ConsolePool, UseOptions } from "../console/pool.ts";
 import { IkvmError, toIkvmError } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
@@ -25,7 +26,10 @@ export class ProviderRegistry {
 	/** serverId → provider, learned from the last listing. */
 	private readonly owners = new Map<string, Provider>();
 
-	constructor(providers: Provider[]) {
+	constructor(
+		providers: Provider[],
+		private readonly consoles: ConsolePool,
+	) {
 		this.providers = [...providers];
 	}
 
@@ -114,9 +118,16 @@ export class ProviderRegistry {
 		});
 	}
 
-	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
+	/** A complete, current picture of the server's console (shared with concurrent captures of it). */
+	async capture(serverId: string, ctx: CallContext): Promise<Frame> {
 		const provider = await this.resolve(serverId, ctx);
-		return provider.getScreenshot(serverId, ctx);
+		return this.consoles.capture(provider.console(serverId), ctx);
+	}
+
+	/** Runs `op` on the server's console session; see ConsolePool.use for `share` and `idempotent`. */
+	async use<T>(serverId: string, ctx: CallContext, op: ConsoleOperation<T>, options: UseOptions): Promise<T> {
+		const provider = await this.resolve(serverId, ctx);
+		return this.consoles.use(provider.console(serverId), ctx, op, options);
 	}
 
 	async close(): Promise<void> {

@@ -4,7 +4,7 @@
  * registry routes a serverId to the provider that owns it.
  */
 import type { CallContext } from "../call-context.ts";
-import type { Frame } from "../frame.ts";
+import type { ConsoleHandle } from "../console/types.ts";
 
 /** One entry of `list_servers`. */
 export interface ServerInfo {
@@ -22,8 +22,11 @@ export interface Provider {
 	readonly name: string;
 	/** Every server this provider can reach with the configured credentials. */
 	listServers(ctx: CallContext): Promise<ServerInfo[]>;
-	/** Captures the current console picture of one of this provider's servers. */
-	getScreenshot(serverId: string, ctx: CallContext): Promise<Frame>;
+	/**
+	 * Where the console of one of this provider's servers is. Providers resolve; the console
+	 * pool opens and operates the session. Throws UNKNOWN_SERVER for an id it does not own.
+	 */
+	console(serverId: string): ConsoleHandle;
 	/** Releases consoles, sessions and timers. */
 	close?(): Promise<void>;
 }

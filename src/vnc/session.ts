@@ -8,13 +8,14 @@
  */
 
 import type { CallContext } from "../call-context.ts";
-import type { ConsoleLimits, ConsoleOpener, ConsoleSession, ConsoleTarget, VncTarget } from "../console/types.ts";
+import type { ConsoleLimits, ConsoleOpener, ConsoleSession, ConsoleTarget } from "../console/types.ts";
 import { abortReasonToError, IkvmError, type Stage, throwIfAborted } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
 import { registerSecret } from "../redact.ts";
 import { drawCursor } from "./cursor.ts";
 import { RfbClient, type UpdateSummary } from "./rfb-client.ts";
+import type { VncTarget } from "./target.ts";
 import {
 	type ByteStream,
 	type CloseInfo,
@@ -292,10 +293,11 @@ class VncSession implements ConsoleSession {
 /** An opener with its own timeouts or encodings (tests, benchmarks). */
 export function createVncOpener(options: VncSessionOptions = {}): ConsoleOpener {
 	const timeouts = { ...DEFAULT_VNC_TIMEOUTS, ...options.timeouts };
-	return async (target: ConsoleTarget, ctx: CallContext, limits: ConsoleLimits): Promise<ConsoleSession> => {
-		if (target.kind !== "vnc") {
-			throw new IkvmError("INTERNAL", `The VNC opener was given a ${target.kind} target.`);
+	return async (given: ConsoleTarget, ctx: CallContext, limits: ConsoleLimits): Promise<ConsoleSession> => {
+		if (given.kind !== "vnc") {
+			throw new IkvmError("INTERNAL", `The VNC opener was given a ${given.kind} target.`);
 		}
+		const target = given as VncTarget;
 		registerSecret(target.password);
 		const endpoint = vncEndpoint(target);
 		throwIfAborted(ctx.signal, "connect");

@@ -8,7 +8,6 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { Ast2500Decoder } from "../../src/aspeed/index.ts";
-import type { ConsolePool } from "../../src/console/pool.ts";
 import type { ConsoleTarget } from "../../src/console/types.ts";
 import { Ast2500StreamEncoder, encodeAst2500Frame, type RgbaPicture } from "../../src/demo/ast2500-encoder.ts";
 import { sampleConsolePicture } from "../../src/demo/console-picture.ts";
@@ -38,8 +37,8 @@ async function mockBmc(options: MockBmcOptions): Promise<MockBmc> {
 async function mcpWith(targets: Record<string, () => ConsoleTarget>, env: Record<string, string> = {}) {
 	const c = await inMemoryClient(
 		{
-			providers: (consoles: ConsolePool) => [
-				new PoolProvider(consoles, Object.fromEntries(Object.entries(targets).map(([id, make]) => [id, make()]))),
+			providers: () => [
+				new PoolProvider(Object.fromEntries(Object.entries(targets).map(([id, make]) => [id, make()]))),
 			],
 		},
 		env,
@@ -184,8 +183,8 @@ describe("OVH → BMC: the full path from the OVH API to pixels", () => {
 		const env = ovhEnv(ovh);
 		const c = await inMemoryClient(
 			{
-				providers: (consoles: ConsolePool) => [
-					new OvhProvider(ovhSettings(ovh), consoles, {
+				providers: () => [
+					new OvhProvider(ovhSettings(ovh), {
 						api: { retryBaseMs: 5 },
 						access: { pollIntervalMs: 20, valueRetryMs: 20 },
 					}),

@@ -351,14 +351,14 @@ describe("with the ConsolePool", () => {
 			fresh.push(f);
 			return viewer(bmc);
 		};
-		await pool.capture("srv", resolve, standaloneContext());
-		await pool.capture("srv", resolve, standaloneContext());
+		await pool.capture({ key: "srv", resolve: resolve }, standaloneContext());
+		await pool.capture({ key: "srv", resolve: resolve }, standaloneContext());
 		expect(bmc.stats.kvmConnections).toBe(1);
 		expect(bmc.stats.fullScreenRequests).toBe(2);
 
 		bmc.dropKvmConnections();
 		await settled(() => bmc.stats.kvmOpen === 0);
-		const frame = await pool.capture("srv", resolve, standaloneContext());
+		const frame = await pool.capture({ key: "srv", resolve: resolve }, standaloneContext());
 		expect(frame.width).toBe(64);
 		expect(fresh).toEqual([false, true]);
 		expect(bmc.stats.kvmConnections).toBe(2);
@@ -377,7 +377,7 @@ describe("with the ConsolePool", () => {
 			maxConcurrent: 2,
 			queueTimeoutMs: 1000,
 		});
-		await pool.capture("srv", async () => mockBmcLogin(bmc), standaloneContext());
+		await pool.capture({ key: "srv", resolve: async () => mockBmcLogin(bmc) }, standaloneContext());
 		expect(bmc.stats.webSessions).toBe(1);
 		await settled(() => bmc.stats.logouts === 1, 2000);
 		expect(bmc.stats.webSessions).toBe(0);

@@ -1,6 +1,6 @@
 /**
  * Block grammar of the frame decoder, with hand-built bit streams
- * (docs/ast2500.md §3–§9). Colours are checked through yccToRgb so each
+ * (the bit reader, Huffman, IDCT and colour steps). Colours are checked through yccToRgb so each
  * expectation reads as "this Y/Cb/Cr landed on these pixels".
  */
 import { describe, expect, test } from "bun:test";

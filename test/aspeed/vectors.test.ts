@@ -1,5 +1,5 @@
 /**
- * The shared test vectors (docs/ast2500.md §12): frames whose pixels the BMC's
+ * The shared test vectors: frames whose pixels the BMC's
  * own viewer decoded. test/fixtures/ast2500/README.md says what each must give.
  */
 import { describe, expect, test } from "bun:test";

@@ -60,8 +60,12 @@ describe("ikvm-mcp doctor (subprocess)", () => {
 			expect(r.code).toBe(0);
 			const lines = r.stdout.trimEnd().split("\n");
 			expect(lines).toContain(`✓ targets file: ${file}: 2 targets (1 VNC, 1 AMI)`);
-			expect(lines).toContain(
-				`✓ target vm1: vnc ${vnc.wsUrl.replace(/\/$/, "")}: RFB handshake complete, password accepted`,
+			expect(lines).toContainEqual(
+				expect.stringMatching(
+					new RegExp(
+						`^✓ target vm1: vnc ${vnc.wsUrl.replace(/\/$/, "")}: RFB handshake complete, password accepted, \\d+x\\d+ frame received$`,
+					),
+				),
 			);
 			expect(lines).toContain(`✓ target bmc1: ami ${bmc.origin}: logged in as "${bmc.username}" and out again`);
 			expect(lines.at(-1)).toMatch(/^\d+ passed, 0 failed: ready for screenshots$/);

@@ -1,7 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { standaloneContext } from "../../src/call-context.ts";
-import { ConsolePool, type TargetResolver } from "../../src/console/pool.ts";
-import type { ConsoleOpener, ConsoleSession } from "../../src/console/types.ts";
+import { ConsolePool } from "../../src/console/pool.ts";
+import type { ConsoleHandle, ConsoleOpener, ConsoleSession } from "../../src/console/types.ts";
+
+type TargetResolver = ConsoleHandle["resolve"];
+
 import { IkvmError } from "../../src/errors.ts";
 import { testFrame } from "../support/fake-provider.ts";
 
@@ -60,8 +63,8 @@ describe("ConsolePool", () => {
 	test("a second capture reuses the warm session", async () => {
 		const { opener, stats } = fakeOpener();
 		const p = pool(opener);
-		await p.capture("a", target, standaloneContext());
-		await p.capture("a", target, standaloneContext());
+		await p.capture({ key: "a", resolve: target }, standaloneContext());
+		await p.capture({ key: "a", resolve: target }, standaloneContext());
 		expect(stats.opened).toBe(1);
 		expect(stats.captures).toBe(2);
 		expect(p.openSessions).toBe(1);
@@ -72,7 +75,9 @@ describe("ConsolePool", () => {
 	test("concurrent captures of one server share one capture", async () => {
 		const { opener, stats } = fakeOpener(50);
 		const p = pool(opener);
-		const frames = await Promise.all([1, 2, 3, 4, 5].map(() => p.capture("a", target, standaloneContext())));
+		const frames = await Promise.all(
+			[1, 2, 3, 4, 5].map(() => p.capture({ key: "a", resolve: target }, standaloneContext())),
+		);
 		expect(frames.length).toBe(5);
 		expect(stats.opened).toBe(1);
 		expect(stats.captures).toBe(1);
@@ -82,7 +87,7 @@ describe("ConsolePool", () => {
 	test("an idle session is closed after idleMs", async () => {
 		const { opener, stats } = fakeOpener(1);
 		const p = pool(opener, { idleMs: 30 });
-		await p.capture("a", target, standaloneContext());
+		await p.capture({ key: "a", resolve: target }, standaloneContext());
 		await Bun.sleep(80);
 		expect(stats.closed).toBe(1);
 		expect(p.openSessions).toBe(0);
@@ -96,9 +101,9 @@ describe("ConsolePool", () => {
 			return { kind: "vnc", host: "127.0.0.1", port: 1 };
 		};
 		const p = pool(opener);
-		await p.capture("a", resolver, standaloneContext());
+		await p.capture({ key: "a", resolve: resolver }, standaloneContext());
 		stats.failNext = true;
-		await p.capture("a", resolver, standaloneContext());
+		await p.capture({ key: "a", resolve: resolver }, standaloneContext());
 		expect(stats.opened).toBe(2);
 		expect(fresh).toEqual([false, true]);
 		await p.closeAll();
@@ -107,8 +112,8 @@ describe("ConsolePool", () => {
 	test("captures beyond the cap queue, then fail BUSY after the bound", async () => {
 		const { opener } = fakeOpener(200);
 		const p = pool(opener, { maxConcurrent: 1, queueTimeoutMs: 50 });
-		const first = p.capture("a", target, standaloneContext());
-		const second = p.capture("b", target, standaloneContext());
+		const first = p.capture({ key: "a", resolve: target }, standaloneContext());
+		const second = p.capture({ key: "b", resolve: target }, standaloneContext());
 		await expect(second).rejects.toMatchObject({ code: "BUSY" });
 		await first;
 		await p.closeAll();
@@ -118,7 +123,7 @@ describe("ConsolePool", () => {
 		const { opener, stats } = fakeOpener(60);
 		const p = pool(opener, { maxConcurrent: 2 });
 		const t0 = performance.now();
-		await Promise.all(["a", "b"].map((k) => p.capture(k, target, standaloneContext())));
+		await Promise.all(["a", "b"].map((k) => p.capture({ key: k, resolve: target }, standaloneContext())));
 		expect(performance.now() - t0).toBeLessThan(110);
 		expect(stats.opened).toBe(2);
 		await p.closeAll();
@@ -128,7 +133,7 @@ describe("ConsolePool", () => {
 		const { opener, stats } = fakeOpener(500);
 		const p = pool(opener);
 		const controller = new AbortController();
-		const call = p.capture("a", target, standaloneContext(controller.signal));
+		const call = p.capture({ key: "a", resolve: target }, standaloneContext(controller.signal));
 		await Bun.sleep(20);
 		controller.abort();
 		await expect(call).rejects.toMatchObject({ code: "CANCELLED" });
@@ -141,8 +146,8 @@ describe("ConsolePool", () => {
 		const { opener } = fakeOpener(80);
 		const p = pool(opener);
 		const controller = new AbortController();
-		const a = p.capture("a", target, standaloneContext(controller.signal));
-		const b = p.capture("a", target, standaloneContext());
+		const a = p.capture({ key: "a", resolve: target }, standaloneContext(controller.signal));
+		const b = p.capture({ key: "a", resolve: target }, standaloneContext());
 		controller.abort();
 		await expect(a).rejects.toMatchObject({ code: "CANCELLED" });
 		expect((await b).width).toBe(64);
@@ -153,7 +158,7 @@ describe("ConsolePool", () => {
 		const { opener } = fakeOpener(1);
 		const p = pool(opener);
 		await p.closeAll();
-		await expect(p.capture("a", target, standaloneContext())).rejects.toMatchObject({ code: "BUSY" });
+		await expect(p.capture({ key: "a", resolve: target }, standaloneContext())).rejects.toMatchObject({ code: "BUSY" });
 	});
 });
 
@@ -165,7 +170,7 @@ describe("deadline errors name the stage", () => {
 			throw new Error("unreachable");
 		};
 		const p = pool(opener);
-		const call = p.capture("a", target, standaloneContext(AbortSignal.timeout(50)));
+		const call = p.capture({ key: "a", resolve: target }, standaloneContext(AbortSignal.timeout(50)));
 		await expect(call).rejects.toMatchObject({ code: "TIMEOUT", stage: "handshake" });
 		await p.closeAll();
 	});

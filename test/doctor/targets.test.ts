@@ -68,7 +68,7 @@ describe("doctor: VNC targets", () => {
 		);
 		expect(find(results, "target tcp")).toMatchObject({
 			status: "pass",
-			detail: `vnc 127.0.0.1:${open.tcpPort}: RFB handshake complete`,
+			detail: `vnc 127.0.0.1:${open.tcpPort}: RFB handshake complete, 16x8 frame received`,
 		});
 		expect(find(results, "target ws").status).toBe("pass");
 		expect(find(results, "target ws").detail).toContain("password accepted");

@@ -67,10 +67,7 @@ beforeAll(async () => {
 		vnc("ok-vnc", { kind: "vnc", url: okVnc.wsUrl }),
 		amiLogin("ok-ami", okBmc),
 	];
-	mcp = await inMemoryClient(
-		{ providers: (consoles) => [new StaticProvider(servers, consoles)] },
-		{ MAX_FRAMEBUFFER: "320x240" },
-	);
+	mcp = await inMemoryClient({ providers: () => [new StaticProvider(servers)] }, { MAX_FRAMEBUFFER: "320x240" });
 });
 
 afterAll(async () => {

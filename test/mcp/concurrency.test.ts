@@ -39,7 +39,7 @@ function amiServer(id: string, b: MockBmc): StaticServer {
 }
 
 async function mcp(servers: StaticServer[], env: Record<string, string> = {}) {
-	const c = await inMemoryClient({ providers: (consoles) => [new StaticProvider(servers, consoles)] }, env);
+	const c = await inMemoryClient({ providers: () => [new StaticProvider(servers)] }, env);
 	cleanup.push(c.close);
 	return c;
 }

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { type Running, startServing } from "../../src/serve.ts";
-import { FakeProvider } from "../support/fake-provider.ts";
+import { FakeProvider, fakeFrameDriver } from "../support/fake-provider.ts";
 import { httpClient, imageSize, testConfig, texts } from "../support/mcp.ts";
 
 let running: Running;
 let base: string;
 
 beforeAll(async () => {
-	running = await startServing(testConfig(), { providers: [new FakeProvider()] });
+	running = await startServing(testConfig(), { providers: [new FakeProvider()], drivers: [fakeFrameDriver] });
 	base = `http://127.0.0.1:${running.http?.port}`;
 });
 afterAll(async () => {
@@ -118,6 +118,7 @@ describe("bearer token", () => {
 	test("requests without the token get 401, with it 200", async () => {
 		const secured = await startServing(testConfig({ MCP_AUTH_TOKEN: "0123456789abcdef-token" }), {
 			providers: [new FakeProvider()],
+			drivers: [fakeFrameDriver],
 		});
 		try {
 			const url = `http://127.0.0.1:${secured.http?.port}/mcp`;

@@ -7,10 +7,7 @@ const TARGET = { kind: "vnc" as const, host: "127.0.0.1", port: 5999 };
 
 async function setup(stepMs: number, env: Record<string, string> = {}) {
 	const { opener, stats } = slowOpener(stepMs);
-	const c = await inMemoryClient(
-		{ opener, providers: (consoles) => [new PoolProvider(consoles, { vm: TARGET })] },
-		env,
-	);
+	const c = await inMemoryClient({ opener, providers: () => [new PoolProvider({ vm: TARGET })] }, env);
 	return { ...c, stats };
 }
 

@@ -1,5 +1,5 @@
 // The mock BMC lives in src/demo so the embedded demo can use it too.
-import type { AmiLoginTarget } from "../../src/console/types.ts";
+import type { AmiLoginTarget } from "../../src/ami/target.ts";
 
 export * from "../../src/demo/bmc.ts";
 

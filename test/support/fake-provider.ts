@@ -1,4 +1,7 @@
+import { z } from "zod";
 import type { CallContext } from "../../src/call-context.ts";
+import type { ConsoleDriver } from "../../src/console/driver.ts";
+import type { ConsoleHandle, ConsoleTarget } from "../../src/console/types.ts";
 import { IkvmError } from "../../src/errors.ts";
 import { createFrame, type Frame } from "../../src/frame.ts";
 import type { Provider, ServerInfo } from "../../src/providers/types.ts";
@@ -37,6 +40,14 @@ export class FakeProvider implements Provider {
 		return this.servers;
 	}
 
+	console(serverId: string): ConsoleHandle {
+		return {
+			key: `${this.name}:${serverId}`,
+			resolve: async () => ({ kind: "test-frame", provider: this, serverId }) as FakeFrameTarget,
+		};
+	}
+
+	/** What a capture of the fake console returns; tests replace it to inject delays and failures. */
 	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
 		this.calls++;
 		ctx.progress("connect", `Connecting to ${serverId}`);
@@ -46,3 +57,37 @@ export class FakeProvider implements Provider {
 		return this.frame;
 	}
 }
+
+/** The console of a FakeProvider server: each capture asks the provider's getScreenshot. */
+export interface FakeFrameTarget extends ConsoleTarget {
+	kind: "test-frame";
+	provider: FakeProvider;
+	serverId: string;
+}
+
+/** A test-only console kind: one driver object, added to an app with `drivers: [fakeFrameDriver]`. */
+export const fakeFrameDriver: ConsoleDriver<FakeFrameTarget> = {
+	type: "test-frame",
+	kinds: ["test-frame"],
+	title: "test frames",
+	label: "test",
+	configSchema: z.object({ id: z.string(), type: z.literal("test-frame") }),
+	fromConfig() {
+		throw new Error("fake consoles are not configured from a file");
+	},
+	async open(target) {
+		let closed = false;
+		return {
+			description: `fake ${target.serverId}`,
+			get closed() {
+				return closed;
+			},
+			capture: (ctx) => target.provider.getScreenshot(target.serverId, ctx),
+			async close() {
+				closed = true;
+			},
+		};
+	},
+	describe: (target) => `fake ${target.serverId}`,
+	stages: ["connect"],
+};

@@ -6,6 +6,7 @@ import sharp from "sharp";
 import { type AppOptions, createApp } from "../../src/app.ts";
 import { type AppConfig, loadConfig } from "../../src/config.ts";
 import { createMcpServer } from "../../src/mcp/server.ts";
+import { fakeFrameDriver } from "./fake-provider.ts";
 
 export function testConfig(env: Record<string, string> = {}): AppConfig {
 	return loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", ...env });
@@ -13,7 +14,7 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
 
 /** An MCP client connected to a fresh server over the in-memory transport. */
 export async function inMemoryClient(options: AppOptions, env: Record<string, string> = {}) {
-	const app = await createApp(testConfig(env), options);
+	const app = await createApp(testConfig(env), { ...options, drivers: [fakeFrameDriver, ...(options.drivers ?? [])] });
 	const server = createMcpServer(app.toolDeps);
 	const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
 	await server.connect(serverTransport);

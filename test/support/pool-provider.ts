@@ -1,26 +1,21 @@
 import type { CallContext } from "../../src/call-context.ts";
-import type { ConsolePool } from "../../src/console/pool.ts";
-import type { ConsoleOpener, ConsoleSession, ConsoleTarget } from "../../src/console/types.ts";
-import type { Frame } from "../../src/frame.ts";
+import type { ConsoleHandle, ConsoleOpener, ConsoleSession, ConsoleTarget } from "../../src/console/types.ts";
 import type { Provider, ServerInfo } from "../../src/providers/types.ts";
 import { testFrame } from "./fake-provider.ts";
 
 /** A provider whose servers are console targets captured through the real ConsolePool. */
 export class PoolProvider implements Provider {
 	readonly name = "pool";
-	constructor(
-		private readonly consoles: ConsolePool,
-		private readonly targets: Record<string, ConsoleTarget>,
-	) {}
+	constructor(private readonly targets: Record<string, ConsoleTarget>) {}
 
 	async listServers(): Promise<ServerInfo[]> {
 		return Object.keys(this.targets).map((id) => ({ id, name: id, provider: "pool", datacenter: null, ip: null }));
 	}
 
-	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
+	console(serverId: string): ConsoleHandle {
 		const target = this.targets[serverId];
 		if (!target) throw new Error(`no target ${serverId}`);
-		return this.consoles.capture(serverId, async () => target, ctx);
+		return { key: serverId, resolve: async () => target };
 	}
 }
 

@@ -1,6 +1,6 @@
 /**
  * A real console to test against: QEMU boots the installed kernel with no root filesystem, under
- * TCG, and stops at a genuine kernel panic (see ../shared/docs/qemu-console.md) on the VGA text
+ * TCG, and stops at a genuine kernel panic on the VGA text
  * console, or on a framebuffer console with `append: "vga=791"`. QEMU's VNC server listens over TCP
  * and WebSocket on free loopback ports, optionally with a second display that wants a VNC password.
  * The monitor's `screendump` is the ground truth for pixels, the serial log for text.

@@ -1,8 +1,9 @@
 import { afterEach, expect } from "bun:test";
 import { type CallContext, standaloneContext } from "../../src/call-context.ts";
-import type { ConsoleLimits, VncTarget } from "../../src/console/types.ts";
+import type { ConsoleLimits } from "../../src/console/types.ts";
 import { type RfbServerOptions, type RfbTestServer, startRfbServer } from "../../src/demo/rfb-server.ts";
 import type { Frame } from "../../src/frame.ts";
+import type { VncTarget } from "../../src/vnc/target.ts";
 import type { RgbaImage } from "../../src/vnc/types.ts";
 
 export const LIMITS: ConsoleLimits = { maxWidth: 8192, maxHeight: 8192 };

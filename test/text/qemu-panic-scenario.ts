@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { standaloneContext } from "../../src/call-context.ts";
-import { openConsole } from "../../src/console/open.ts";
+import { openConsole } from "../../src/console/drivers.ts";
 import { isIkvmError } from "../../src/errors.ts";
 import { recognizeBitmap } from "../../src/text/bitmap.ts";
 import { inMemoryClient, texts } from "../support/mcp.ts";
@@ -56,7 +56,7 @@ export async function describePanicScenario(scenario: PanicScenario): Promise<vo
 
 		test("wait_for_screen sees the panic; get_screen_text returns the panic line as QEMU shows it", async () => {
 			const c = await inMemoryClient({
-				providers: (consoles) => [new PoolProvider(consoles, { "qemu-panic": { kind: "vnc", url: vm.wsUrl } })],
+				providers: () => [new PoolProvider({ "qemu-panic": { kind: "vnc", url: vm.wsUrl } })],
 			});
 			try {
 				const waited = (await c.client.callTool(

@@ -5,11 +5,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import net from "node:net";
 import { standaloneContext } from "../../src/call-context.ts";
-import type { VncTarget } from "../../src/console/types.ts";
 import { testPattern } from "../../src/demo/patterns.ts";
 import { IkvmError } from "../../src/errors.ts";
 import { redact } from "../../src/redact.ts";
 import { captureVncFrame, createVncOpener, type VncSessionOptions } from "../../src/vnc/session.ts";
+import type { VncTarget } from "../../src/vnc/target.ts";
 import { freePort } from "../support/ports.ts";
 import { LIMITS, rfbServers, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
 

@@ -20,8 +20,8 @@ describe("get_screenshot of a VNC console through MCP", () => {
 	beforeAll(async () => {
 		server = await startRfbServer({ image: IMAGE, encoding: "zrle", security: "vnc", password: PASSWORD });
 		mcp = await inMemoryClient({
-			providers: (consoles) => [
-				new PoolProvider(consoles, {
+			providers: () => [
+				new PoolProvider({
 					"vm-ws": { kind: "vnc", url: server.wsUrl, password: PASSWORD },
 					"vm-tcp": { kind: "vnc", host: "127.0.0.1", port: server.tcpPort, password: PASSWORD },
 					"vm-badpw": { kind: "vnc", host: "127.0.0.1", port: server.tcpPort, password: "not-the-password" },

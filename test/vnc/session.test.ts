@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openConsole } from "../../src/console/open.ts";
+import { openConsole } from "../../src/console/drivers.ts";
 import { ConsolePool } from "../../src/console/pool.ts";
 import { consolePattern, testPattern } from "../../src/demo/patterns.ts";
 import { captureVncFrame, openVncSession } from "../../src/vnc/session.ts";
@@ -194,11 +194,11 @@ describe("through the console layer", () => {
 		const resolve = async () => wsTarget(server.wsUrl);
 		try {
 			const ctx = recordingContext();
-			expectPixelExact(await pool.capture("srv", resolve, ctx), IMAGE);
+			expectPixelExact(await pool.capture({ key: "srv", resolve: resolve }, ctx), IMAGE);
 			expect(ctx.stages).toEqual(["connect", "handshake", "first-frame"]);
 			const next = testPattern(160, 100, 99);
 			server.setImage(next);
-			expectPixelExact(await pool.capture("srv", resolve, testContext()), next);
+			expectPixelExact(await pool.capture({ key: "srv", resolve: resolve }, testContext()), next);
 			expect(server.connections).toBe(1);
 		} finally {
 			await pool.closeAll();

@@ -2,7 +2,9 @@
  * Doctor steps for the configuration: the environment (OVH_*, limits, …) and the
  * configured-targets file, read exactly as the server reads them.
  */
+
 import { loadConfig } from "../../config.ts";
+import { DRIVERS } from "../../console/drivers.ts";
 import { isIkvmError } from "../../errors.ts";
 import { OvhApiClient } from "../../providers/ovh/api.ts";
 import { findConfigFile, loadStaticConfig } from "../../providers/static/config.ts";
@@ -56,9 +58,12 @@ export const checkTargetsFile: DoctorStep = async (state, ctx) => {
 		state.targetsFile = file;
 		try {
 			state.targets = loadStaticConfig(file, ctx.options.env);
-			const vnc = state.targets.filter((t) => t.type === "vnc").length;
-			const ami = state.targets.length - vnc;
-			results.push(pass(name, `${file}: ${plural(state.targets.length, "target")} (${vnc} VNC, ${ami} AMI)`));
+			const targets = state.targets;
+			const counts = DRIVERS.map((d) => ({ label: d.label, n: targets.filter((t) => t.type === d.type).length }))
+				.filter((c) => c.n > 0 || c.label === "VNC" || c.label === "AMI")
+				.map((c) => `${c.n} ${c.label}`)
+				.join(", ");
+			results.push(pass(name, `${file}: ${plural(targets.length, "target")} (${counts})`));
 		} catch (error) {
 			const { detail, fix } = messageOf(error);
 			return [fail(name, detail, fix)];

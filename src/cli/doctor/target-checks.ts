@@ -1,33 +1,13 @@
 /**
- * Doctor step for the configured targets: does each VNC server and AMI BMC answer?
- * Each probe has short time limits and leaves nothing open (a BMC allows few sessions).
+ * Doctor step for the configured targets: does each console answer? Each target is
+ * checked by its driver's probe, with short time limits, leaving nothing open (a BMC
+ * allows few sessions).
  */
-import type { ConsoleTarget } from "../../console/types.ts";
+import type { ProbeReport } from "../../console/driver.ts";
+import { describeTarget, driverForKind } from "../../console/drivers.ts";
 import { IkvmError, isIkvmError } from "../../errors.ts";
 import { mapLimit } from "../../timing.ts";
-import { DEFAULT_TARGET_PROBES } from "./target-probes.ts";
-import { type CheckResult, type DoctorStep, fail, pass, warn } from "./types.ts";
-
-/** Where a target points, for the checklist: never a password, and no query string (consoles put tickets there). */
-export function describeTarget(target: ConsoleTarget): string {
-	switch (target.kind) {
-		case "vnc":
-			return target.url ? `vnc ${bareUrl(target.url)}` : `vnc ${target.host}:${target.port ?? 5900}`;
-		case "ami-login":
-			return `ami ${bareUrl(target.url)}`;
-		case "ami-viewer":
-			return `ami viewer ${bareUrl(target.viewerUrl)}`;
-	}
-}
-
-function bareUrl(url: string): string {
-	try {
-		const u = new URL(url);
-		return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`;
-	} catch {
-		return "(invalid URL)";
-	}
-}
+import { type CheckResult, type DoctorStep, fail, pass, type TargetProbe, warn } from "./types.ts";
 
 function rejectOnAbort(signal: AbortSignal, ms: number): Promise<never> {
 	return new Promise((_, reject) => {
@@ -42,10 +22,13 @@ function rejectOnAbort(signal: AbortSignal, ms: number): Promise<never> {
 export const checkTargets: DoctorStep = async (state, ctx) => {
 	const targets = state.targets ?? [];
 	if (targets.length === 0) return [];
-	const probes = { ...DEFAULT_TARGET_PROBES, ...ctx.options.probes };
 	const settled = await mapLimit(targets, 4, async (server) => {
-		const probe = probes[server.target.kind];
-		if (!probe) throw new IkvmError("NOT_SUPPORTED", `No check exists for ${server.target.kind} targets.`);
+		const kind = server.target.kind;
+		const driver = driverForKind(kind);
+		const probe: TargetProbe | undefined =
+			ctx.options.probes?.[kind] ??
+			(driver?.probe ? (target, c) => driver.probe?.(target, c) as Promise<ProbeReport> : undefined);
+		if (!probe) throw new IkvmError("NOT_SUPPORTED", `No check exists for ${kind} targets.`);
 		// Each phase has its own limit; this bound keeps a probe that overruns them from holding up the checklist.
 		const boundMs = ctx.timeouts.targetMs * 4;
 		const bound = AbortSignal.timeout(boundMs);

@@ -3,7 +3,8 @@
  * steps pass along (what earlier steps learned), and a step.
  */
 import type { AppConfig } from "../../config.ts";
-import type { ConsoleLimits, ConsoleTarget } from "../../console/types.ts";
+import type { ProbeContext, ProbeReport } from "../../console/driver.ts";
+import type { ConsoleTarget } from "../../console/types.ts";
 import type { OvhApiClient } from "../../providers/ovh/api.ts";
 import type { CurrentCredential } from "../../providers/ovh/types.ts";
 import type { StaticServer } from "../../providers/static/config.ts";
@@ -30,20 +31,6 @@ export interface DoctorTimeouts {
 
 export const DEFAULT_DOCTOR_TIMEOUTS: DoctorTimeouts = { ovhRequestMs: 8000, targetMs: 5000 };
 
-export interface ProbeContext {
-	signal: AbortSignal;
-	/** Limit of each phase (connect, handshake, login). */
-	timeoutMs: number;
-	/** The framebuffer bounds the server enforces. */
-	limits: ConsoleLimits;
-}
-
-/** What a probe saw; a `warning` (with its fix) makes the line a ⚠ instead of a ✓. */
-export interface ProbeReport {
-	detail: string;
-	warning?: string;
-}
-
 /** Checks that a configured console answers, then leaves nothing open; throws an IkvmError when it does not. */
 export type TargetProbe = (target: ConsoleTarget, ctx: ProbeContext) => Promise<ProbeReport>;
 
@@ -57,7 +44,7 @@ export interface DoctorOptions {
 	/** Clock drift above which the clock check warns. Default 10 s. */
 	clockWarnSeconds?: number;
 	/** Replaces the probe of a target kind (tests). */
-	probes?: Partial<Record<ConsoleTarget["kind"], TargetProbe>>;
+	probes?: Partial<Record<string, TargetProbe>>;
 	/** Called with each result as soon as it is known (the CLI prints as it goes). */
 	onResult?: (result: CheckResult) => void;
 }
@@ -102,3 +89,5 @@ export const fail = (name: string, detail: string, fix?: string): CheckResult =>
 	detail,
 	fix,
 });
+
+export type { ProbeContext, ProbeReport };

@@ -64,7 +64,7 @@ export function registerGetScreenText(server: McpServer, deps: ToolDeps): void {
 		async ({ serverId, region }, extra) => {
 			try {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
-				const frame = await deps.registry.getScreenshot(serverId, ctx);
+				const frame = await deps.registry.capture(serverId, ctx);
 				ctx.progress("ocr", "Reading the text");
 				const text = await readScreenText(frame, { region, signal: ctx.signal });
 				const where = region ? ` region ${region.x},${region.y} ${region.width}x${region.height} of` : "";

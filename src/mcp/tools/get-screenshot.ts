@@ -36,7 +36,7 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 		async ({ serverId, raw, region, includeText }, extra) => {
 			try {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
-				const frame = await deps.registry.getScreenshot(serverId, ctx);
+				const frame = await deps.registry.capture(serverId, ctx);
 				ctx.progress("encode", raw ? "Encoding the picture" : "Optimising the picture for reading");
 				const { png, caption } = await renderShared(frame, { raw, region });
 				const content = [

@@ -164,7 +164,7 @@ export function registerWaitForScreen(server: McpServer, deps: ToolDeps): void {
 						progress: (_stage, message) => report(message),
 					};
 					try {
-						const frame = await deps.registry.getScreenshot(serverId, ctx);
+						const frame = await deps.registry.capture(serverId, ctx);
 						if (pattern) {
 							const screen = await readScreenText(frame, { signal });
 							last = { frame, text: screen };

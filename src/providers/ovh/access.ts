@@ -1,7 +1,7 @@
 /**
  * IPMI console access for one OVH server: the viewer URL OVH hands out.
  *
- * Flow (docs/ovh-api.md §3): check `features/ipmi` → POST `features/ipmi/access`
+ * Flow: check `features/ipmi` → POST `features/ipmi/access`
  * {type: "kvmipHtml5URL", ttl, ipToAllow?} → poll the returned task until `done` →
  * GET `features/ipmi/access?type=kvmipHtml5URL` for `{value, expiration}`.
  *

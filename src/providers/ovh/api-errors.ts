@@ -2,7 +2,7 @@
  * Turns an OVH error answer into a typed error that says what to do next.
  * Pure: no I/O, so every mapping is testable on its own.
  *
- * What OVH actually answers (docs/ovh-api.md §2): a bad signature is 400
+ * What OVH actually answers: a bad signature is 400
  * INVALID_SIGNATURE, clock drift 400 QUERY_TIME_OUT, an unknown consumer key
  * 403 NOT_CREDENTIAL, an unvalidated or expired one 403 INVALID_CREDENTIAL, a
  * call outside the key's access rules 403 NOT_GRANTED_CALL, a bad application

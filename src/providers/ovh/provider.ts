@@ -5,10 +5,8 @@
 
 import type { CallContext } from "../../call-context.ts";
 import type { OvhSettings } from "../../config.ts";
-import type { ConsolePool, TargetResolver } from "../../console/pool.ts";
-import type { ConsoleTarget } from "../../console/types.ts";
+import type { ConsoleHandle, ConsoleTarget } from "../../console/types.ts";
 import { abortReasonToError, IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
-import type { Frame } from "../../frame.ts";
 import { log } from "../../log.ts";
 import { readBodyPrefix } from "../../net/read-body.ts";
 import { mapLimit } from "../../timing.ts";
@@ -54,11 +52,7 @@ export class OvhProvider implements Provider {
 	/** Console target chosen for the last viewer URL of each server (a reused URL is not looked at twice). */
 	private readonly targets = new Map<string, { url: string; target: ConsoleTarget }>();
 
-	constructor(
-		settings: OvhSettings,
-		private readonly consoles: ConsolePool,
-		options: OvhProviderOptions = {},
-	) {
+	constructor(settings: OvhSettings, options: OvhProviderOptions = {}) {
 		this.api = new OvhApiClient({
 			endpoint: settings.endpoint,
 			applicationKey: settings.applicationKey,
@@ -116,27 +110,27 @@ export class OvhProvider implements Provider {
 		return servers;
 	}
 
-	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
-		const key = `ovh:${serverId}`;
+	console(serverId: string): ConsoleHandle {
+		// Whether the target came from a viewer URL OVH handed out earlier: only such a URL can be stale.
 		let reused = false;
-		const resolve: TargetResolver = async (c, fresh) => {
-			const viewer = await this.access.viewerUrl(serverId, c, fresh);
-			reused = viewer.reused;
-			return this.targetFor(serverId, viewer.url, c);
+		return {
+			key: `ovh:${serverId}`,
+			resolve: async (ctx, fresh) => {
+				const viewer = await this.access.viewerUrl(serverId, ctx, fresh);
+				reused = viewer.reused;
+				return this.targetFor(serverId, viewer.url, ctx);
+			},
+			isStale: (error) => {
+				if (!reused || !isStaleViewerError(error)) return false;
+				// OVH said the URL was still valid, but the BMC refused it (session ended, BMC reset).
+				ovhLog.info("the BMC refused a reused viewer URL; asking OVH for a new one", {
+					server: serverId,
+					error: (error as IkvmError).message,
+				});
+				this.access.forget(serverId);
+				return true;
+			},
 		};
-		try {
-			return await this.consoles.capture(key, resolve, ctx);
-		} catch (error) {
-			if (!reused || ctx.signal.aborted || !isStaleViewerError(error)) throw error;
-			// OVH said the URL was still valid, but the BMC refused it (session ended, BMC reset): ask once more.
-			ovhLog.info("the BMC refused a reused viewer URL; asking OVH for a new one", {
-				server: serverId,
-				error: (error as IkvmError).message,
-			});
-			this.access.forget(serverId);
-			reused = false;
-			return await this.consoles.capture(key, resolve, ctx);
-		}
 	}
 
 	async close(): Promise<void> {

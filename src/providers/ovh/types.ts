@@ -1,6 +1,6 @@
 /**
  * The OVH API's JSON, as zod schemas. Field names follow OVH's public schema
- * (`/1.0/dedicated/server.json`, see docs/ovh-api.md). Only fields we read are
+ * (`/1.0/dedicated/server.json`). Only fields we read are
  * required; everything else is optional so a newer OVH payload still parses.
  */
 import { z } from "zod";

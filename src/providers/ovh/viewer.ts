@@ -13,7 +13,10 @@
  * Only a URL that names neither kind is fetched, once, without following redirects, and its status,
  * Location, cookies and body decide (`targetFromViewerPage`). Pure functions; the fetch is the caller's.
  */
-import type { AmiViewerTarget, ConsoleTarget, VncTarget } from "../../console/types.ts";
+
+import type { AmiViewerTarget } from "../../ami/target.ts";
+import type { ConsoleTarget } from "../../console/types.ts";
+import type { VncTarget } from "../../vnc/target.ts";
 
 /** Query parameters (lower case) whose values are session secrets. */
 export const VIEWER_SECRET_PARAMS = ["token", "qsessionid", "session", "sessionid", "password", "garc"] as const;

@@ -4,9 +4,8 @@
  */
 
 import type { CallContext } from "../../call-context.ts";
-import type { ConsolePool } from "../../console/pool.ts";
+import type { ConsoleHandle } from "../../console/types.ts";
 import { IkvmError } from "../../errors.ts";
-import type { Frame } from "../../frame.ts";
 import type { Provider, ServerInfo } from "../types.ts";
 import type { StaticServer } from "./config.ts";
 
@@ -14,10 +13,7 @@ export class StaticProvider implements Provider {
 	readonly name = "config";
 	private readonly byId: Map<string, StaticServer>;
 
-	constructor(
-		servers: StaticServer[],
-		private readonly consoles: ConsolePool,
-	) {
+	constructor(servers: StaticServer[]) {
 		this.byId = new Map(servers.map((s) => [s.id, s]));
 	}
 
@@ -31,9 +27,9 @@ export class StaticProvider implements Provider {
 		}));
 	}
 
-	async getScreenshot(serverId: string, ctx: CallContext): Promise<Frame> {
+	console(serverId: string): ConsoleHandle {
 		const server = this.byId.get(serverId);
 		if (!server) throw new IkvmError("UNKNOWN_SERVER", `Unknown server "${serverId}".`);
-		return this.consoles.capture(`config:${serverId}`, async () => server.target, ctx);
+		return { key: `config:${serverId}`, resolve: async () => server.target };
 	}
 }

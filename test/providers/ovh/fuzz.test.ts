@@ -13,7 +13,6 @@ import { IkvmError } from "../../../src/errors.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "../../../src/providers/ovh/api.ts";
 import { OvhProvider } from "../../../src/providers/ovh/provider.ts";
 import { IpmiSchema, ServiceNamesSchema } from "../../../src/providers/ovh/types.ts";
-import { unusedConsolePool } from "./support.ts";
 
 const APP_SECRET = "fuzzAppSecret-Qw3Er5Ty7Ui9";
 const CONSUMER_KEY = "fuzzConsumerKey-As2Df4Gh6Jk8";
@@ -228,7 +227,6 @@ describe("OVH answers fuzzed (fast-check) against a server that says anything", 
 	}, 120_000);
 
 	test("the provider's list_servers: the same, through its list and details calls", async () => {
-		const consoles = unusedConsolePool();
 		await fc.assert(
 			fc.asyncProperty(replyArb, async (r) => {
 				reply = r;
@@ -239,7 +237,6 @@ describe("OVH answers fuzzed (fast-check) against a server that says anything", 
 						applicationSecret: APP_SECRET,
 						consumerKey: CONSUMER_KEY,
 					},
-					consoles,
 					{ api: apiOptions, listCacheMs: 0 },
 				);
 				await settle(() => provider.listServers(standaloneContext()), 2 * BOUND_MS);

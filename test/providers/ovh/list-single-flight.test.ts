@@ -7,14 +7,13 @@ import { expect, test } from "bun:test";
 import { standaloneContext } from "../../../src/call-context.ts";
 import { OvhProvider } from "../../../src/providers/ovh/provider.ts";
 import { mockOvhApis, ovhSettings } from "../../support/mock-ovh.ts";
-import { unusedConsolePool } from "./support.ts";
 
 const startMock = mockOvhApis();
 
 test("concurrent listings share one set of OVH requests; a cancelled caller does not cancel the others", async () => {
 	const mock = await startMock();
 	mock.inject({ method: "GET", path: "/dedicated/server", delayMs: 200 });
-	const provider = new OvhProvider(ovhSettings(mock, { ipDiscoveryUrl: "off" }), unusedConsolePool());
+	const provider = new OvhProvider(ovhSettings(mock, { ipDiscoveryUrl: "off" }));
 	const quitter = new AbortController();
 	const gaveUp = provider.listServers(standaloneContext(quitter.signal)).catch((e) => e);
 	const lists = Promise.all([...Array(20)].map(() => provider.listServers(standaloneContext())));

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import type { ConsolePool } from "../../../src/console/pool.ts";
 import type { ConsoleOpener } from "../../../src/console/types.ts";
 import { configureLogging } from "../../../src/log.ts";
 import { OvhProvider, type OvhProviderOptions } from "../../../src/providers/ovh/provider.ts";
@@ -52,10 +51,9 @@ async function connect(
 	const env = ovhEnv(mock, options.env);
 	const providers = options.viaConfig
 		? undefined
-		: (consoles: ConsolePool) => [
+		: () => [
 				new OvhProvider(
 					ovhSettings(mock, { ipmiAllowedIp: env.OVH_IPMI_ALLOWED_IP, ipDiscoveryUrl: env.OVH_IP_DISCOVERY_URL }),
-					consoles,
 					{ ...FAST, ...options.provider, access: { ...FAST.access, ...options.provider?.access } },
 				),
 			];
@@ -214,7 +212,7 @@ describe("OVH provider: get_screenshot", () => {
 		await Bun.sleep(700);
 		expect((await screenshot(client)).isError).toBeFalsy();
 		expect(mock.accessPosts(WEB)).toBe(2);
-		expect((state.targets[1] as { viewerUrl: string }).viewerUrl).toContain("bmc-2.");
+		expect((state.targets[1] as unknown as { viewerUrl: string }).viewerUrl).toContain("bmc-2.");
 	});
 
 	test("when the pool asks for a fresh target (a warm console failed), the viewer URL is requested anew", async () => {
@@ -226,7 +224,7 @@ describe("OVH provider: get_screenshot", () => {
 		expect((await screenshot(client)).isError).toBeFalsy();
 		expect(mock.accessPosts(WEB)).toBe(2);
 		expect(state.opened).toBe(2);
-		expect((state.targets[1] as { viewerUrl: string }).viewerUrl).toContain("bmc-2.");
+		expect((state.targets[1] as unknown as { viewerUrl: string }).viewerUrl).toContain("bmc-2.");
 	});
 
 	test("a reused URL that the BMC refuses is replaced once by a new one", async () => {
@@ -234,7 +232,7 @@ describe("OVH provider: get_screenshot", () => {
 		const seen = new Set<string>();
 		const { opener, state } = recordingOpener({
 			refuse: (t) => {
-				const url = t.kind === "ami-viewer" ? t.viewerUrl : "";
+				const url = t.kind === "ami-viewer" ? (t.viewerUrl as string) : "";
 				const again = seen.has(url);
 				seen.add(url);
 				return again;
@@ -423,7 +421,8 @@ test("the application secret, the consumer key and viewer tokens never appear in
 	const badKey = await connect(mock, { env: { OVH_CONSUMER_KEY: "wrongConsumerKey5432" }, viaConfig: true });
 	collect(await listServers(badKey));
 
-	const token = new URL((state.targets[0] as { viewerUrl: string }).viewerUrl).searchParams.get("token") ?? "";
+	const token =
+		new URL((state.targets[0] as unknown as { viewerUrl: string }).viewerUrl).searchParams.get("token") ?? "";
 	expect(token.length).toBeGreaterThan(8);
 	const everything = [...lines, ...outputs].join("\n");
 	expect(lines.length).toBeGreaterThan(5);

@@ -1,4 +1,3 @@
-import { ConsolePool } from "../../../src/console/pool.ts";
 import type { ConsoleOpener, ConsoleSession, ConsoleTarget } from "../../../src/console/types.ts";
 import { IkvmError } from "../../../src/errors.ts";
 import { testFrame } from "../../support/fake-provider.ts";
@@ -12,19 +11,6 @@ export const PROVIDER_CALLS: ReadonlyArray<[method: string, path: string]> = [
 	["GET", "/dedicated/server/ns1.ip-1-2-3.eu/features/ipmi/access"],
 	["GET", "/dedicated/server/ns1.ip-1-2-3.eu/task/4200001"],
 ];
-
-/** A console pool for provider tests that list servers and never open a console. */
-export function unusedConsolePool(): ConsolePool {
-	return new ConsolePool({
-		opener: async () => {
-			throw new Error("not used");
-		},
-		limits: { maxWidth: 64, maxHeight: 64 },
-		idleMs: 0,
-		maxConcurrent: 1,
-		queueTimeoutMs: 1000,
-	});
-}
 
 /**
  * A console opener that records the targets it is given and returns a known frame.

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import type { AmiViewerTarget } from "../../../src/console/types.ts";
+import type { AmiViewerTarget } from "../../../src/ami/target.ts";
 import { targetFromViewerPage, targetFromViewerUrl, viewerSecrets } from "../../../src/providers/ovh/viewer.ts";
 
 describe("viewer URL → console target, by the URL alone", () => {

@@ -1,0 +1,9 @@
+/** A URL for display: no credentials, no query string (consoles put one-time tickets there). */
+export function bareUrl(url: string): string {
+	try {
+		const u = new URL(url);
+		return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`;
+	} catch {
+		return "(invalid URL)";
+	}
+}

@@ -1,0 +1,65 @@
+/**
+ * The VNC console kind: RFB over WebSocket (ws/wss) or plain TCP — QEMU, Proxmox,
+ * libvirt, TigerVNC, x11vnc, noVNC proxies.
+ */
+import { z } from "zod";
+import { entryFields, envName, tlsSchema, wsUrl } from "../console/config-schema.ts";
+import type { ConsoleDriver } from "../console/driver.ts";
+import { bareUrl } from "../net/bare-url.ts";
+import { createVncOpener } from "./session.ts";
+import type { VncTarget } from "./target.ts";
+
+const configSchema = z
+	.object({
+		...entryFields,
+		type: z.literal("vnc"),
+		url: wsUrl.optional(),
+		host: z.string().min(1).optional(),
+		port: z.number().int().min(1).max(65535).optional(),
+		password: z.string().optional(),
+		passwordEnv: envName.optional(),
+		headers: z.record(z.string(), z.string()).optional(),
+		tls: tlsSchema,
+	})
+	.strict()
+	.superRefine((s, ctx) => {
+		if (s.url && s.host) ctx.addIssue({ code: "custom", path: ["host"], message: "give either url or host, not both" });
+		if (!s.url && !s.host) ctx.addIssue({ code: "custom", path: ["url"], message: "give a ws(s) url or a host" });
+		if (s.port !== undefined && !s.host) ctx.addIssue({ code: "custom", path: ["port"], message: "port needs host" });
+	});
+
+const open = createVncOpener();
+
+export const vncDriver: ConsoleDriver<VncTarget, typeof configSchema> = {
+	type: "vnc",
+	kinds: ["vnc"],
+	title: "VNC server (RFB over WebSocket or TCP)",
+	label: "VNC",
+	configSchema,
+	fromConfig(entry, readSecret) {
+		const password = readSecret(entry.password, entry.passwordEnv, "passwordEnv");
+		const target: VncTarget = entry.url
+			? { kind: "vnc", url: entry.url, password, headers: entry.headers, tls: entry.tls }
+			: { kind: "vnc", host: entry.host, port: entry.port ?? 5900, password, tls: entry.tls };
+		return { target, ip: entry.url ? new URL(entry.url).hostname : (entry.host ?? null) };
+	},
+	open: (target, ctx, limits) => open(target, ctx, limits),
+	describe: (target) => (target.url ? `vnc ${bareUrl(target.url)}` : `vnc ${target.host}:${target.port ?? 5900}`),
+	stages: ["connect", "handshake", "first-frame", "decode"],
+	async probe(target, ctx) {
+		// One frame, not only the handshake: a server can take the connection and never send a picture.
+		const probeOpen = createVncOpener({
+			timeouts: { connectMs: ctx.timeoutMs, handshakeMs: ctx.timeoutMs, frameMs: ctx.timeoutMs },
+		});
+		const call = { signal: ctx.signal, progress: () => {} };
+		const session = await probeOpen(target, call, ctx.limits);
+		try {
+			const frame = await session.capture(call);
+			return {
+				detail: `RFB handshake complete${target.password ? ", password accepted" : ""}, ${frame.width}x${frame.height} frame received`,
+			};
+		} finally {
+			await session.close();
+		}
+	},
+};

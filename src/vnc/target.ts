@@ -1,0 +1,13 @@
+import type { ConsoleTarget, TlsOptions } from "../console/types.ts";
+
+/** A VNC server: WebSocket (`url`, ws:// or wss://) or plain TCP (`host` + `port`). */
+export interface VncTarget extends ConsoleTarget {
+	kind: "vnc";
+	url?: string;
+	host?: string;
+	port?: number;
+	password?: string;
+	/** Extra WebSocket handshake headers, e.g. cookies of a web console. */
+	headers?: Record<string, string>;
+	tls?: TlsOptions;
+}
