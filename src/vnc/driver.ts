@@ -20,6 +20,8 @@ const configSchema = z
 		passwordEnv: envName.optional(),
 		headers: z.record(z.string(), z.string()).optional(),
 		tls: tlsSchema,
+		quality: z.number().int().min(0).max(9).optional(),
+		cursor: z.boolean().optional(),
 	})
 	.strict()
 	.superRefine((s, ctx) => {
@@ -38,9 +40,10 @@ export const vncDriver: ConsoleDriver<VncTarget, typeof configSchema> = {
 	configSchema,
 	fromConfig(entry, readSecret) {
 		const password = readSecret(entry.password, entry.passwordEnv, "passwordEnv");
+		const picture = { quality: entry.quality, cursor: entry.cursor };
 		const target: VncTarget = entry.url
-			? { kind: "vnc", url: entry.url, password, headers: entry.headers, tls: entry.tls }
-			: { kind: "vnc", host: entry.host, port: entry.port ?? 5900, password, tls: entry.tls };
+			? { kind: "vnc", url: entry.url, password, headers: entry.headers, tls: entry.tls, ...picture }
+			: { kind: "vnc", host: entry.host, port: entry.port ?? 5900, password, tls: entry.tls, ...picture };
 		return { target, ip: entry.url ? new URL(entry.url).hostname : (entry.host ?? null) };
 	},
 	open: (target, ctx, limits) => open(target, ctx, limits),

@@ -72,6 +72,19 @@ describe("Tight JPEG", () => {
 		expect(frame.lossy).toBe(false);
 	});
 
+	test("the target's quality option turns JPEG on; without it the default preference stays exact", async () => {
+		const server = await startServer({ encoding: "tight", tightTile: 32 });
+		const exact = (await captureVncFrame(tcpTarget(server.tcpPort), testContext(), LIMITS)) as VncFrame;
+		expectPixelExact(exact, IMAGE);
+		expect(server.forms.has("tight:jpeg")).toBe(false);
+		expect(server.lastClient?.encodings?.[0]).toBe(Encoding.ZRLE);
+		const jpeg = (await captureVncFrame(tcpTarget(server.tcpPort, { quality: 9 }), testContext(), LIMITS)) as VncFrame;
+		expect(server.forms.has("tight:jpeg")).toBe(true);
+		expect(server.lastClient?.encodings?.[0]).toBe(Encoding.Tight);
+		expect(jpeg.lossy).toBe(true);
+		expect(psnr(jpeg, IMAGE)).toBeGreaterThan(30);
+	});
+
 	test("TightPNG with a quality level: JPEG and PNG rectangles in one frame", async () => {
 		const server = await startServer({ encoding: "tightpng", tightTile: 32 });
 		const frame = await captureVncFrame(tcpTarget(server.tcpPort), testContext(), LIMITS, {
