@@ -23,6 +23,8 @@ const configSchema = z
 		usernameEnv: envName.optional(),
 		headers: z.record(z.string(), z.string()).optional(),
 		tls: tlsSchema,
+		quality: z.number().int().min(0).max(9).optional(),
+		cursor: z.boolean().optional(),
 	})
 	.strict()
 	.superRefine((s, ctx) => {
@@ -42,9 +44,10 @@ export const vncDriver: ConsoleDriver<VncTarget, typeof configSchema> = {
 	fromConfig(entry, readSecret) {
 		const password = readSecret(entry.password, entry.passwordEnv, "passwordEnv");
 		const username = readSecret(entry.username, entry.usernameEnv, "usernameEnv", { secret: false });
+		const picture = { quality: entry.quality, cursor: entry.cursor };
 		const target: VncTarget = entry.url
-			? { kind: "vnc", url: entry.url, password, headers: entry.headers, tls: entry.tls }
-			: { kind: "vnc", host: entry.host, port: entry.port ?? 5900, password, tls: entry.tls };
+			? { kind: "vnc", url: entry.url, password, headers: entry.headers, tls: entry.tls, ...picture }
+			: { kind: "vnc", host: entry.host, port: entry.port ?? 5900, password, tls: entry.tls, ...picture };
 		if (username) target.username = username;
 		return { target, ip: entry.url ? new URL(entry.url).hostname : (entry.host ?? null) };
 	},

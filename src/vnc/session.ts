@@ -22,6 +22,7 @@ import {
 import { registerSecret } from "../redact.ts";
 import { seconds, withDeadline } from "../timing.ts";
 import { drawCursor } from "./cursor.ts";
+import { preferredEncodings } from "./encodings.ts";
 import { RfbClient, type UpdateSummary } from "./rfb-client.ts";
 import type { VncTarget } from "./target.ts";
 
@@ -380,7 +381,11 @@ export function createVncOpener(options: VncSessionOptions = {}): ConsoleOpener 
 		throwIfAborted(ctx.signal, "connect");
 		ctx.progress("connect", `Connecting to VNC server ${describeEndpoint(endpoint)}`);
 		const stream = await openByteStream(endpoint, { signal: ctx.signal, timeoutMs: timeouts.connectMs });
-		const session = new VncSession(stream, limits, timeouts, target, options);
+		const session = new VncSession(stream, limits, timeouts, target, {
+			...options,
+			encodings: options.encodings ?? preferredEncodings({ quality: target.quality }),
+			cursor: options.cursor ?? target.cursor,
+		});
 		try {
 			await session.handshake(ctx);
 		} catch (error) {

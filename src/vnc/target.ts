@@ -14,4 +14,8 @@ export interface VncTarget extends ConsoleTarget {
 	/** Extra WebSocket handshake headers, e.g. cookies of a web console. */
 	headers?: Record<string, string>;
 	tls?: TlsOptions;
+	/** Tight JPEG quality 0..9: lets the server send JPEG (smaller, inexact). Unset: exact pixels only, for text. */
+	quality?: number;
+	/** Draw the pointer shape the server sent into screenshots (default off: it can hide a character). */
+	cursor?: boolean;
 }

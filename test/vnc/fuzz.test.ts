@@ -45,9 +45,9 @@ const coord = fc.oneof(
 	{ weight: 1, arbitrary: fc.constantFrom(LIMIT, 65535) },
 );
 const encoding = fc.oneof(
-	{ weight: 6, arbitrary: fc.constantFrom(0, 1, 5, 16, -223, -224, -308) },
-	// Bogus: encodings never asked for (Tight, RRE, random numbers).
-	{ weight: 1, arbitrary: fc.oneof(fc.constantFrom(2, 7, 15, -239, -257), fc.integer()) },
+	{ weight: 6, arbitrary: fc.constantFrom(0, 1, 5, 6, 7, 16, -260, -223, -224, -232, -239, -307, -308, -314) },
+	// Bogus: encodings never asked for (RRE, TRLE, zlibhex, a compression level, random numbers).
+	{ weight: 1, arbitrary: fc.oneof(fc.constantFrom(2, 8, 15, -257), fc.integer()) },
 );
 
 const rect = fc

@@ -8,7 +8,9 @@
 import { describe, expect, test } from "bun:test";
 import zlib from "node:zlib";
 import { consolePattern, testPattern } from "../../src/demo/patterns.ts";
+import { encodeRaw, toWirePicture, ZrleStream } from "../../src/demo/rfb-encoders.ts";
 import { startRfbServer } from "../../src/demo/rfb-server.ts";
+import { compressZlibRect, planTight, TightStreams } from "../../src/demo/rfb-tight.ts";
 import type { Frame } from "../../src/frame.ts";
 import { ByteQueue } from "../../src/vnc/byte-queue.ts";
 import { TightDecoder } from "../../src/vnc/decoders/tight.ts";
@@ -18,7 +20,7 @@ import { preferredEncodings } from "../../src/vnc/encodings.ts";
 import { Framebuffer, type VncFrame } from "../../src/vnc/framebuffer.ts";
 import { RfbClient } from "../../src/vnc/rfb-client.ts";
 import { captureVncFrame, openVncSession } from "../../src/vnc/session.ts";
-import { Encoding, type RgbaImage } from "../../src/vnc/types.ts";
+import { CLIENT_PIXEL_FORMAT, Encoding, type RectHeader, type RgbaImage } from "../../src/vnc/types.ts";
 import { expectPixelExact, LIMITS, rfbServers, tcpTarget, testContext, wsTarget } from "../support/vnc.ts";
 
 const IMAGE = testPattern(203, 141);
@@ -70,6 +72,19 @@ describe("Tight JPEG", () => {
 		expectPixelExact(frame, IMAGE);
 		expect(frame.encodings).toEqual(["Tight"]);
 		expect(frame.lossy).toBe(false);
+	});
+
+	test("the target's quality option turns JPEG on; without it the default preference stays exact", async () => {
+		const server = await startServer({ encoding: "tight", tightTile: 32 });
+		const exact = (await captureVncFrame(tcpTarget(server.tcpPort), testContext(), LIMITS)) as VncFrame;
+		expectPixelExact(exact, IMAGE);
+		expect(server.forms.has("tight:jpeg")).toBe(false);
+		expect(server.lastClient?.encodings?.[0]).toBe(Encoding.ZRLE);
+		const jpeg = (await captureVncFrame(tcpTarget(server.tcpPort, { quality: 9 }), testContext(), LIMITS)) as VncFrame;
+		expect(server.forms.has("tight:jpeg")).toBe(true);
+		expect(server.lastClient?.encodings?.[0]).toBe(Encoding.Tight);
+		expect(jpeg.lossy).toBe(true);
+		expect(psnr(jpeg, IMAGE)).toBeGreaterThan(30);
 	});
 
 	test("TightPNG with a quality level: JPEG and PNG rectangles in one frame", async () => {
@@ -215,6 +230,104 @@ describe("pseudo-encodings", () => {
 			[8, 8, 8],
 		]);
 		expect(client.framebuffer?.width).toBe(16);
+	});
+});
+
+describe("decoders fed one byte at a time", () => {
+	test("Tight fill, palettes, copy and gradient (lossless) and ZLIB: need more bytes at every split, then exact", async () => {
+		const pic = toWirePicture(IMAGE, CLIENT_PIXEL_FORMAT);
+		const forms = new Set<string>();
+		const plan = await planTight(pic, 0, 0, IMAGE.width, IMAGE.height, { tile: 32, forms });
+		expect([...forms]).toEqual(
+			expect.arrayContaining(["tight:fill", "tight:mono", "tight:palette", "tight:copy", "tight:gradient"]),
+		);
+		const streams = new TightStreams();
+		const tight = new TightDecoder();
+		const fb = new Framebuffer(IMAGE.width, IMAGE.height);
+		const feed = (decoder: { decodeRect: TightDecoder["decodeRect"] }, rect: RectHeader, bytes: Uint8Array) => {
+			const q = new ByteQueue(16);
+			for (let i = 0; i < bytes.length; i++) {
+				q.push(bytes.subarray(i, i + 1));
+				const done = decoder.decodeRect(rect, q, fb);
+				expect(done).toBe(i === bytes.length - 1);
+			}
+			expect(q.length).toBe(0);
+		};
+		for (const r of plan) {
+			feed(tight, { ...r, encoding: Encoding.Tight }, await streams.payload(r));
+		}
+		streams.close();
+		expect(Buffer.from(fb.rgba).equals(Buffer.from(IMAGE.rgba))).toBe(true);
+
+		const zfb = new Framebuffer(IMAGE.width, IMAGE.height);
+		const z = new ZrleStream();
+		const zlibDecoder = new ZlibDecoder();
+		const half = 70;
+		for (const [y, h] of [
+			[0, half],
+			[half, IMAGE.height - half],
+		] as const) {
+			const payload = await compressZlibRect(z, encodeRaw(pic, 0, y, IMAGE.width, h));
+			const q = new ByteQueue(16);
+			const rect = { x: 0, y, width: IMAGE.width, height: h, encoding: Encoding.ZLIB };
+			for (let i = 0; i < payload.length; i++) {
+				q.push(payload.subarray(i, i + 1));
+				expect(zlibDecoder.decodeRect(rect, q, zfb)).toBe(i === payload.length - 1);
+			}
+		}
+		z.close();
+		expect(Buffer.from(zfb.rgba).equals(Buffer.from(IMAGE.rgba))).toBe(true);
+	});
+
+	test("bad Tight data is refused with a reason", () => {
+		const fb = new Framebuffer(8, 8);
+		const rect = { x: 0, y: 0, width: 8, height: 8, encoding: Encoding.Tight };
+		const refusal = (bytes: number[], decoder = new TightDecoder()) => {
+			const q = new ByteQueue();
+			q.push(Uint8Array.from(bytes));
+			try {
+				decoder.decodeRect(rect, q, fb);
+				return "accepted";
+			} catch (error) {
+				return (error as Error).message;
+			}
+		};
+		expect(refusal([0xb0])).toContain("invalid compression type 11");
+		expect(refusal([0xa0, 1, 0])).toContain("invalid compression type 10");
+		expect(refusal([0x40, 3])).toContain("unknown filter 3");
+		expect(refusal([0x00, 0x10], new TightDecoder(true))).toContain("TightPNG rectangle uses basic compression");
+		// Palette of 3 colours, one byte per pixel: index 5 is outside it (64 bytes, compressed).
+		const data = zlib.deflateSync(new Uint8Array(64).fill(5), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+		expect(refusal([0x60, 1, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, data.length, ...data])).toContain(
+			"palette index 5 exceeds the palette of 3",
+		);
+		// Copy filter: 8x8x3 = 192 bytes expected, 100 sent.
+		const short = zlib.deflateSync(new Uint8Array(100), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+		expect(refusal([0x00, short.length, ...short])).toContain("inflates to 100 bytes; the 8x8 rectangle needs 192");
+		expect(refusal([0x00, 0xff, 0xff, 0x7f])).toContain("claims");
+	});
+
+	test("a broken JPEG through a real socket ends the capture at once with a PROTOCOL error", async () => {
+		const garbage = [0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8];
+		const inject = Uint8Array.from([
+			0,
+			0,
+			...be16(1),
+			...be16(0),
+			...be16(0),
+			...be16(8),
+			...be16(8),
+			...be32(Encoding.Tight),
+			0x90,
+			garbage.length,
+			...garbage,
+		]);
+		const server = await startServer({ encoding: "tight", inject });
+		const started = performance.now();
+		const error = await captureVncFrame(tcpTarget(server.tcpPort), testContext(), LIMITS).catch((e) => e);
+		expect(error).toMatchObject({ code: "PROTOCOL", stage: "decode" });
+		expect(error.message).toContain("Tight JPEG data for a 8x8 rectangle cannot be decoded");
+		expect(performance.now() - started).toBeLessThan(2000);
 	});
 });
 
