@@ -69,7 +69,7 @@ export interface RfbServerOptions {
 	 * with 0 rectangles (TigerVNC), "ignore-first" drops the first request entirely (a server
 	 * that only sends on change). Default: every request is answered.
 	 */
-	answer?: "empty-first" | "ignore-first";
+	answer?: "empty-first" | "ignore-first" | "always-empty";
 	/** Send half of the first frame update, then close the connection. */
 	closeMidFrame?: boolean;
 	/** Never answer at this point (for timeout tests). */
@@ -368,7 +368,8 @@ class RfbConnection {
 				this.report.updateRequests++;
 				if (this.server.options.stall === "frame") return true;
 				if (this.report.updateRequests === 1 && this.server.options.answer === "ignore-first") return true;
-				if (this.report.updateRequests === 1 && this.server.options.answer === "empty-first") {
+				const answer = this.server.options.answer;
+				if ((this.report.updateRequests === 1 && answer === "empty-first") || answer === "always-empty") {
 					this.send(Uint8Array.of(0, 0, 0, 0));
 					this.flush();
 					return true;

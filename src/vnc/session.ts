@@ -56,6 +56,8 @@ const PUMP_SLICE_MS = 20;
  * answers only on change, or dropped a request, still gives a still screen in full.
  */
 const REREQUEST_MS = 500;
+/** First delay before asking again after a second empty update in a row; doubles up to REREQUEST_MS. */
+const EMPTY_BACKOFF_MS = 20;
 
 /** Where a VncTarget points, validated. */
 export function vncEndpoint(target: VncTarget): StreamEndpoint {
@@ -122,6 +124,10 @@ class VncSession implements ConsoleSession {
 	private pumpScheduled = false;
 	/** Re-asks for the whole screen when a capture hears nothing (see REREQUEST_MS). */
 	private rerequestTimer: ReturnType<typeof setTimeout> | undefined;
+	/** A delayed incremental request after repeated empty updates. */
+	private laterTimer: ReturnType<typeof setTimeout> | undefined;
+	/** Empty updates in a row during this capture. */
+	private emptyStreak = 0;
 
 	constructor(
 		private readonly stream: ByteStream,
@@ -202,6 +208,7 @@ class VncSession implements ConsoleSession {
 		ctx.progress("first-frame", `Waiting for a full frame from ${this.stream.description}`);
 		fb.resetPainted();
 		this.capturing = true;
+		this.emptyStreak = 0;
 		try {
 			const painted = this.waitFor("first-frame", ctx, this.timeouts.frameMs, () => {
 				const now = this.client.framebuffer ?? fb;
@@ -283,8 +290,24 @@ class VncSession implements ConsoleSession {
 			return;
 		}
 		if (summary.resized) this.client.requestFullUpdate();
-		else this.client.requestIncrementalUpdate();
-		if (summary.rects > 0 || summary.resized) this.armRerequest();
+		else if (summary.rects === 0 && this.emptyStreak++ > 0) {
+			// Empty answer after empty answer: the server answers at once with nothing (one
+			// that sends only on change, or a hostile one). Ask again, but not at network speed.
+			this.requestLater(Math.min(EMPTY_BACKOFF_MS * 2 ** (this.emptyStreak - 2), REREQUEST_MS));
+			return;
+		} else this.client.requestIncrementalUpdate();
+		if (summary.rects > 0 || summary.resized) {
+			this.emptyStreak = 0;
+			this.armRerequest();
+		}
+	}
+
+	private requestLater(ms: number): void {
+		if (this.laterTimer) return;
+		this.laterTimer = setTimeout(() => {
+			this.laterTimer = undefined;
+			if (this.capturing && !this.failure && !this.stream.closed) this.client.requestIncrementalUpdate();
+		}, ms);
 	}
 
 	private armRerequest(): void {
@@ -300,6 +323,8 @@ class VncSession implements ConsoleSession {
 	private disarmRerequest(): void {
 		if (this.rerequestTimer) clearTimeout(this.rerequestTimer);
 		this.rerequestTimer = undefined;
+		if (this.laterTimer) clearTimeout(this.laterTimer);
+		this.laterTimer = undefined;
 	}
 
 	private onClose(info: CloseInfo): void {

@@ -71,6 +71,19 @@ describe("update requests", () => {
 		expect(server.lastClient?.updateRequests).toBe(3);
 	});
 
+	test("no busy loop: a server that answers every request at once with an empty update", async () => {
+		const server = await serve({ answer: "always-empty" });
+		const open = createVncOpener({ timeouts: { frameMs: 1500 } });
+		const session = await open(tcpTarget(server.tcpPort), testContext(), LIMITS);
+		const { result, ms } = await longestStall(() => session.capture(testContext()));
+		await session.close();
+		expect(errorOf(result)).toMatchObject({ code: "TIMEOUT", stage: "first-frame" });
+		expect(ms).toBeLessThan(2500);
+		// Backing off 20, 40, … 500 ms (plus the quiet-period full requests): a handful, not thousands.
+		expect(server.lastClient?.updateRequests).toBeGreaterThanOrEqual(4);
+		expect(server.lastClient?.updateRequests).toBeLessThanOrEqual(16);
+	});
+
 	test("no busy loop: a server that never sends pixels costs a request per 500 ms, and the deadline holds", async () => {
 		const server = await serve({ stall: "frame" });
 		const open = createVncOpener({ timeouts: { frameMs: 1600 } });
