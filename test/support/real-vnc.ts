@@ -159,7 +159,7 @@ const BITMAP_W = 37;
 const BITMAP_H = 23;
 
 /** Puts the known picture on a display: a tiled two-colour bitmap on the root and a test pattern at 0,0. */
-export async function paint(lab: Lab, display: string): Promise<void> {
+export async function paint(lab: Lab, display: string, depth: 24 | 16 = 24): Promise<void> {
 	let bits = "";
 	let s = 12345;
 	const rowBytes = Math.ceil(BITMAP_W / 8);
@@ -173,14 +173,15 @@ export async function paint(lab: Lab, display: string): Promise<void> {
 	const xbm = lab.file(`tile-${display.slice(1)}.xbm`, bits);
 	const env = { DISPLAY: display };
 	await lab.run(["xsetroot", "-bitmap", xbm, "-fg", "#e0c040", "-bg", "#203060"], env);
-	const xwd = lab.file(`pattern-${display.slice(1)}.xwd`, writeXwd(testPattern(640, 400, 11)));
+	const xwd = lab.file(`pattern-${display.slice(1)}.xwd`, writeXwd(testPattern(640, 400, 11), "ikvm", depth));
 	lab.spawn(["xwud", "-in", xwd, "-geometry", "+0+0", "-noclick"], env);
 	// The window is mapped and drawn asynchronously: wait until the root shows it.
 	const deadline = Date.now() + 5000;
 	for (;;) {
 		const root = readXwd(await lab.run(["xwd", "-root", "-silent"], env));
 		// Top-left pixel of testPattern's banner, never the bitmap's colours.
-		if (root.rgba[0] === 200 && root.rgba[1] === 40 && root.rgba[2] === 40) break;
+		// (200, 40, 40 quantised to 5-6-5 on a depth-16 display.)
+		if (Math.abs((root.rgba[0] as number) - 200) < 8 && Math.abs((root.rgba[1] as number) - 40) < 8) break;
 		if (Date.now() > deadline) throw new Error(`xwud did not draw the test pattern on ${display}`);
 		await Bun.sleep(50);
 	}
@@ -207,14 +208,27 @@ export type XvncSecurity = "None" | "VncAuth" | "X509Vnc" | "X509None" | "TLSVnc
 /** TigerVNC's Xvnc: an X server that is a VNC server. */
 export async function startXvnc(
 	lab: Lab,
-	options: { security: XvncSecurity; password?: string; cert?: { cert: string; key: string }; geometry?: string },
+	options: {
+		security: XvncSecurity;
+		password?: string;
+		cert?: { cert: string; key: string };
+		geometry?: string;
+		depth?: 24 | 16;
+	},
 ): Promise<VncServer> {
 	for (let attempt = 0; ; attempt++) {
 		const n = await freeVncDisplay();
 		const args = [
 			"Xvnc",
 			`:${n}`,
-			...["-geometry", options.geometry ?? "1024x768", "-depth", "24", "-rfbport", String(5900 + n)],
+			...[
+				"-geometry",
+				options.geometry ?? "1024x768",
+				"-depth",
+				String(options.depth ?? 24),
+				"-rfbport",
+				String(5900 + n),
+			],
 			...["-localhost", "-SecurityTypes", options.security, "-AlwaysShared", "-BlacklistThreshold", "100000"],
 			...["-nolisten", "tcp", "-ac"],
 		];
@@ -227,7 +241,7 @@ export async function startXvnc(
 			if (attempt < 2) continue;
 			throw error;
 		}
-		await paint(lab, `:${n}`);
+		await paint(lab, `:${n}`, options.depth);
 		return {
 			...xDisplay(lab, `:${n}`),
 			port: 5900 + n,

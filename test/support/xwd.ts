@@ -47,18 +47,22 @@ export function readXwd(bytes: Uint8Array): RgbaImage {
 	return { width: width as number, height: height as number, rgba: out };
 }
 
-/** A 24-bit TrueColor dump of `image`, for `xwud -in`. */
-export function writeXwd(image: RgbaImage, name = "ikvm"): Uint8Array {
+/**
+ * A TrueColor dump of `image` for `xwud -in`: 24-bit (32 bits per pixel), or 16-bit 5-6-5
+ * for a depth-16 display (xwud wants a dump of the display's own depth).
+ */
+export function writeXwd(image: RgbaImage, name = "ikvm", depth: 24 | 16 = 24): Uint8Array {
 	const nameBytes = new TextEncoder().encode(`${name}\0`);
 	const headerSize = HEADER_FIELDS * 4 + nameBytes.length;
-	const bytesPerLine = image.width * 4;
+	const bpp = depth === 16 ? 16 : 32;
+	const bytesPerLine = image.width * (bpp / 8);
 	const out = new Uint8Array(headerSize + bytesPerLine * image.height);
 	const v = new DataView(out.buffer);
 	const fields = [
 		headerSize,
 		7, // file version
 		2, // ZPixmap
-		24, // depth
+		depth,
 		image.width,
 		image.height,
 		0, // x offset
@@ -66,13 +70,13 @@ export function writeXwd(image: RgbaImage, name = "ikvm"): Uint8Array {
 		32, // bitmap unit
 		0, // bitmap bit order
 		32, // bitmap pad
-		32, // bits per pixel
+		bpp,
 		bytesPerLine,
 		4, // TrueColor
-		0xff0000,
-		0x00ff00,
-		0x0000ff,
-		8, // bits per RGB
+		depth === 16 ? 0xf800 : 0xff0000,
+		depth === 16 ? 0x07e0 : 0x00ff00,
+		depth === 16 ? 0x001f : 0x0000ff,
+		depth === 16 ? 6 : 8, // bits per RGB
 		256, // colour map entries
 		0, // colours in the dump
 		image.width,
@@ -87,8 +91,9 @@ export function writeXwd(image: RgbaImage, name = "ikvm"): Uint8Array {
 	out.set(nameBytes, HEADER_FIELDS * 4);
 	for (let i = 0; i < image.width * image.height; i++) {
 		const s = i * 4;
-		const px = ((image.rgba[s] as number) << 16) | ((image.rgba[s + 1] as number) << 8) | (image.rgba[s + 2] as number);
-		v.setUint32(headerSize + i * 4, px, true);
+		const [r, g, b] = [image.rgba[s] as number, image.rgba[s + 1] as number, image.rgba[s + 2] as number];
+		if (depth === 16) v.setUint16(headerSize + i * 2, ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3), true);
+		else v.setUint32(headerSize + i * 4, (r << 16) | (g << 8) | b, true);
 	}
 	return out;
 }

@@ -140,7 +140,19 @@ function psnr(a: RgbaImage, b: RgbaImage): number {
 	return mse === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10((255 * 255) / mse);
 }
 
-function describeDiff(frame: RgbaImage, truth: RgbaImage, minPsnr?: number): string {
+/** The picture reduced to 5-6-5: a depth-16 server's own values, whatever 8-bit scaling each side used. */
+function to565(image: RgbaImage): RgbaImage {
+	const rgba = image.rgba.slice();
+	for (let i = 0; i < rgba.length; i += 4) {
+		rgba[i] = (rgba[i] as number) >> 3;
+		rgba[i + 1] = (rgba[i + 1] as number) >> 2;
+		rgba[i + 2] = (rgba[i + 2] as number) >> 3;
+	}
+	return { ...image, rgba };
+}
+
+function describeDiff(frame: RgbaImage, truth: RgbaImage, minPsnr?: number, depth16 = false): string {
+	if (depth16) return describeDiff(to565(frame), to565(truth), minPsnr);
 	if (minPsnr !== undefined) {
 		const db = psnr(frame, truth);
 		return db >= minPsnr ? "same" : `PSNR ${db.toFixed(1)} dB, below ${minPsnr} dB`;
@@ -152,7 +164,7 @@ function describeDiff(frame: RgbaImage, truth: RgbaImage, minPsnr?: number): str
 /** One matrix case: the capture equals the server's framebuffer, grabbed before and after (a still screen). */
 async function checkCase(
 	row: Omit<Row, "ok" | "ms" | "size">,
-	server: { grab(): Promise<RgbaImage> },
+	server: { grab(): Promise<RgbaImage>; depth16?: boolean },
 	target: VncTarget,
 	pref: Preference,
 ): Promise<void> {
@@ -171,8 +183,9 @@ async function checkCase(
 			ms = got.ms;
 			used = got.used;
 			size = `${got.frame.width}x${got.frame.height}`;
-			verdict = describeDiff(got.frame, before, pref.minPsnr);
-			if (verdict !== "same" && describeDiff(got.frame, after, pref.minPsnr) === "same") verdict = "same";
+			verdict = describeDiff(got.frame, before, pref.minPsnr, server.depth16);
+			if (verdict !== "same" && describeDiff(got.frame, after, pref.minPsnr, server.depth16) === "same")
+				verdict = "same";
 			if (verdict === "same" || describeDiff(after, before) === "same") break;
 		}
 		expect(verdict).toBe("same");
@@ -204,12 +217,14 @@ group("TigerVNC Xvnc", WHY.xvnc, () => {
 	let vncAuth: VncServer;
 	let tls: VncServer;
 	let x509None: VncServer;
+	let depth16: VncServer & { depth16: boolean };
 	let anonymous: VncServer;
 	let pki: Awaited<ReturnType<typeof makeCertificates>>;
 	let pin = "";
 	beforeAll(async () => {
 		pki = await makeCertificates(lab);
 		pin = await fingerprint256(lab, pki.cert);
+		depth16 = { ...(await startXvnc(lab, { security: "None", depth: 16 })), depth16: true };
 		[none, vncAuth, tls, x509None, anonymous] = await Promise.all([
 			startXvnc(lab, { security: "None" }),
 			startXvnc(lab, { security: "VncAuth", password: PASSWORD }),
@@ -242,6 +257,13 @@ group("TigerVNC Xvnc", WHY.xvnc, () => {
 		() => ({ kind: "vnc", host: "127.0.0.1", port: tls.port, password: PASSWORD, tls: { caFile: pki.ca } }),
 	);
 
+	matrix(
+		"TCP, None, depth 16",
+		() => depth16,
+		{ server: "TigerVNC Xvnc (depth 16)", transport: "TCP", auth: "None" },
+		tcp(() => depth16),
+		PREFERENCES.filter((p) => p.minPsnr === undefined),
+	);
 	matrix(
 		"TCP, VeNCrypt X509None (tls.caFile)",
 		() => x509None,
