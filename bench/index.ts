@@ -5,8 +5,10 @@
 
 import { kvmSuite } from "./ami.ts";
 import { ast2500Suite } from "./ast2500.ts";
+import { atenSuite } from "./aten.ts";
 import { printRows, type Row } from "./harness.ts";
 import { imageSuite } from "./image.ts";
+import { inputSuite } from "./input.ts";
 import { pngSuite } from "./png.ts";
 import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";
@@ -16,10 +18,12 @@ const suites: Array<() => Promise<Row[]>> = [
 	pngSuite,
 	imageSuite,
 	ast2500Suite,
+	atenSuite,
 	kvmSuite,
 	vncSuite,
 	vncServersSuite,
 	textSuite,
+	inputSuite,
 ];
 
 const rows: Row[] = [];

@@ -7,7 +7,10 @@ import type { AnyConsoleDriver } from "./console/driver.ts";
 import { createOpener, DRIVERS } from "./console/drivers.ts";
 import { ConsolePool } from "./console/pool.ts";
 import type { ConsoleOpener } from "./console/types.ts";
+import { AuditLog } from "./control/audit.ts";
+import { log } from "./log.ts";
 import { CallGate } from "./mcp/calls.ts";
+import type { ControlRuntime } from "./mcp/control.ts";
 import type { ToolDeps } from "./mcp/deps.ts";
 import { buildProviders } from "./providers/index.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
@@ -49,6 +52,8 @@ export interface AppOptions {
 
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<App> {
 	registerConfigSecrets(config);
+	// Opened first: an unwritable audit file stops start-up before any console or provider exists.
+	const audit = new AuditLog(config.control.auditLogPath);
 	const consoles = new ConsolePool({
 		opener: options.opener ?? createOpener([...DRIVERS, ...(options.drivers ?? [])]),
 		limits: { maxWidth: config.maxFramebuffer.width, maxHeight: config.maxFramebuffer.height },
@@ -60,9 +65,16 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 		typeof options.providers === "function"
 			? await options.providers()
 			: (options.providers ?? (await buildProviders(config)));
-	const registry = new ProviderRegistry(providers, consoles);
+	const registry = new ProviderRegistry(providers, consoles, [...DRIVERS, ...(options.drivers ?? [])]);
 	const calls = new CallGate();
-	const toolDeps: ToolDeps = { registry, toolTimeoutMs: config.toolTimeoutMs, notice: options.notice, calls };
+	const control: ControlRuntime = {
+		allowed: config.control.allowed,
+		audit,
+		keyDelayMs: config.control.keyDelayMs,
+		secrets: config.control.secrets,
+		heldButtons: new Map(),
+	};
+	const toolDeps: ToolDeps = { registry, toolTimeoutMs: config.toolTimeoutMs, notice: options.notice, calls, control };
 	const stopCalls = async (graceMs = STOP_GRACE_MS) => {
 		calls.close();
 		await calls.drained(graceMs);
@@ -82,12 +94,21 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 			await consoles.closeAll();
 			await options.onClose?.();
 			await closeOcr();
+			control.audit.close();
 		},
 	};
 }
 
 function registerConfigSecrets(config: AppConfig): void {
 	registerSecret(config.authToken);
+	registerSecret(config.control.token);
+	// Typed secrets may show on screen (an echoed password): every text a tool returns masks them.
+	for (const [name, value] of config.control.secrets) {
+		registerSecret(value);
+		if (value.length < 4) {
+			log.warn(`IKVM_SECRET_${name} is shorter than 4 characters: it is typed, but not masked on screen`);
+		}
+	}
 	if (config.ovh) {
 		registerSecret(config.ovh.applicationSecret);
 		registerSecret(config.ovh.consumerKey);

@@ -26,7 +26,7 @@ import { VERSION } from "./version.ts";
 const MAIN_USAGE = `ikvm-mcp ${VERSION} — console screenshots of bare-metal servers for LLM agents (MCP)
 
 Usage:
-  ikvm-mcp [serve] [--stdio] [--port N] [--host H] [--config FILE]   serve MCP (HTTP /mcp, or stdio)
+  ikvm-mcp [serve] [--stdio] [--port N] [--host H] [--config FILE] [--control LIST]   serve MCP (HTTP /mcp, or stdio)
   ikvm-mcp list [--config FILE]                                      list servers as JSON
   ikvm-mcp screenshot <serverId> [-o shot.png] [--raw] [--region x,y,w,h] [--config FILE]
   ikvm-mcp text <serverId> [--region x,y,w,h] [--json] [--config FILE]   the screen's text
@@ -40,10 +40,12 @@ Usage:
 Run "ikvm-mcp <command> --help" for a command's options. Configuration comes from the
 environment (OVH_*, IKVM_CONFIG, ...); see README.`;
 
-const SERVE_USAGE = `Usage: ikvm-mcp serve [--stdio] [--port N] [--host H] [--config FILE]
+const SERVE_USAGE = `Usage: ikvm-mcp serve [--stdio] [--port N] [--host H] [--config FILE] [--control LIST]
 
 Serves MCP over Streamable HTTP at http://HOST:PORT/mcp (default 127.0.0.1:3001), or over
-stdio with --stdio (for clients that launch the server as a command).`;
+stdio with --stdio (for clients that launch the server as a command).
+--control keyboard,mouse,power (or all) registers the control tools (replaces IKVM_CONTROL);
+each target must allow control too (see README, "Control").`;
 
 const LIST_USAGE = `Usage: ikvm-mcp list [--config FILE]
 
@@ -112,7 +114,13 @@ async function withApp<T>(
 const serve: Command = async (argv) => {
 	const { values, positionals } = parse(
 		argv,
-		{ ...COMMON_OPTIONS, stdio: { type: "boolean" }, port: { type: "string" }, host: { type: "string" } },
+		{
+			...COMMON_OPTIONS,
+			stdio: { type: "boolean" },
+			port: { type: "string" },
+			host: { type: "string" },
+			control: { type: "string" },
+		},
 		SERVE_USAGE,
 	);
 	if (values.help) return help(SERVE_USAGE);
@@ -126,6 +134,7 @@ const serve: Command = async (argv) => {
 		port,
 		host: values.host,
 		configPath: values.config,
+		control: values.control,
 	});
 	// Keep running until a signal stops the server.
 	return new Promise<number>(() => {});

@@ -4,7 +4,29 @@
  */
 import { z } from "zod";
 import { IkvmError } from "./errors.ts";
+import { LAYOUT_NAMES, type LayoutName } from "./input/layouts.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
+
+/** What the operator lets agents do besides looking (IKVM_CONTROL, --control). */
+export type ControlKind = "keyboard" | "mouse" | "power";
+export const CONTROL_KINDS: readonly ControlKind[] = ["keyboard", "mouse", "power"];
+
+export interface ControlSettings {
+	/** Empty: the server is read-only and registers no control tool. */
+	allowed: ReadonlySet<ControlKind>;
+	/** Bearer token of sessions that may use the control tools when HTTP is protected (IKVM_CONTROL_TOKEN). */
+	token?: string;
+	/** OVH service names control is allowed on; "*" allows all (IKVM_CONTROL_SERVERS). */
+	ovhServers: readonly string[];
+	/** Keyboard layout of OVH hosts (IKVM_KEYBOARD_LAYOUT). */
+	ovhKeyboardLayout: LayoutName;
+	/** JSON-lines audit file (IKVM_AUDIT_LOG). */
+	auditLogPath?: string;
+	/** Extra pause between keystrokes, ms (IKVM_KEY_DELAY_MS); 0 leaves the pace to the protocol. */
+	keyDelayMs: number;
+	/** Values of IKVM_SECRET_<NAME>, typed by {secret NAME}. */
+	secrets: ReadonlyMap<string, string>;
+}
 
 export interface OvhSettings {
 	endpoint: string;
@@ -42,6 +64,7 @@ export interface AppConfig {
 	/** Static VNC/AMI targets file. */
 	configPath?: string;
 	ovh?: OvhSettings;
+	control: ControlSettings;
 }
 
 export interface ConfigOverrides {
@@ -49,6 +72,8 @@ export interface ConfigOverrides {
 	host?: string;
 	port?: number;
 	configPath?: string;
+	/** --control keyboard,mouse,power|all (replaces IKVM_CONTROL). */
+	control?: string;
 }
 
 const intFrom = (name: string, min: number, max: number) =>
@@ -67,6 +92,32 @@ const list = z
 			.filter(Boolean),
 	)
 	.optional();
+
+const controlList = (name: string) =>
+	z.string().transform((value, ctx) => {
+		const parts = value
+			.split(",")
+			.map((x) => x.trim().toLowerCase())
+			.filter(Boolean);
+		const out = new Set<ControlKind>();
+		for (const part of parts) {
+			if (part === "all") for (const k of CONTROL_KINDS) out.add(k);
+			else if (part === "none" || part === "off") continue;
+			else if ((CONTROL_KINDS as readonly string[]).includes(part)) out.add(part as ControlKind);
+			else {
+				ctx.addIssue({ code: "custom", message: `${name}: "${part}" is not one of keyboard, mouse, power, all` });
+				return z.NEVER;
+			}
+		}
+		return out as ReadonlySet<ControlKind>;
+	});
+
+/** Parses a control list as IKVM_CONTROL and a targets file's `control` list spell it. */
+export function parseControlList(value: string, name = "IKVM_CONTROL"): ReadonlySet<ControlKind> {
+	const parsed = controlList(name).safeParse(value);
+	if (!parsed.success) throw new IkvmError("CONFIG_INVALID", `Invalid ${parsed.error.issues[0]?.message ?? name}.`);
+	return parsed.data;
+}
 
 /**
  * Largest console picture accepted by default: 4K UHD width by DCI height covers every BMC and VM
@@ -125,6 +176,16 @@ const envSchema = z.object({
 		.enum(["0", "1", "false", "true", "no", "yes"], { error: "OVH_BMC_TLS_VERIFY must be 1 or 0" })
 		.transform((v) => ["1", "true", "yes"].includes(v))
 		.optional(),
+	IKVM_CONTROL: z.string().optional(),
+	IKVM_CONTROL_TOKEN: z.string().min(16, "IKVM_CONTROL_TOKEN must be at least 16 characters").optional(),
+	IKVM_CONTROL_SERVERS: list,
+	IKVM_KEYBOARD_LAYOUT: z
+		.enum(LAYOUT_NAMES as [LayoutName, ...LayoutName[]], {
+			error: `IKVM_KEYBOARD_LAYOUT must be one of ${LAYOUT_NAMES.join(", ")}`,
+		})
+		.optional(),
+	IKVM_AUDIT_LOG: z.string().min(1).optional(),
+	IKVM_KEY_DELAY_MS: intFrom("IKVM_KEY_DELAY_MS", 0, 1000).optional(),
 });
 
 const OVH_VARS = ["OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY"] as const;
@@ -168,6 +229,31 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 		};
 	}
 
+	const allowed = parseControlList(
+		overrides.control ?? e.IKVM_CONTROL ?? "",
+		overrides.control ? "--control" : "IKVM_CONTROL",
+	);
+	if (e.IKVM_CONTROL_TOKEN && e.IKVM_CONTROL_TOKEN === e.MCP_AUTH_TOKEN) {
+		throw new IkvmError("CONFIG_INVALID", "IKVM_CONTROL_TOKEN must differ from MCP_AUTH_TOKEN.", {
+			hint: "The view token (MCP_AUTH_TOKEN) gets the read tools only; give control its own long random value.",
+		});
+	}
+	const secrets = new Map<string, string>();
+	for (const [name, value] of Object.entries(present)) {
+		if (name.startsWith("IKVM_SECRET_") && name.length > "IKVM_SECRET_".length && value) {
+			secrets.set(name.slice("IKVM_SECRET_".length), value);
+		}
+	}
+	const control: ControlSettings = {
+		allowed,
+		token: e.IKVM_CONTROL_TOKEN,
+		ovhServers: e.IKVM_CONTROL_SERVERS ?? [],
+		ovhKeyboardLayout: e.IKVM_KEYBOARD_LAYOUT ?? "us",
+		auditLogPath: e.IKVM_AUDIT_LOG,
+		keyDelayMs: e.IKVM_KEY_DELAY_MS ?? 0,
+		secrets,
+	};
+
 	const [fbW, fbH] = e.MAX_FRAMEBUFFER ?? [DEFAULT_MAX_FRAMEBUFFER.width, DEFAULT_MAX_FRAMEBUFFER.height];
 	return {
 		transport: overrides.transport ?? e.MCP_TRANSPORT ?? "http",
@@ -185,5 +271,6 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 		maxFramebuffer: { width: fbW, height: fbH },
 		configPath: overrides.configPath ?? e.IKVM_CONFIG,
 		ovh,
+		control,
 	};
 }

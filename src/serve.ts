@@ -53,6 +53,7 @@ export async function startServing(config: AppConfig, options: ServeOptions = {}
 		await server.connect(transport);
 		watchStdio(transport, options.onTransportFailure ?? (() => {}));
 		log.info("ikvm-mcp serving MCP over stdio", { providers: app.registry.providerNames });
+		logControl(config);
 		return {
 			app,
 			async stop() {
@@ -73,13 +74,15 @@ export async function startServing(config: AppConfig, options: ServeOptions = {}
 		maxBodyBytes: config.maxBodyBytes,
 		maxSessions: 100,
 		sessionIdleMs: 30 * 60_000,
-		createMcpServer: () => createMcpServer(app.toolDeps),
+		controlToken: config.control.token,
+		createMcpServer: (session) => createMcpServer(app.toolDeps, session),
 		health: () => ({ providers: app.registry.providerNames }),
 	});
 	const providers = app.registry.providerNames;
 	log.info(`ikvm-mcp listening on ${http.url}`, {
 		providers: providers.length > 0 ? providers : "none configured",
 	});
+	logControl(config);
 	return {
 		app,
 		http,
@@ -90,6 +93,26 @@ export async function startServing(config: AppConfig, options: ServeOptions = {}
 			await app.close();
 		},
 	};
+}
+
+/** Says at start-up what agents may do besides looking, so an operator sees it in the log. */
+function logControl(config: AppConfig): void {
+	const allowed = [...config.control.allowed];
+	if (allowed.length === 0) {
+		log.info("read-only: no control tool (set IKVM_CONTROL or --control to allow keyboard, mouse, power)");
+		return;
+	}
+	const who =
+		config.transport === "stdio"
+			? "the stdio client"
+			: config.control.token
+				? "sessions opened with IKVM_CONTROL_TOKEN"
+				: config.authToken
+					? "nobody over HTTP (MCP_AUTH_TOKEN is set but IKVM_CONTROL_TOKEN is not)"
+					: "every HTTP session";
+	log.warn(`control enabled: ${allowed.join(", ")} for ${who}, on targets that allow it`, {
+		audit: config.control.auditLogPath ?? "server log only",
+	});
 }
 
 /** The SDK's stdio transport refuses a line longer than this (its ReadBuffer limit). */

@@ -196,7 +196,7 @@ async function activateViewer(session: BmcSession, ctx: BmcRequestContext): Prom
 	}
 }
 
-function cookieHeaders(session: BmcSession): Record<string, string> {
+export function cookieHeaders(session: BmcSession): Record<string, string> {
 	const headers: Record<string, string> = { Cookie: `QSESSIONID=${session.cookie}` };
 	if (session.csrfToken) headers["X-CSRFTOKEN"] = session.csrfToken;
 	return headers;

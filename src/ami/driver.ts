@@ -8,6 +8,7 @@ import { entryFields, envName, httpUrl, tlsSchema } from "../console/config-sche
 import type { ConsoleDriver } from "../console/driver.ts";
 import { bareUrl } from "../net/bare-url.ts";
 import { loginWithPassword, logout } from "./bmc-session.ts";
+import { amiPower } from "./power.ts";
 import { openAmiSession } from "./session.ts";
 import type { AmiTarget } from "./target.ts";
 
@@ -50,6 +51,7 @@ export const amiDriver: ConsoleDriver<AmiTarget, typeof configSchema> = {
 	describe: (target) =>
 		target.kind === "ami-login" ? `ami ${bareUrl(target.url)}` : `ami viewer ${bareUrl(target.viewerUrl)}`,
 	stages: ["bmc-login", "ws-connect", "handshake", "first-frame", "decode"],
+	power: amiPower,
 	async probe(target, ctx) {
 		// A login and a logout, no KVM session: BMCs allow few, and the owner may be using one.
 		if (target.kind !== "ami-login") return { detail: "viewer URLs are checked when a screenshot is taken" };

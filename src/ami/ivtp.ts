@@ -13,6 +13,7 @@ import { IkvmError } from "../errors.ts";
 import type { AssembledFrame } from "./types.ts";
 
 export const IvtpType = {
+	HID_PACKET: 0x01,
 	RESUME_REDIRECTION: 0x06,
 	STOP_SESSION_IMMEDIATE: 0x08,
 	PAINT_BLANK_SCREEN: 0x09,
@@ -22,7 +23,11 @@ export const IvtpType = {
 	MAX_SESSION_CLOSE: 0x16,
 	CONNECTION_ALLOWED: 0x17,
 	VIDEO_PACKETS: 0x19,
+	KVM_SHARING: 0x20,
 	POWER_STATUS: 0x22,
+	POWER_CONTROL_REQUEST: 0x23,
+	POWER_CONTROL_RESPONSE: 0x24,
+	SET_NEXT_MASTER: 0x32,
 	KEEP_ALIVE: 0x39,
 	CONNECTION_COMPLETE: 0x3a,
 	CONNECTION_FAILED: 0x3b,
@@ -330,7 +335,9 @@ export type IvtpStep =
 	| { kind: "frame"; frame: AssembledFrame }
 	/** The BMC reports no video signal. */
 	| { kind: "blank" }
-	| { kind: "power"; on: boolean };
+	| { kind: "power"; on: boolean }
+	/** The answer to a power control request (0x24); `status` as the BMC gave it. */
+	| { kind: "power-control"; status: number };
 
 const STOP_REASONS: Record<number, string> = {
 	2: "the KVM service restarted",
@@ -349,6 +356,7 @@ export interface IvtpProtocolOptions extends VideoLimits {
 /** The client side of the IVTP handshake and video stream. Feed it packets; it says what to send and what arrived. */
 export class IvtpProtocol {
 	private stateValue: IvtpState = "awaiting-allowed";
+	private index: number | undefined;
 	readonly assembler: VideoAssembler;
 
 	constructor(private readonly options: IvtpProtocolOptions) {
@@ -357,6 +365,14 @@ export class IvtpProtocol {
 
 	get state(): IvtpState {
 		return this.stateValue;
+	}
+
+	/**
+	 * This session's index from VALIDATED_VIDEO_SESSION (payload byte 1): 0 is the master, whose input
+	 * the BMC honours; above 0 another session holds control. Undefined before validation.
+	 */
+	get sessionIndex(): number | undefined {
+		return this.index;
 	}
 
 	/** Parser options matching this protocol: the largest packet a legal frame can need. */
@@ -389,6 +405,12 @@ export class IvtpProtocol {
 				return this.onValidated(packet);
 			case IvtpType.POWER_STATUS:
 				return this.onPower(packet.status === 1);
+			case IvtpType.POWER_CONTROL_RESPONSE:
+				return [{ kind: "power-control", status: packet.status }];
+			case IvtpType.KVM_SHARING:
+				// Status low byte: privilege request state; high byte: result (0 allowed, 1 denied, 2 partial,
+				// 3 timeout). Its payload layout is not documented, so it changes nothing here.
+				return [];
 			case IvtpType.VIDEO_PACKETS: {
 				if (this.stateValue === "awaiting-allowed" || this.stateValue === "awaiting-validation") return [];
 				const frame = this.assembler.push(packet.payload);
@@ -424,6 +446,7 @@ export class IvtpProtocol {
 		if (this.stateValue !== "awaiting-validation") return [];
 		const result = packet.payload[0];
 		if (result === 1) {
+			this.index = packet.payload[1] ?? 0;
 			this.stateValue = "awaiting-power";
 			return [{ kind: "send", bytes: encodeIvtp(IvtpType.POWER_STATUS, 0) }];
 		}
@@ -464,6 +487,8 @@ const KNOWN_TYPES: ReadonlySet<number> = new Set([
 	IvtpType.CONNECTION_ALLOWED,
 	IvtpType.VIDEO_PACKETS,
 	IvtpType.POWER_STATUS,
+	IvtpType.POWER_CONTROL_RESPONSE,
+	IvtpType.KVM_SHARING,
 	IvtpType.PAINT_BLANK_SCREEN,
 	IvtpType.MAX_SESSION_CLOSE,
 	IvtpType.STOP_SESSION_IMMEDIATE,

@@ -11,13 +11,23 @@
 
 import type { CallContext } from "../call-context.ts";
 import type { ConsoleLimits, ConsoleOpener, ConsoleSession } from "../console/types.ts";
-import { atStage, IkvmError, type Stage, wrapUnknown } from "../errors.ts";
+import { atStage, IkvmError, type Stage, throwIfAborted, wrapUnknown } from "../errors.ts";
 import { createFrame, type Frame } from "../frame.ts";
+import type { InputOutcome, KeyStep, PointerStep, PowerAction } from "../input/types.ts";
 import { log } from "../log.ts";
-import { seconds, withDeadline } from "../timing.ts";
+import { seconds, sleep, withDeadline } from "../timing.ts";
 import { loginWithPassword, loginWithViewerUrl, logout, requestKvmToken } from "./bmc-session.ts";
 import { defaultDecoderFactory } from "./decoder.ts";
-import { IvtpParser, IvtpProtocol, type IvtpStep, IvtpType, poweredOffError } from "./ivtp.ts";
+import {
+	absoluteCoordinate,
+	absoluteMouseReport,
+	HidSequencer,
+	hidButtons,
+	keyboardReport,
+	strokeReports,
+	wheelOf,
+} from "./input.ts";
+import { encodeIvtp, IvtpParser, IvtpProtocol, type IvtpStep, IvtpType, poweredOffError } from "./ivtp.ts";
 import { type KvmSocket, openKvmSocket } from "./socket.ts";
 import type { AmiTarget } from "./target.ts";
 import {
@@ -29,6 +39,7 @@ import {
 	type VideoDecoder,
 	type VideoDecoderFactory,
 } from "./types.ts";
+import { kvmMouseMode } from "./web-api.ts";
 
 export interface AmiOpenerOptions {
 	timeouts?: Partial<KvmTimeouts>;
@@ -38,7 +49,26 @@ export interface AmiOpenerOptions {
 	keepAliveMs?: number;
 	/** Absolute cap on one frame's compressed bytes. */
 	maxFrameBytes?: number;
+	/** Pause after each keyboard report (default DEFAULT_KEY_REPORT_DELAY_MS). */
+	keyReportDelayMs?: number;
+	/** Pause after each mouse report (default DEFAULT_MOUSE_REPORT_DELAY_MS). */
+	mouseReportDelayMs?: number;
 }
+
+/**
+ * The BMC forwards each report to the host through its USB gadget, which the
+ * host polls every few milliseconds (8–10 ms for a keyboard): two reports
+ * closer than one poll can merge, and a press and release then vanish. The mock
+ * BMC cannot show that loss (bench/input.ts measures only our side), so the
+ * default stays above one poll interval.
+ */
+export const DEFAULT_KEY_REPORT_DELAY_MS = 12;
+export const DEFAULT_MOUSE_REPORT_DELAY_MS = 15;
+/** How long a power request waits for the BMC's answer. */
+const POWER_ANSWER_MS = 10_000;
+
+/** IVTP power control codes (the `status` of 0x23). */
+const POWER_CODE: Record<Exclude<PowerAction, "status">, number> = { off: 0, on: 1, cycle: 2, reset: 3, shutdown: 5 };
 
 const DEFAULT_KEEP_ALIVE_MS = 3_000;
 const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -69,6 +99,8 @@ export function createAmiOpener(options: AmiOpenerOptions = {}): ConsoleOpener {
 				timeouts,
 				keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
 				maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+				keyReportDelayMs: options.keyReportDelayMs ?? DEFAULT_KEY_REPORT_DELAY_MS,
+				mouseReportDelayMs: options.mouseReportDelayMs ?? DEFAULT_MOUSE_REPORT_DELAY_MS,
 			});
 			await session.connect(ctx);
 			return session;
@@ -95,6 +127,8 @@ interface SessionSettings {
 	timeouts: KvmTimeouts;
 	keepAliveMs: number;
 	maxFrameBytes: number;
+	keyReportDelayMs: number;
+	mouseReportDelayMs: number;
 }
 
 interface FrameWaiter {
@@ -120,6 +154,16 @@ export class AmiConsoleSession implements ConsoleSession {
 	/** GET_FULL_SCREEN sent by the handshake and not yet claimed by a capture. */
 	private unclaimedFrom: number | undefined;
 	private keepAlive: ReturnType<typeof setInterval> | undefined;
+	private readonly hid = new HidSequencer();
+	/** Keyboard / mouse reports that left something held (a key, a modifier or a button). */
+	private keyboardHeld = false;
+	private mouseHeld: { x: number; y: number } | undefined;
+	private inputChain: Promise<unknown> = Promise.resolve();
+	private powerWaiters = new Set<
+		(step: { kind: "status"; on: boolean } | { kind: "control"; status: number }) => void
+	>();
+	private lastSize: { width: number; height: number } | undefined;
+	private mouseMode: Promise<number | undefined> | undefined;
 
 	constructor(
 		private readonly bmc: BmcSession,
@@ -140,6 +184,237 @@ export class AmiConsoleSession implements ConsoleSession {
 
 	get closed(): boolean {
 		return this.isClosed;
+	}
+
+	get screenSize(): { width: number; height: number } | undefined {
+		return this.lastSize;
+	}
+
+	/** True when this KVM session is the master, whose keyboard and mouse the BMC honours. */
+	get isMaster(): boolean {
+		return this.protocol.sessionIndex === 0;
+	}
+
+	/** HID packets sent on this connection (each has its own sequence number). */
+	get hidPacketsSent(): number {
+		return this.hid.sent;
+	}
+
+	sendKeys(steps: readonly KeyStep[], ctx: CallContext): Promise<InputOutcome> {
+		return this.serialInput(() => this.sendKeysNow(steps, ctx));
+	}
+
+	pointer(steps: readonly PointerStep[], ctx: CallContext): Promise<InputOutcome> {
+		return this.serialInput(() => this.pointerNow(steps, ctx));
+	}
+
+	/**
+	 * Power status or control over IVTP: 0x22 asks the power state (status 1 on, 0 off); 0x23 asks
+	 * for an action (status 0 off, 1 on, 2 cycle, 3 hard reset, 5 ACPI soft off), answered by 0x24.
+	 * Returns the state read after the action ("unknown" when the BMC no longer says).
+	 */
+	power(action: PowerAction, ctx: CallContext): Promise<{ state: "on" | "off" | "unknown"; answer?: number }> {
+		return this.serialInput(async () => {
+			this.checkUsable("input");
+			if (action === "status") return { state: (await this.powerStatus(ctx)) ? "on" : "off" };
+			const answer = await this.powerRequest(
+				encodeIvtp(IvtpType.POWER_CONTROL_REQUEST, POWER_CODE[action]),
+				(step) => (step.kind === "control" ? step.status : undefined),
+				ctx,
+				`the ${action} request`,
+			);
+			// An ACPI shutdown is up to the host's OS: the state read now says nothing yet.
+			if (action === "shutdown") return { state: "unknown", answer };
+			const on = await this.powerStatus(ctx).catch(() => undefined);
+			return { state: on === undefined ? "unknown" : on ? "on" : "off", answer };
+		});
+	}
+
+	private powerStatus(ctx: CallContext): Promise<boolean> {
+		return this.powerRequest(
+			encodeIvtp(IvtpType.POWER_STATUS, 0),
+			(step) => (step.kind === "status" ? step.on : undefined),
+			ctx,
+			"the power status request",
+		);
+	}
+
+	private powerRequest<T>(
+		bytes: Uint8Array,
+		pick: (step: { kind: "status"; on: boolean } | { kind: "control"; status: number }) => T | undefined,
+		ctx: CallContext,
+		what: string,
+	): Promise<T> {
+		return this.waitFor<T>(
+			"input",
+			ctx,
+			POWER_ANSWER_MS,
+			(resolve) => {
+				const waiter = (step: { kind: "status"; on: boolean } | { kind: "control"; status: number }) => {
+					const value = pick(step);
+					if (value !== undefined) resolve(value);
+				};
+				this.powerWaiters.add(waiter);
+				this.socket?.send(bytes);
+				return () => {
+					this.powerWaiters.delete(waiter);
+				};
+			},
+			() =>
+				new IkvmError(
+					"TIMEOUT",
+					`The BMC at ${this.bmc.host} did not answer ${what} within ${seconds(POWER_ANSWER_MS)} s.`,
+					{
+						stage: "input",
+						hint: "This firmware may not take power control over the KVM connection; use the BMC's web UI or IPMI.",
+					},
+				),
+		);
+	}
+
+	private serialInput<T>(op: () => Promise<T>): Promise<T> {
+		const run = this.inputChain.then(op);
+		this.inputChain = run.catch(() => {});
+		return run;
+	}
+
+	private checkUsable(stage: Stage): void {
+		if (this.failure) throw atStage(this.failure, stage);
+		if (this.isClosed || !this.socket) {
+			throw new IkvmError("CONNECTION", `The KVM session to ${this.bmc.host} is closed.`, { stage, retryable: true });
+		}
+	}
+
+	private notMaster(): InputOutcome {
+		const index = this.protocol.sessionIndex;
+		return {
+			status: "not-delivered",
+			reason:
+				`Another KVM viewer of the BMC at ${this.bmc.host} holds control: this session is a shared (slave) session ` +
+				`(session index ${index}), and the BMC ignores its keyboard and mouse. Close the other viewer (the BMC's web ` +
+				"KVM in a browser, or another tool), or ask its user to hand over control; the BMC frees the master slot a few " +
+				"seconds after it closes. Then try again.",
+			sent: 0,
+		};
+	}
+
+	private async sendKeysNow(steps: readonly KeyStep[], ctx: CallContext): Promise<InputOutcome> {
+		throwIfAborted(ctx.signal, "input");
+		this.checkUsable("input");
+		if (!this.isMaster) return this.notMaster();
+		let sent = 0;
+		try {
+			for (const step of steps) {
+				if (step.kind === "wait") {
+					await sleep(step.ms, ctx.signal, "input");
+					continue;
+				}
+				const reports = strokeReports(step);
+				for (const [i, report] of reports.entries()) {
+					throwIfAborted(ctx.signal, "input");
+					this.checkUsable("input");
+					this.socket?.send(this.hid.keyboard(report));
+					this.keyboardHeld = i < reports.length - 1;
+					await sleep(this.settings.keyReportDelayMs, ctx.signal, "input");
+				}
+				sent++;
+			}
+		} catch (error) {
+			throw inputFailed(error, `${sent} of ${steps.length} keys went out before this`);
+		} finally {
+			this.releaseKeyboard();
+		}
+		return { status: "delivered", sent };
+	}
+
+	private async pointerNow(steps: readonly PointerStep[], ctx: CallContext): Promise<InputOutcome> {
+		throwIfAborted(ctx.signal, "input");
+		this.checkUsable("input");
+		if (!this.isMaster) return this.notMaster();
+		const size = this.lastSize;
+		if (!size) {
+			throw new IkvmError("BAD_INPUT", `The screen size of ${this.bmc.host} is not known yet.`, {
+				stage: "input",
+				hint: "Take a screenshot first, so pointer positions can be scaled to the screen.",
+			});
+		}
+		// Reports are absolute; a BMC set to relative mouse mode would read them as huge moves.
+		this.mouseMode ??= kvmMouseMode(this.bmc, { signal: ctx.signal, timeoutMs: this.settings.timeouts.request }).catch(
+			() => undefined,
+		);
+		const mode = await this.mouseMode;
+		if (mode !== undefined && mode !== 2) {
+			throw new IkvmError(
+				"NOT_SUPPORTED",
+				`The BMC at ${this.bmc.host} has its KVM mouse in ${mode === 1 ? "relative" : `mode ${mode}`} mode; ikvm-mcp sends absolute positions.`,
+				{
+					stage: "input",
+					hint: "Set the KVM mouse mode to Absolute in the BMC's web UI (Settings → Media Redirection / KVM Mouse), then try again. The keyboard works in any mode.",
+				},
+			);
+		}
+		let sent = 0;
+		try {
+			for (const step of steps) {
+				if (step.kind === "wait") {
+					await sleep(step.ms, ctx.signal, "input");
+					continue;
+				}
+				if (
+					!Number.isInteger(step.x) ||
+					!Number.isInteger(step.y) ||
+					step.x < 0 ||
+					step.y < 0 ||
+					step.x >= size.width ||
+					step.y >= size.height
+				) {
+					throw new IkvmError(
+						"BAD_INPUT",
+						`The pointer position (${step.x}, ${step.y}) is outside the ${size.width}x${size.height} screen.`,
+						{
+							stage: "input",
+							hint: "Give framebuffer pixels from 0 to width-1 and height-1.",
+						},
+					);
+				}
+				this.checkUsable("input");
+				const x = absoluteCoordinate(step.x, size.width);
+				const y = absoluteCoordinate(step.y, size.height);
+				const buttons = hidButtons(step.buttons);
+				this.socket?.send(this.hid.mouse(absoluteMouseReport(buttons, x, y, wheelOf(step.buttons))));
+				this.mouseHeld = buttons !== 0 ? { x, y } : undefined;
+				sent++;
+				await sleep(this.settings.mouseReportDelayMs, ctx.signal, "input");
+			}
+		} catch (error) {
+			throw inputFailed(error, `${sent} of ${steps.length} pointer steps went out before this`);
+		} finally {
+			this.releaseMouse();
+		}
+		return { status: "delivered", sent };
+	}
+
+	/** An all-zero keyboard report: nothing held, no modifier latched. Never throws. */
+	private releaseKeyboard(): void {
+		if (!this.keyboardHeld) return;
+		this.keyboardHeld = false;
+		this.sendQuietly(() => this.hid.keyboard(keyboardReport(0)));
+	}
+
+	private releaseMouse(): void {
+		const at = this.mouseHeld;
+		if (!at) return;
+		this.mouseHeld = undefined;
+		this.sendQuietly(() => this.hid.mouse(absoluteMouseReport(0, at.x, at.y, 0)));
+	}
+
+	private sendQuietly(make: () => Uint8Array): void {
+		if (this.isClosed || !this.socket) return;
+		try {
+			this.socket.send(make());
+		} catch (error) {
+			log.warn("could not release KVM input", { bmc: this.bmc.host, error: (error as Error).message });
+		}
 	}
 
 	/** Opens the WebSocket and runs the IVTP handshake up to "powered on, first frame requested". */
@@ -286,7 +561,11 @@ export class AmiConsoleSession implements ConsoleSession {
 				);
 				return;
 			case "power":
+				for (const w of [...this.powerWaiters]) w({ kind: "status", on: step.on });
 				if (!step.on) this.fail(poweredOffError());
+				return;
+			case "power-control":
+				for (const w of [...this.powerWaiters]) w({ kind: "control", status: step.status });
 				return;
 		}
 	}
@@ -296,6 +575,7 @@ export class AmiConsoleSession implements ConsoleSession {
 		try {
 			const picture = this.decoder.decode(assembled.bytes);
 			const frame = createFrame(picture.width, picture.height, picture.rgba, new Date());
+			this.lastSize = { width: picture.width, height: picture.height };
 			outcome = { index: assembled.index, frame };
 		} catch (error) {
 			const reason = error instanceof Error ? error.message : String(error);
@@ -378,6 +658,8 @@ export class AmiConsoleSession implements ConsoleSession {
 
 	close(): Promise<void> {
 		if (this.closing) return this.closing;
+		this.releaseKeyboard();
+		this.releaseMouse();
 		this.isClosed = true;
 		if (this.keepAlive) clearInterval(this.keepAlive);
 		const closedError = new IkvmError("CANCELLED", `The KVM session to ${this.bmc.host} was closed.`);
@@ -385,6 +667,15 @@ export class AmiConsoleSession implements ConsoleSession {
 		this.handshakeWaiter = undefined;
 		this.rejectWaiters(closedError);
 		const { close } = this.settings.timeouts;
+		// A stop-session message first: the BMC then frees the master slot at once instead of after a few
+		// seconds, so the next session (the next tool call) gets keyboard and mouse control.
+		if (this.protocol.state === "streaming" && !this.failure) {
+			try {
+				this.socket?.send(encodeIvtp(IvtpType.STOP_SESSION_IMMEDIATE, 0));
+			} catch {
+				// the socket is going anyway
+			}
+		}
 		this.closing = (async () => {
 			try {
 				await this.socket?.close(close);
@@ -395,4 +686,17 @@ export class AmiConsoleSession implements ConsoleSession {
 		})();
 		return this.closing;
 	}
+}
+
+function inputFailed(error: unknown, counted: string): IkvmError {
+	const e =
+		error instanceof IkvmError
+			? error
+			: new IkvmError("INTERNAL", `KVM input failed: ${(error as Error).message}`, { cause: error });
+	if (e.code === "BAD_INPUT") return e;
+	return new IkvmError(e.code, `${e.message.replace(/\.$/, "")} (${counted}; every key and button was released).`, {
+		stage: e.stage ?? "input",
+		hint: e.hint,
+		cause: e,
+	});
 }

@@ -23,6 +23,11 @@ const PASSED_VARS = [
 	"MAX_CONCURRENT_CONSOLES",
 	"CONSOLE_IDLE_SECONDS",
 	"CONSOLE_QUEUE_SECONDS",
+	"IKVM_CONTROL",
+	"IKVM_CONTROL_SERVERS",
+	"IKVM_KEYBOARD_LAYOUT",
+	"IKVM_AUDIT_LOG",
+	"IKVM_KEY_DELAY_MS",
 ];
 
 const SECRET_VARS = new Set(["OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY", "MCP_AUTH_TOKEN"]);
@@ -66,7 +71,11 @@ function isSecret(name: string, options: ClientConfigOptions): boolean {
 export function envBlock(options: ClientConfigOptions): Record<string, string> {
 	if (options.launch === "demo") return {};
 	const extra = options.extraVars ?? [];
-	const names = [...PASSED_VARS, ...extra.filter((n) => !PASSED_VARS.includes(n))];
+	// Secrets send_keys may type ({secret NAME}) travel with the server; they are placeholders like any secret.
+	const typed = Object.keys(options.env)
+		.filter((n) => n.startsWith("IKVM_SECRET_"))
+		.sort();
+	const names = [...PASSED_VARS, ...typed, ...extra.filter((n) => !PASSED_VARS.includes(n))];
 	const out: Record<string, string> = {};
 	for (const name of names) {
 		if (name === "IKVM_CONFIG" && options.targetsFile) {

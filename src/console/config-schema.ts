@@ -3,6 +3,7 @@
  * references, URLs and TLS options read and fail the same way for every kind.
  */
 import { z } from "zod";
+import { LAYOUT_NAMES, type LayoutName } from "../input/layouts.ts";
 
 export const idSchema = z
 	.string()
@@ -38,8 +39,22 @@ export const httpUrl = z
 	.string()
 	.refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), "must be an http:// or https:// URL");
 
+/** Per-target control: true (all IKVM_CONTROL allows), false, or a list of keyboard, mouse, power, all. */
+export const controlSchema = z
+	.union([z.boolean(), z.array(z.enum(["keyboard", "mouse", "power", "all"]))], {
+		error: "must be true, false or a list of keyboard, mouse, power, all",
+	})
+	.optional();
+
+/** The host's keyboard layout, for consoles that send scan codes or HID reports. */
+export const keyboardLayoutSchema = z
+	.enum(LAYOUT_NAMES as [LayoutName, ...LayoutName[]], { error: `must be one of ${LAYOUT_NAMES.join(", ")}` })
+	.optional();
+
 /** Fields every targets-file entry has, whatever its type. */
 export const entryFields = {
 	id: idSchema,
 	name: z.string().min(1).optional(),
+	control: controlSchema,
+	keyboardLayout: keyboardLayoutSchema,
 };

@@ -7,7 +7,8 @@
  */
 
 import type { AmiLoginTarget } from "../ami/target.ts";
-import type { OvhSettings } from "../config.ts";
+import type { SupermicroTarget } from "../aten/types.ts";
+import type { ControlKind, OvhSettings } from "../config.ts";
 import { OvhProvider } from "../providers/ovh/provider.ts";
 import type { StaticServer } from "../providers/static/config.ts";
 import { StaticProvider } from "../providers/static/provider.ts";
@@ -18,10 +19,17 @@ import { MockBmc } from "./bmc.ts";
 import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "./ovh-api.ts";
 import { type RfbTestServer, startRfbServer } from "./rfb-server.ts";
 import { DEMO_SCREENS, loadScreen } from "./screens.ts";
+import { DemoShell } from "./shell.ts";
+import { startShellBmc } from "./shell-bmc.ts";
+import { MockSupermicroBmc, screenFrames } from "./supermicro-bmc.ts";
 
 export const DEMO_NOTICE =
-	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs and a local VNC " +
-	"server, all on this machine). Nothing here is real hardware.";
+	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs, a mock Supermicro " +
+	"BMC and a local VNC server, all on this machine). Nothing here is real hardware; control (keys, mouse, power) " +
+	"is on for them.";
+
+/** Every demo target allows control; the demo turns the operator's switch on too (IKVM_CONTROL=all by default). */
+const DEMO_CONTROL: ReadonlySet<ControlKind> = new Set(["keyboard", "mouse", "power"]);
 
 export interface DemoBackends {
 	/** Providers wired to the mocks, for createApp. */
@@ -29,6 +37,11 @@ export interface DemoBackends {
 	readonly ovh: MockOvhApi;
 	readonly bmcs: MockBmc[];
 	readonly vnc: RfbTestServer;
+	readonly supermicro: MockSupermicroBmc;
+	/** How many servers list_servers shows. */
+	readonly serverCount: number;
+	/** The demo machines that answer keys: behind a VNC server and behind a BMC. */
+	readonly shells: { vnc: DemoShell; bmc: DemoShell };
 	stop(): Promise<void>;
 }
 
@@ -58,28 +71,35 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 	]);
 	const [panicBmc, rescueBmc, setupBmc] = bmcs as [MockBmc, MockBmc, MockBmc];
 
-	const ovh = await MockOvhApi.start({
-		taskStepMs: 400,
-		servers: [
-			{
-				name: "ns3001234.ip-51-68-1.eu",
-				datacenter: "gra3",
-				ip: "51.68.1.10",
-				reverse: "web-01.example.net.",
-				displayName: "web-01 (kernel panic)",
-				viewerUrl: () => panicBmc.viewerUrl(),
-			},
-			{
-				name: "ns3005678.ip-51-68-2.eu",
-				datacenter: "rbx8",
-				ip: "51.68.2.20",
-				reverse: "db-01.example.net.",
-				displayName: "db-01 (grub rescue)",
-				viewerUrl: () => rescueBmc.viewerUrl(),
-			},
-		],
-	});
+	const ovhServers = [
+		{
+			name: "ns3001234.ip-51-68-1.eu",
+			datacenter: "gra3",
+			ip: "51.68.1.10",
+			reverse: "web-01.example.net.",
+			displayName: "web-01 (kernel panic)",
+			viewerUrl: () => panicBmc.viewerUrl(),
+		},
+		{
+			name: "ns3005678.ip-51-68-2.eu",
+			datacenter: "rbx8",
+			ip: "51.68.2.20",
+			reverse: "db-01.example.net.",
+			displayName: "db-01 (grub rescue)",
+			viewerUrl: () => rescueBmc.viewerUrl(),
+		},
+	];
+	const ovh = await MockOvhApi.start({ taskStepMs: 400, servers: ovhServers });
 	const vnc = await startRfbServer({ image: login, encoding: "zrle", name: "demo-vm" });
+	// A Supermicro X11-style BMC: HTML5 iKVM (ATEN dialect), 0x57 video in 4:2:0 as its firmware defaults to.
+	const supermicro = await new MockSupermicroBmc({
+		frames: screenFrames(() => panic, { mode: "420" }),
+		username: "ADMIN",
+		password: "demo-smc-password",
+	}).start();
+	const vncShell = new DemoShell({ hostname: "shell-vm" });
+	const shellVnc = await startRfbServer({ image: vncShell.render(), shell: vncShell, xvp: true, name: "shell-vm" });
+	const shellBmc = await startShellBmc({ hostname: "shell-bmc", ...directLogin });
 
 	const settings: OvhSettings = {
 		endpoint: ovh.endpoint,
@@ -108,15 +128,65 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				...directLogin,
 			} as AmiLoginTarget,
 		},
+		{
+			id: "smc-1",
+			name: "Supermicro BMC, HTML5 iKVM (kernel panic)",
+			type: "supermicro",
+			ip: "127.0.0.1",
+			target: {
+				kind: "supermicro",
+				url: supermicro.origin,
+				username: supermicro.username,
+				password: supermicro.password,
+				tls: { insecure: true },
+			} as SupermicroTarget,
+		},
+		{
+			id: "shell-vm",
+			name: "Lab VM with a shell that answers keys (VNC, XVP power)",
+			type: "vnc",
+			ip: "127.0.0.1",
+			target: { kind: "vnc", url: shellVnc.wsUrl },
+		},
+		{
+			id: "shell-bmc",
+			name: "AMI BMC whose host runs a shell that answers keys (direct login, power)",
+			type: "ami",
+			ip: "127.0.0.1",
+			target: {
+				kind: "ami-login",
+				url: shellBmc.bmc.origin,
+				tls: { insecure: true },
+				...directLogin,
+			} as AmiLoginTarget,
+		},
 	];
 
 	return {
 		ovh,
-		bmcs,
+		bmcs: [...bmcs, shellBmc.bmc],
 		vnc,
-		providers: () => [new OvhProvider(settings, { access: { pollIntervalMs: 300 } }), new StaticProvider(configured)],
+		supermicro,
+		serverCount: ovhServers.length + configured.length,
+		shells: { vnc: vncShell, bmc: shellBmc.shell },
+		providers: () => [
+			new OvhProvider(settings, {
+				access: { pollIntervalMs: 300 },
+				control: { servers: ["*"], keyboardLayout: "us" },
+			}),
+			new StaticProvider(configured.map((server) => ({ ...server, control: DEMO_CONTROL }))),
+		],
 		async stop() {
-			await Promise.allSettled([ovh.stop(), vnc.close(), ...bmcs.map((b) => b.stop())]);
+			vncShell.stop();
+			shellBmc.shell.stop();
+			await Promise.allSettled([
+				ovh.stop(),
+				vnc.close(),
+				supermicro.stop(),
+				shellVnc.close(),
+				shellBmc.bmc.stop(),
+				...bmcs.map((b) => b.stop()),
+			]);
 		},
 	};
 }

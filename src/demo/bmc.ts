@@ -66,6 +66,28 @@ export interface MockBmcOptions {
 	unexpectedHtml?: "viewer" | "kvm-token" | "login";
 	/** Send unsolicited frames this often once streaming, as a live console does. */
 	pushFramesEveryMs?: number;
+	/** `mouse_mode` of /api/settings/media/adviser (default 2, absolute). */
+	mouseMode?: number;
+	/** Every KVM session is validated as a slave (index 1), as when another viewer holds control. */
+	slave?: boolean;
+	/** Called for each decoded input event of a master session (the demo's shell types with it). */
+	onInput?: (event: BmcInputEvent) => void;
+	/** Called after a power control request changed the power state. */
+	onPower?: (action: BmcPowerAction, poweredOn: boolean) => void;
+}
+
+export type BmcPowerAction = "off" | "on" | "cycle" | "reset" | "shutdown";
+
+/** A decoded HID report, as the host's USB stack would see it. */
+export type BmcInputEvent =
+	| { kind: "keyboard"; connection: number; modifiers: number; keys: number[] }
+	| { kind: "mouse"; connection: number; buttons: number; x: number; y: number; wheel: number };
+
+/** What the BMC's USB gadget would hold down right now (after the last report of any connection). */
+export interface BmcHeldInput {
+	modifiers: number;
+	keys: number[];
+	buttons: number;
 }
 
 export interface MockBmcStats {
@@ -92,6 +114,19 @@ export interface MockBmcStats {
 	validateFlags: number[];
 	/** Packet types received that the mock does not handle. */
 	unknownPackets: number;
+	/** HID packets accepted (checksum, sequence and length right) from a master session. */
+	hidPackets: number;
+	/** HID packets from slave sessions, dropped as a real BMC drops them. */
+	ignoredHidPackets: number;
+	/** Every malformed HID packet, with what was wrong; the connection is closed on the first. */
+	hidErrors: string[];
+	/** Power control requests (IVTP 0x23 or the web API) by action code, in order. */
+	powerCommands: number[];
+	/** Of those, the ones that came through `POST /api/actions/power`. */
+	webPowerCommands: number;
+	powerStatusRequests: number;
+	/** STOP_SESSION_IMMEDIATE (0x08) received from clients closing. */
+	stopSessions: number;
 }
 
 interface WebSession {
@@ -114,6 +149,10 @@ interface KvmConnection {
 	pushTimer?: ReturnType<typeof setInterval>;
 	closed: boolean;
 	ws?: ServerWebSocket<KvmConnection>;
+	/** Session index sent in VALIDATED_VIDEO_SESSION: 0 master, else slave. */
+	index: number;
+	/** Sequence number of the last HID packet, if one came. */
+	lastSequence?: number;
 }
 
 const T = {
@@ -133,7 +172,12 @@ const T = {
 	MEDIA_LICENSE_STATUS: 0x35,
 	KEEP_ALIVE: 0x39,
 	CONNECTION_COMPLETE: 0x3a,
+	HID_PACKET: 0x01,
+	POWER_CONTROL_REQUEST: 0x23,
+	POWER_CONTROL_RESPONSE: 0x24,
 };
+
+const POWER_ACTIONS: Record<number, BmcPowerAction> = { 0: "off", 1: "on", 2: "cycle", 3: "reset", 5: "shutdown" };
 
 function cString(bytes: Uint8Array, offset: number, length: number): string {
 	const field = bytes.subarray(offset, offset + length);
@@ -163,7 +207,18 @@ export class MockBmc {
 		keepAlives: 0,
 		validateFlags: [],
 		unknownPackets: 0,
+		hidPackets: 0,
+		ignoredHidPackets: 0,
+		hidErrors: [],
+		powerCommands: [],
+		webPowerCommands: 0,
+		powerStatusRequests: 0,
+		stopSessions: 0,
 	};
+	/** Every decoded input event of master sessions, in order. */
+	readonly inputEvents: BmcInputEvent[] = [];
+	/** The USB gadget's state: what the host sees held down now. */
+	readonly held: BmcHeldInput = { modifiers: 0, keys: [], buttons: 0 };
 	/** Every secret this BMC handed out (session cookies, CSRF tokens, viewer-URL access tokens, KVM tokens), for leak scans. */
 	readonly issued = {
 		sessionIds: [] as string[],
@@ -292,6 +347,13 @@ export class MockBmc {
 		if (path === "/api/kvm/token") return this.kvmToken(req);
 		if (path === "/api/session" && req.method === "POST") return this.login(req);
 		if (path === "/api/session" && req.method === "DELETE") return this.logout(req);
+		if (path === "/api/chassis-status" && req.method === "GET") return this.chassisStatus(req);
+		if (path === "/api/settings/media/adviser" && req.method === "GET") {
+			const session = this.apiSession(req);
+			if (session instanceof Response) return session;
+			return Response.json({ mouse_mode: this.options.mouseMode ?? 2, keyboard_layout: "AD", retry_count: 3 });
+		}
+		if (path === "/api/actions/power" && req.method === "POST") return this.powerAction(req);
 		return html("<html><body><h1>404 Not Found</h1></body></html>", 404);
 	}
 
@@ -374,6 +436,46 @@ window.location.href = "/viewer.html";
 		);
 	}
 
+	/** The web session and CSRF token of an API call, or the error a MegaRAC BMC answers. */
+	private apiSession(req: Request): WebSession | Response {
+		const session = this.sessionOf(req);
+		if (!session) return Response.json({ cc: 7, error: "Unauthorized" }, { status: 401 });
+		if (req.headers.get("x-csrftoken") !== session.csrf) {
+			return Response.json({ cc: 7, error: "Invalid CSRF token" }, { status: 403 });
+		}
+		return session;
+	}
+
+	private chassisStatus(req: Request): Response {
+		const session = this.apiSession(req);
+		if (session instanceof Response) return session;
+		this.stats.powerStatusRequests++;
+		return Response.json({ power_status: this.options.poweredOn === false ? 0 : 1, led_status: 0 });
+	}
+
+	private async powerAction(req: Request): Promise<Response> {
+		const session = this.apiSession(req);
+		if (session instanceof Response) return session;
+		let command: unknown;
+		try {
+			command = (JSON.parse(await req.text()) as { power_command?: unknown }).power_command;
+		} catch {
+			return Response.json({ cc: 1, error: "Invalid JSON" }, { status: 400 });
+		}
+		const action = typeof command === "number" ? POWER_ACTIONS[command] : undefined;
+		if (!action) return Response.json({ cc: 1, error: "Invalid power command" }, { status: 400 });
+		this.stats.powerCommands.push(command as number);
+		this.stats.webPowerCommands++;
+		this.applyPower(action);
+		return Response.json({ power_command: command });
+	}
+
+	private applyPower(action: BmcPowerAction): void {
+		const on = action !== "off" && action !== "shutdown";
+		this.options.poweredOn = on;
+		this.options.onPower?.(action, on);
+	}
+
 	private logout(req: Request): Response {
 		const session = this.sessionOf(req);
 		if (!session) return Response.json({ cc: 7, error: "Unauthorized" }, { status: 401 });
@@ -413,6 +515,7 @@ window.location.href = "/viewer.html";
 			framesSent: 0,
 			sending: Promise.resolve(),
 			closed: false,
+			index: 0,
 		};
 		if (server.upgrade(req, { headers, data: connection })) return undefined;
 		return new Response("WebSocket upgrade expected", { status: 400 });
@@ -461,13 +564,13 @@ window.location.href = "/viewer.html";
 				return;
 			}
 			if (joined.length - at < 8 + size) break;
-			this.onPacket(c, type, joined.subarray(at + 8, at + 8 + size));
+			this.onPacket(c, type, joined.subarray(at + 8, at + 8 + size), view.getUint16(6, true));
 			at += 8 + size;
 		}
 		c.buffer = joined.slice(at);
 	}
 
-	private onPacket(c: KvmConnection, type: number, payload: Uint8Array): void {
+	private onPacket(c: KvmConnection, type: number, payload: Uint8Array, status: number): void {
 		switch (type) {
 			case T.CONNECTION_COMPLETE:
 				return;
@@ -481,7 +584,14 @@ window.location.href = "/viewer.html";
 				return;
 			case T.POWER_STATUS:
 				if (!c.validated || this.options.stall === "power") return;
+				this.stats.powerStatusRequests++;
 				this.send(c, [ivtpPacket(T.POWER_STATUS, this.options.poweredOn === false ? 0 : 1)]);
+				return;
+			case T.POWER_CONTROL_REQUEST:
+				this.onPowerControl(c, status);
+				return;
+			case T.HID_PACKET:
+				this.onHid(c, status, payload);
 				return;
 			case T.GET_FULL_SCREEN:
 				if (!c.validated) return;
@@ -496,6 +606,14 @@ window.location.href = "/viewer.html";
 				return;
 			case T.KEEP_ALIVE:
 				this.stats.keepAlives++;
+				return;
+			case T.STOP_SESSION_IMMEDIATE:
+				this.stats.stopSessions++;
+				// The master slot is free at once: the connection no longer counts.
+				if (c.validated) {
+					c.validated = false;
+					this.stats.kvmSessions--;
+				}
 				return;
 			default:
 				this.stats.unknownPackets++;
@@ -520,10 +638,13 @@ window.location.href = "/viewer.html";
 			c.ws?.close(1000, "max sessions");
 			return;
 		}
+		// The first validated session is the master (index 0); later ones share it as slaves.
+		const masterTaken = [...this.connections].some((o) => o !== c && o.validated && o.index === 0);
+		c.index = this.options.slave ? 1 : masterTaken ? this.stats.kvmSessions : 0;
 		c.validated = true;
 		this.stats.kvmSessions++;
 		// Status 2 as seen on real firmware; clients look at the payload only.
-		const messages = [ivtpPacket(T.VALIDATED_VIDEO_SESSION, 2, new Uint8Array([1, c.id & 0xff]))];
+		const messages = [ivtpPacket(T.VALIDATED_VIDEO_SESSION, 2, new Uint8Array([1, c.index & 0xff]))];
 		if (this.options.chatter ?? true) {
 			messages.push(
 				ivtpPacket(T.KVM_SHARING, 2, new Uint8Array(134)),
@@ -533,6 +654,80 @@ window.location.href = "/viewer.html";
 			);
 		}
 		this.send(c, messages);
+	}
+
+	/**
+	 * Checks an IVTP HID packet as the BMC's USB redirection does: IUSB signature and version, header
+	 * length, checksum over the 32 header bytes, data length, device fields, the report length for the
+	 * device, and a sequence number one above the last. A bad packet is recorded and the connection
+	 * closed, so a test sees it.
+	 */
+	private onHid(c: KvmConnection, status: number, payload: Uint8Array): void {
+		const problem = c.validated
+			? iusbProblem(status, payload, c.lastSequence)
+			: "HID packet before the session was validated";
+		if (problem) {
+			this.hidError(c, problem);
+			return;
+		}
+		const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+		c.lastSequence = view.getUint32(24, true);
+		if (c.index !== 0) {
+			this.stats.ignoredHidPackets++;
+			return;
+		}
+		this.stats.hidPackets++;
+		const report = payload.subarray(33);
+		let event: BmcInputEvent;
+		if (payload[17] === 0x30) {
+			const keys = [...report.subarray(2)].filter((k) => k !== 0);
+			event = { kind: "keyboard", connection: c.id, modifiers: report[0] ?? 0, keys };
+			this.held.modifiers = event.modifiers;
+			this.held.keys = keys;
+		} else {
+			const r = new DataView(report.buffer, report.byteOffset, report.length);
+			event = {
+				kind: "mouse",
+				connection: c.id,
+				buttons: r.getUint8(0),
+				x: r.getUint16(1, true),
+				y: r.getUint16(3, true),
+				wheel: r.getInt8(5),
+			};
+			this.held.buttons = event.buttons;
+		}
+		this.inputEvents.push(event);
+		this.options.onInput?.(event);
+	}
+
+	private hidError(c: KvmConnection, problem: string): void {
+		this.stats.hidErrors.push(problem);
+		console.error(`mock BMC: rejected a HID packet: ${problem}`);
+		c.ws?.close(1002, "bad HID packet");
+	}
+
+	private onPowerControl(c: KvmConnection, code: number): void {
+		if (!c.validated) return;
+		this.stats.powerCommands.push(code);
+		const action = POWER_ACTIONS[code];
+		if (!action) {
+			this.send(c, [ivtpPacket(T.POWER_CONTROL_RESPONSE, 1)]);
+			return;
+		}
+		this.send(c, [ivtpPacket(T.POWER_CONTROL_RESPONSE, 0)]);
+		this.applyPower(action);
+	}
+
+	/** Keys pressed (a usage newly down in a keyboard report) with the modifier mask held at that moment. */
+	keyPresses(): Array<{ usage: number; modifiers: number }> {
+		const out: Array<{ usage: number; modifiers: number }> = [];
+		let before: number[] = [];
+		for (const e of this.inputEvents) {
+			if (e.kind !== "keyboard") continue;
+			for (const k of e.keys) if (!before.includes(k)) out.push({ usage: k, modifiers: e.modifiers });
+			before = e.keys;
+		}
+		return out;
 	}
 
 	private startPushing(c: KvmConnection): void {
@@ -609,6 +804,41 @@ window.location.href = "/viewer.html";
 		if (c.mode === "binary") c.ws.sendBinary(bytes);
 		else c.ws.sendText(Buffer.from(bytes).toString("base64"));
 	}
+}
+
+/** What is wrong with an IVTP HID packet (its header status and payload), or undefined when nothing is. */
+export function iusbProblem(status: number, payload: Uint8Array, lastSequence: number | undefined): string | undefined {
+	if (status !== 0) return `IVTP status ${status}, expected 0`;
+	if (payload.length < 33) return `payload of ${payload.length} bytes, shorter than the IUSB header and length byte`;
+	const signature = new TextDecoder().decode(payload.subarray(0, 8));
+	if (signature !== "IUSB    ") return `signature ${JSON.stringify(signature)}, expected "IUSB    "`;
+	if (payload[8] !== 1 || payload[9] !== 0) return `IUSB version ${payload[8]}.${payload[9]}, expected 1.0`;
+	if (payload[10] !== 32) return `header length ${payload[10]}, expected 32`;
+	let sum = 0;
+	for (let i = 0; i < 32; i++) sum += payload[i] as number;
+	if ((sum & 0xff) !== 0) return `header checksum wrong (bytes sum to ${sum & 0xff} mod 256, expected 0)`;
+	const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+	const reportLength = payload[32] as number;
+	if (view.getUint32(12, true) !== 1 + reportLength)
+		return `data length ${view.getUint32(12, true)}, expected ${1 + reportLength}`;
+	if (payload.length !== 33 + reportLength)
+		return `payload of ${payload.length} bytes for a ${reportLength}-byte report (expected ${33 + reportLength})`;
+	if (payload[19] !== 0x80) return `direction 0x${payload[19]?.toString(16)}, expected 0x80`;
+	if (payload[20] !== 2) return `device number ${payload[20]}, expected 2`;
+	const device = payload[17];
+	if (device === 0x30) {
+		if (payload[18] !== 0x10 || payload[21] !== 0) return "keyboard packet with a mouse protocol or interface";
+		if (reportLength !== 8) return `keyboard report of ${reportLength} bytes, expected 8`;
+	} else if (device === 0x31) {
+		if (payload[18] !== 0x20 || payload[21] !== 1) return "mouse packet with a keyboard protocol or interface";
+		if (reportLength !== 6) return `absolute mouse report of ${reportLength} bytes, expected 6`;
+	} else {
+		return `device type 0x${device?.toString(16)}, expected 0x30 (keyboard) or 0x31 (mouse)`;
+	}
+	const sequence = view.getUint32(24, true);
+	if (lastSequence !== undefined && sequence !== (lastSequence + 1) >>> 0)
+		return `sequence number ${sequence} after ${lastSequence}`;
+	return undefined;
 }
 
 function html(body: string, status = 200): Response {

@@ -15,8 +15,9 @@ async function main(): Promise<void> {
 	let running: Running;
 	try {
 		running = await serveFromEnvironment(
-			// Providers are given, so the user's OVH variables and targets file are not used.
-			{ transport: stdio ? "stdio" : undefined },
+			// Providers are given, so the user's OVH variables and targets file are not used. The demo's
+			// simulated servers may be typed on and switched off: control is on unless IKVM_CONTROL says otherwise.
+			{ transport: stdio ? "stdio" : undefined, control: process.env.IKVM_CONTROL || "all" },
 			{ providers: backends.providers, notice: DEMO_NOTICE, onClose: backends.stop },
 		);
 	} catch (error) {
@@ -24,10 +25,13 @@ async function main(): Promise<void> {
 		throw error;
 	}
 	// Over stdio the client that launched us is already connected: an HTTP hint would mislead.
+	const count = backends.serverCount;
 	if (running.http) {
-		log.info(`demo: 4 simulated servers. Connect: claude mcp add ikvm-demo --transport http ${running.http.url}`);
+		log.info(
+			`demo: ${count} simulated servers. Connect: claude mcp add ikvm-demo --transport http ${running.http.url}`,
+		);
 	} else {
-		log.info("demo: 4 simulated servers, serving MCP over stdio");
+		log.info(`demo: ${count} simulated servers, serving MCP over stdio`);
 	}
 }
 

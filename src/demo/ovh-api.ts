@@ -50,6 +50,8 @@ export interface MockOvhServerSpec {
 	ipmi?: { activated?: boolean; features?: Partial<Record<keyof IpmiSupportedFeatures, boolean>> };
 	/** The kvmipHtml5URL value handed out once an access task is done. */
 	viewerUrl?: string | ((grant: MockViewerGrant) => string);
+	/** Called when a reboot (hard reset) task of this server completes, e.g. to reset a mock BMC's host. */
+	onReboot?: () => void;
 }
 
 export type MockCredentialStatus = "validated" | "pendingValidation" | "expired" | "refused";
@@ -193,6 +195,8 @@ export class MockOvhApi {
 	readonly requests: MockRequestRecord[] = [];
 	/** Body of every access POST, in order. */
 	readonly accessRequests: Array<{ server: string; body: Record<string, unknown> }> = [];
+	/** Servers a signed `POST /dedicated/server/{name}/reboot` was accepted for, in order. */
+	readonly reboots: string[] = [];
 	taskOutcome: MockTaskOutcome;
 	taskStepMs: number;
 	clockOffsetSeconds: number;
@@ -493,9 +497,29 @@ export class MockOvhApi {
 		if (method === "GET" && rest === "/features/ipmi") return this.json(ipmiOf(server));
 		if (method === "POST" && rest === "/features/ipmi/access") return this.requestAccess(server, body);
 		if (method === "GET" && rest === "/features/ipmi/access") return this.readAccess(server, url);
+		if (method === "POST" && rest === "/reboot") return this.reboot(server, body);
 		const task = /^\/task\/(\d+)$/.exec(rest);
 		if (method === "GET" && task) return this.readTask(server, Number(task[1]));
 		return this.error(404, `Got an invalid (or empty) URL`);
+	}
+
+	/** A hard reset: no body, answered with a `hardReboot` task; the host restarts when the task is done. */
+	private reboot(server: MockOvhServerSpec, body: string): Response {
+		if (body.trim() !== "" && body.trim() !== "{}" && body.trim() !== "null") {
+			return this.error(400, "Invalid parameters: this call takes no body");
+		}
+		this.reboots.push(server.name);
+		const task: MockTask = {
+			taskId: this.nextTaskId++,
+			server: server.name,
+			function: "hardReboot",
+			createdAt: Date.now(),
+			outcome: this.taskOutcome,
+			stepMs: this.taskStepMs,
+		};
+		this.tasks.set(task.taskId, task);
+		if (server.onReboot && task.outcome === "done") setTimeout(server.onReboot, doneAt(task) - Date.now());
+		return this.json(taskJson(task));
 	}
 
 	private requestAccess(server: MockOvhServerSpec, body: string): Response {
@@ -645,6 +669,9 @@ function doneAt(task: MockTask): number {
 function taskJson(task: MockTask) {
 	const status = statusOf(task);
 	const finished = status !== "todo" && status !== "doing";
+	if (task.function === "hardReboot") {
+		return { ...taskJsonBase(task, status, finished), comment: `Hard reboot (${status})` };
+	}
 	const comments: Partial<Record<TaskStatus, string>> = {
 		customerError: "IPMI access refused: the IP to allow is not valid for this server",
 		ovhError: "Unable to reach the BMC",
@@ -655,6 +682,22 @@ function taskJson(task: MockTask) {
 		function: task.function,
 		status,
 		comment: comments[status] ?? `Request IPMI access (${status})`,
+		startDate: new Date(task.createdAt).toISOString(),
+		doneDate: finished ? new Date(doneAt(task)).toISOString() : null,
+		lastUpdate: new Date().toISOString(),
+		needSchedule: false,
+		plannedInterventionId: null,
+		ticketReference: null,
+		note: null,
+		tags: [],
+	};
+}
+
+function taskJsonBase(task: MockTask, status: TaskStatus, finished: boolean) {
+	return {
+		taskId: task.taskId,
+		function: task.function,
+		status,
 		startDate: new Date(task.createdAt).toISOString(),
 		doneDate: finished ? new Date(doneAt(task)).toISOString() : null,
 		lastUpdate: new Date().toISOString(),

@@ -25,6 +25,8 @@ import {
 	zrleTiles,
 } from "./rfb-encoders.ts";
 import { compressZlibRect, planTight, TightStreams } from "./rfb-tight.ts";
+import type { DemoShell } from "./shell.ts";
+import { KeysymFeeder } from "./shell-input.ts";
 
 export type RfbServerEncoding = "raw" | "copyrect" | "hextile" | "zrle" | "tight" | "tightpng" | "zlib";
 export type RfbServerSecurity = "none" | "vnc" | "unsupported";
@@ -81,6 +83,12 @@ export interface RfbServerOptions {
 	/** Serve the WebSocket over TLS (wss://) with this certificate. */
 	tls?: { cert: string; key: string };
 	name?: string;
+	/** A demo machine: keys and pointer go to it, and its picture is what is served. */
+	shell?: DemoShell;
+	/** Announce XVP (power: shutdown, reboot, reset) to clients that ask for it. */
+	xvp?: boolean;
+	/** Announce QEMU extended key events (an empty -258 rectangle, as QEMU does) to clients that ask for them. */
+	qemuKeys?: boolean;
 }
 
 /** What the last client told us, for tests to check. */
@@ -92,6 +100,12 @@ export interface ClientReport {
 	updateRequests: number;
 	subprotocol?: string;
 	headers?: Record<string, string>;
+	/** Key events received (KeyEvent and QEMU extended ones), in order. */
+	keyEvents: Array<{ down: boolean; keysym: number; scancode?: number }>;
+	/** Pointer events received, in order. */
+	pointerEvents: Array<{ buttons: number; x: number; y: number }>;
+	/** XVP codes received (2 shutdown, 3 reboot, 4 reset). */
+	xvpCodes: number[];
 }
 
 export interface RfbTestServer {
@@ -187,6 +201,7 @@ class RfbConnection {
 	private tight: TightStreams | undefined;
 	private readonly rand: () => number;
 	private framesSent = 0;
+	private readonly keys: KeysymFeeder | undefined;
 
 	constructor(
 		private readonly server: RfbServerImpl,
@@ -195,6 +210,7 @@ class RfbConnection {
 	) {
 		this.size = server.options.initialSize ?? { width: server.image.width, height: server.image.height };
 		this.rand = prng(server.options.chunking?.seed ?? 1);
+		this.keys = server.options.shell ? new KeysymFeeder(server.options.shell) : undefined;
 		if (server.options.stall === "handshake") return;
 		this.send(new TextEncoder().encode(`RFB ${server.options.version ?? "003.008"}\n`));
 		this.flush();
@@ -358,6 +374,15 @@ class RfbConnection {
 				this.encodings = [];
 				for (let i = 0; i < n; i++) this.encodings.push(q.s32());
 				this.report.encodings = [...this.encodings];
+				// XVP_INIT: the client asked for XVP and this server does it.
+				if (this.server.options.xvp && this.encodings.includes(Encoding.Xvp)) this.send(Uint8Array.of(250, 0, 1, 1));
+				if (this.server.options.qemuKeys && this.encodings.includes(Encoding.QemuExtendedKeyEvent)) {
+					const m = new Uint8Array(4 + 12);
+					const v = new DataView(m.buffer);
+					v.setUint16(2, 1);
+					v.setInt32(4 + 8, Encoding.QemuExtendedKeyEvent);
+					this.send(m);
+				}
 				return true;
 			}
 			case 3: {
@@ -378,14 +403,48 @@ class RfbConnection {
 				this.chain = this.chain.then(() => this.sendFrame()).catch(() => this.close());
 				return true;
 			}
-			case 4:
+			case 4: {
 				if (!q.has(8)) return false;
-				q.skip(8);
+				const m = q.take(8);
+				const down = m[1] !== 0;
+				const keysym = new DataView(m.buffer, m.byteOffset, 8).getUint32(4);
+				this.report.keyEvents.push({ down, keysym });
+				this.keys?.key(down, keysym);
 				return true;
-			case 5:
+			}
+			case 5: {
 				if (!q.has(6)) return false;
-				q.skip(6);
+				const m = q.take(6);
+				const v = new DataView(m.buffer, m.byteOffset, 6);
+				const event = { buttons: m[0 + 1] as number, x: v.getUint16(2), y: v.getUint16(4) };
+				this.report.pointerEvents.push(event);
+				this.server.options.shell?.pointer(event.x, event.y, event.buttons);
 				return true;
+			}
+			case 250: {
+				if (!q.has(4)) return false;
+				const code = q.take(4)[3] as number;
+				this.report.xvpCodes.push(code);
+				const shell = this.server.options.shell;
+				if (!this.server.options.xvp) this.send(Uint8Array.of(250, 0, 1, 0));
+				else if (code === 2) shell?.powerOff();
+				else if ((code === 3 || code === 4) && shell?.state === "off") shell.powerOn();
+				else if (code === 3 || code === 4) shell?.reboot("reset");
+				return true;
+			}
+			case 255: {
+				// QEMU client message; only the extended key event (sub-type 0, 12 bytes) is known here.
+				if (!q.has(2)) return false;
+				if (q.peekU8(1) !== 0) throw new Error("unknown QEMU client message");
+				if (!q.has(12)) return false;
+				const m = q.take(12);
+				const v = new DataView(m.buffer, m.byteOffset, 12);
+				const down = v.getUint16(2) !== 0;
+				const keysym = v.getUint32(4);
+				this.report.keyEvents.push({ down, keysym, scancode: v.getUint32(8) });
+				this.keys?.key(down, keysym);
+				return true;
+			}
 			case 6: {
 				if (!q.has(8)) return false;
 				const n = q.peekU32(4);
@@ -639,7 +698,9 @@ class RfbServerImpl implements RfbTestServer {
 	private tcp!: net.Server;
 
 	constructor(readonly options: RfbServerOptions) {
-		this.image = options.image;
+		this.image = options.shell ? options.shell.render() : options.image;
+		const shell = options.shell;
+		if (shell) shell.onChange = () => this.setImage(shell.render());
 	}
 
 	get wsUrl(): string {
@@ -698,7 +759,7 @@ class RfbServerImpl implements RfbTestServer {
 				backpressureLimit: 256 * 1024 * 1024,
 				open: (ws: ServerWebSocket<WsData>) => {
 					const report: ClientReport = {
-						updateRequests: 0,
+						...emptyReport(),
 						subprotocol: ws.data.subprotocol,
 						headers: ws.data.headers,
 					};
@@ -731,7 +792,7 @@ class RfbServerImpl implements RfbTestServer {
 					},
 					close: () => socket.end(),
 				},
-				{ updateRequests: 0 },
+				emptyReport(),
 			);
 			socket.on("data", (d: Buffer) => conn.receive(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
 			socket.on("error", () => conn.close());
@@ -763,6 +824,10 @@ class RfbServerImpl implements RfbTestServer {
 		await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
 		await this.ws.stop(true);
 	}
+}
+
+function emptyReport(): ClientReport {
+	return { updateRequests: 0, keyEvents: [], pointerEvents: [], xvpCodes: [] };
 }
 
 /** Starts the server on loopback, WebSocket and TCP, each on a free port. */

@@ -73,6 +73,29 @@ export function judgeOrigin(origin: string, options: GuardOptions): true | strin
 	return `Forbidden: Origin ${origin} is not allowed. Add it to MCP_ALLOWED_ORIGINS if it is yours.`;
 }
 
+/**
+ * Which role a request's bearer token grants: the view token (MCP_AUTH_TOKEN) the read tools, the
+ * control token (IKVM_CONTROL_TOKEN) also the control tools. With no view token, a request without a
+ * token is let in as before, and controls only when no control token is configured either.
+ */
+export function bearerRole(
+	req: Request,
+	viewToken: string | undefined,
+	controlToken: string | undefined,
+): { role: "view" | "control" } | GuardFailure {
+	const match = /^Bearer\s+(.+)$/i.exec(req.headers.get("authorization") ?? "");
+	const sent = match?.[1]?.trim();
+	if (sent !== undefined && controlToken && constantTimeEqual(sent, controlToken)) return { role: "control" };
+	if (sent !== undefined && viewToken && constantTimeEqual(sent, viewToken)) return { role: "view" };
+	if (!viewToken) {
+		if (sent !== undefined && controlToken) {
+			return { status: 401, message: "Unauthorized: the bearer token is not IKVM_CONTROL_TOKEN." };
+		}
+		return { role: controlToken ? "view" : "control" };
+	}
+	return { status: 401, message: "Unauthorized: send Authorization: Bearer <MCP_AUTH_TOKEN>." };
+}
+
 export function checkBearer(req: Request, token: string | undefined): GuardFailure | null {
 	if (!token) return null;
 	const header = req.headers.get("authorization") ?? "";

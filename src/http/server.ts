@@ -6,8 +6,9 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Server } from "bun";
 import { log } from "../log.ts";
+import type { SessionInfo } from "../mcp/session.ts";
 import { VERSION } from "../version.ts";
-import { checkBearer, checkRebinding, type GuardOptions, judgeOrigin, wellFormedHost } from "./guards.ts";
+import { bearerRole, checkRebinding, type GuardOptions, judgeOrigin, wellFormedHost } from "./guards.ts";
 
 export interface HttpServerOptions extends GuardOptions {
 	host: string;
@@ -22,7 +23,10 @@ export interface HttpServerOptions extends GuardOptions {
 	newSessionsPerPeerPerMinute?: number;
 	/** How long a whole request body may take to arrive (default BODY_READ_MS). */
 	bodyReadMs?: number;
-	createMcpServer: () => McpServer;
+	/** Bearer token of sessions that may use the control tools (IKVM_CONTROL_TOKEN). */
+	controlToken?: string;
+	/** The MCP server of a new session: its role comes from the token it was opened with. */
+	createMcpServer: (session: SessionInfo) => McpServer;
 	/** Extra fields for /health. */
 	health?: () => Record<string, unknown>;
 }
@@ -42,6 +46,8 @@ interface Session {
 	inFlight: number;
 	/** Requests after the initialize: a session that made none is the first to go. */
 	requests: number;
+	/** What the token it was opened with allows. */
+	role: SessionInfo["role"];
 }
 
 /** How long stop() lets open responses finish before closing their connections. */
@@ -221,8 +227,8 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
 				},
 			});
 		}
-		const auth = checkBearer(req, options.authToken);
-		if (auth) {
+		const auth = bearerRole(req, options.authToken, options.controlToken);
+		if ("status" in auth) {
 			return jsonRpcError(auth.status, auth.message, { ...cors, "WWW-Authenticate": "Bearer", Connection: "close" });
 		}
 		if (!["POST", "GET", "DELETE"].includes(req.method)) {
@@ -247,6 +253,10 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
 		if (sessionId) {
 			const session = sessions.get(sessionId);
 			if (!session) return jsonRpcError(404, "Session not found; initialize a new one.", cors);
+			// A session opened with the control token is not usable with the view token.
+			if (session.role === "control" && auth.role !== "control") {
+				return jsonRpcError(403, "Forbidden: this session was opened with the control token.", cors);
+			}
 			session.lastUsed = Date.now();
 			session.requests++;
 			session.inFlight++;
@@ -280,12 +290,13 @@ export function startHttpServer(options: HttpServerOptions): RunningHttpServer {
 		if (!(await makeRoom())) {
 			return jsonRpcError(503, "Too many MCP sessions in use; try again later.", { ...cors, "Retry-After": "30" });
 		}
-		const server = options.createMcpServer();
+		const role = auth.role;
+		const server = options.createMcpServer({ role, remoteAddress: peer === "unknown" ? null : peer });
 		const transport = new WebStandardStreamableHTTPServerTransport({
 			sessionIdGenerator: () => crypto.randomUUID(),
 			maxRequestBodySize: options.maxBodyBytes,
 			onsessioninitialized: (id) => {
-				sessions.set(id, { transport, server, lastUsed: Date.now(), inFlight: 0, requests: 0 });
+				sessions.set(id, { transport, server, lastUsed: Date.now(), inFlight: 0, requests: 0, role });
 			},
 			onsessionclosed: (id) => {
 				void closeSession(id);

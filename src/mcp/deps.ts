@@ -4,6 +4,8 @@
  */
 import type { ProviderRegistry } from "../providers/registry.ts";
 import type { CallGate } from "./calls.ts";
+import type { ControlRuntime } from "./control.ts";
+import type { SessionState } from "./session.ts";
 
 export interface ToolDeps {
 	registry: ProviderRegistry;
@@ -13,4 +15,8 @@ export interface ToolDeps {
 	notice?: string;
 	/** Calls in progress: counted, and stopped with a clear error at shutdown. */
 	calls?: CallGate;
+	/** The control tools' settings and audit; absent or empty `allowed`: read-only. */
+	control?: ControlRuntime;
+	/** This MCP session (set by createMcpServer for each session). */
+	session?: SessionState;
 }

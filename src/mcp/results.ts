@@ -7,6 +7,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { toIkvmError } from "../errors.ts";
 import type { Frame, Region } from "../frame.ts";
+import type { RenderedScreenshot } from "../image/render.ts";
 import { renderShared } from "../image/shared-render.ts";
 import { log } from "../log.ts";
 import { redact } from "../redact.ts";
@@ -19,13 +20,19 @@ export function textBlock(text: string, keep: readonly string[] = []): { type: "
 	return { type: "text", text: redact(text, keep) };
 }
 
-/** A frame as a PNG image block plus the caption saying its size and scale. */
+/**
+ * A frame as a PNG image block plus the caption saying its size and scale; `onShot` learns how the
+ * image maps to the framebuffer (mouse takes coordinates in the last image).
+ */
 export async function imageBlocks(
 	frame: Frame,
 	options: { raw: boolean; region?: Region },
 	label: string,
+	onShot?: (shot: RenderedScreenshot) => void,
 ): Promise<ContentBlock[]> {
-	const { png, caption } = await renderShared(frame, options);
+	const shot = await renderShared(frame, options);
+	onShot?.(shot);
+	const { png, caption } = shot;
 	return [{ type: "image", data: png.toString("base64"), mimeType: "image/png" }, textBlock(`${label}${caption}`)];
 }
 

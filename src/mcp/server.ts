@@ -6,21 +6,39 @@ import { VERSION } from "../version.ts";
 import type { CallGate } from "./calls.ts";
 import type { ToolExtra } from "./context.ts";
 import type { ToolDeps } from "./deps.ts";
+import { type SessionInfo, SessionState } from "./session.ts";
 import { registerGetScreenText } from "./tools/get-screen-text.ts";
 import { registerGetScreenshot } from "./tools/get-screenshot.ts";
 import { registerListServers } from "./tools/list-servers.ts";
+import { registerMouse } from "./tools/mouse.ts";
+import { registerPower } from "./tools/power.ts";
+import { registerSendKeys } from "./tools/send-keys.ts";
 import { registerWaitForScreen } from "./tools/wait-for-screen.ts";
 
 export type { ToolDeps } from "./deps.ts";
 
-export function createMcpServer(deps: ToolDeps): McpServer {
+/** A session over stdio or in memory: the process's own user, allowed what the operator enabled. */
+const LOCAL_SESSION: SessionInfo = { role: "control", remoteAddress: null };
+
+/**
+ * The MCP server of one session. The control tools exist only when the operator enabled them
+ * (IKVM_CONTROL) and this session may control (it came with the control token, or no token is in use).
+ */
+export function createMcpServer(shared: ToolDeps, sessionInfo: SessionInfo = LOCAL_SESSION): McpServer {
+	const deps: ToolDeps = { ...shared, session: new SessionState(sessionInfo) };
+	const control = sessionInfo.role === "control" ? deps.control : undefined;
+	const allowed = control?.allowed ?? new Set();
 	const server = new McpServer(
 		{ name: "ikvm-mcp", version: VERSION },
 		{
 			capabilities: { tools: {}, logging: {} },
 			instructions:
 				"Console access to bare-metal servers. Call list_servers, then get_screen_text (cheap, exact on text consoles) " +
-				"or get_screenshot (an image) with a serverId; wait_for_screen watches for text or for the screen to settle.",
+				"or get_screenshot (an image) with a serverId; wait_for_screen watches for text or for the screen to settle." +
+				(allowed.size > 0
+					? ` The operator also allows ${[...allowed].join(", ")} control: look at the screen before typing, clicking or ` +
+						"switching power; destructive acts need the user's confirmation."
+					: ""),
 		},
 	);
 	const tools = deps.calls ? trackedTools(server, deps.calls) : server;
@@ -28,6 +46,9 @@ export function createMcpServer(deps: ToolDeps): McpServer {
 	registerGetScreenshot(tools, deps);
 	registerGetScreenText(tools, deps);
 	registerWaitForScreen(tools, deps);
+	if (control?.allowed.has("keyboard")) registerSendKeys(tools, deps, control);
+	if (control?.allowed.has("mouse")) registerMouse(tools, deps, control);
+	if (control?.allowed.has("power")) registerPower(tools, deps, control);
 	return server;
 }
 

@@ -10,7 +10,13 @@ import type { Provider } from "./types.ts";
 
 export async function buildProviders(config: AppConfig): Promise<Provider[]> {
 	const providers: Provider[] = [];
-	if (config.ovh) providers.push(new OvhProvider(config.ovh));
+	if (config.ovh) {
+		providers.push(
+			new OvhProvider(config.ovh, {
+				control: { servers: config.control.ovhServers, keyboardLayout: config.control.ovhKeyboardLayout },
+			}),
+		);
+	}
 	const file = findConfigFile(config.configPath);
 	if (file) {
 		const servers = loadStaticConfig(file);

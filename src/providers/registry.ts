@@ -3,12 +3,15 @@
  */
 
 import type { CallContext } from "../call-context.ts";
+import type { AnyConsoleDriver } from "../console/driver.ts";
+import { DRIVERS, driverForKind } from "../console/drivers.ts";
 import type { ConsoleOperation, ConsolePool, UseOptions } from "../console/pool.ts";
 import { IkvmError, toIkvmError } from "../errors.ts";
 import type { Frame } from "../frame.ts";
+import type { PowerAction, PowerResult } from "../input/types.ts";
 import { log } from "../log.ts";
 import { registerPublic } from "../redact.ts";
-import type { Provider, ServerInfo } from "./types.ts";
+import type { BmcPower, Provider, ServerInfo, TargetControl } from "./types.ts";
 
 /** What to tell a user who has configured nothing. */
 export const NOT_CONFIGURED_HELP =
@@ -26,10 +29,14 @@ export class ProviderRegistry {
 	private readonly providers: Provider[];
 	/** serverId → provider, learned from the last listing. */
 	private readonly owners = new Map<string, Provider>();
+	/** serverId → its list_servers entry, from the last listing. */
+	private readonly infos = new Map<string, ServerInfo>();
 
 	constructor(
 		providers: Provider[],
 		private readonly consoles: ConsolePool,
+		/** Console kinds whose drivers may offer power. */
+		private readonly drivers: readonly AnyConsoleDriver[] = DRIVERS,
 	) {
 		this.providers = [...providers];
 	}
@@ -58,6 +65,7 @@ export class ProviderRegistry {
 						continue;
 					}
 					this.owners.set(server.id, provider);
+					this.infos.set(server.id, server);
 					// Ids and names are not secrets: output keeps them whole even when one contains a password.
 					registerPublic(server.id);
 					registerPublic(server.name);
@@ -132,6 +140,50 @@ export class ProviderRegistry {
 	async use<T>(serverId: string, ctx: CallContext, op: ConsoleOperation<T>, options: UseOptions): Promise<T> {
 		const provider = await this.resolve(serverId, ctx);
 		return this.consoles.use(provider.console(serverId), ctx, op, options);
+	}
+
+	/** The list_servers entry of `serverId` (name, provider, datacenter), for confirmations and the audit. */
+	async serverInfo(serverId: string, ctx: CallContext): Promise<ServerInfo> {
+		await this.resolve(serverId, ctx);
+		return (
+			this.infos.get(serverId) ?? { id: serverId, name: serverId, provider: "unknown", datacenter: null, ip: null }
+		);
+	}
+
+	/** The per-target control switch of `serverId`; a provider without one allows nothing. */
+	async control(serverId: string, ctx: CallContext): Promise<TargetControl> {
+		const provider = await this.resolve(serverId, ctx);
+		return (
+			provider.control?.(serverId) ?? {
+				allowed: new Set(),
+				keyboardLayout: "us",
+				switchName: `the ${provider.name} provider, which has no control`,
+			}
+		);
+	}
+
+	/**
+	 * Power control: the provider's own (e.g. OVH's reboot API) when it has one, else the driver of the
+	 * server's console kind (e.g. an AMI BMC's power API), run on its console as a non-idempotent `use`.
+	 */
+	async power(serverId: string, action: PowerAction, ctx: CallContext): Promise<PowerResult> {
+		const provider = await this.resolve(serverId, ctx);
+		const viaDriver: BmcPower = async (a, c) => {
+			const handle = provider.console(serverId);
+			const target = await handle.resolve(c, false);
+			const driver = driverForKind(target.kind, this.drivers);
+			if (!driver?.power) {
+				throw new IkvmError(
+					"NOT_SUPPORTED",
+					`Power control is not supported for ${target.kind} consoles ("${serverId}").`,
+					{
+						hint: `"${serverId}" can be watched and typed on, but not switched on or off from here; use its BMC or hypervisor.`,
+					},
+				);
+			}
+			return driver.power(target, a, c, (op) => this.consoles.use(handle, c, op, { idempotent: false }));
+		};
+		return provider.power ? provider.power(serverId, action, ctx, viaDriver) : viaDriver(action, ctx);
 	}
 
 	async close(): Promise<void> {

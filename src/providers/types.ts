@@ -4,7 +4,21 @@
  * registry routes a serverId to the provider that owns it.
  */
 import type { CallContext } from "../call-context.ts";
+import type { ControlKind } from "../config.ts";
 import type { ConsoleHandle } from "../console/types.ts";
+import type { LayoutName } from "../input/layouts.ts";
+import type { PowerAction, PowerResult } from "../input/types.ts";
+
+/** Runs a power action through the driver of a server's console kind (ConsoleDriver.power), on its console. */
+export type BmcPower = (action: PowerAction, ctx: CallContext) => Promise<PowerResult>;
+
+/** What the operator allows on one server (the per-target switch), and how its host's keyboard is laid out. */
+export interface TargetControl {
+	readonly allowed: ReadonlySet<ControlKind>;
+	readonly keyboardLayout: LayoutName;
+	/** Where this permission is set, for a refusal, e.g. 'the "control" field of target "x" in the targets file'. */
+	readonly switchName: string;
+}
 
 /** One entry of `list_servers`. */
 export interface ServerInfo {
@@ -27,6 +41,13 @@ export interface Provider {
 	 * pool opens and operates the session. Throws UNKNOWN_SERVER for an id it does not own.
 	 */
 	console(serverId: string): ConsoleHandle;
+	/** The per-target control switch; absent: no control on this provider's servers. */
+	control?(serverId: string): TargetControl;
+	/**
+	 * Power control and status by the provider (e.g. OVH's reboot API); `bmc` runs an action through
+	 * the driver of the server's console kind instead. Absent: the registry uses `bmc` directly.
+	 */
+	power?(serverId: string, action: PowerAction, ctx: CallContext, bmc?: BmcPower): Promise<PowerResult>;
 	/** Releases consoles, sessions and timers. */
 	close?(): Promise<void>;
 }

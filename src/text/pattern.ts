@@ -34,7 +34,7 @@ export interface ScreenMatch {
 }
 
 /** How long one match over one screen may take. */
-export const DEFAULT_MATCH_BUDGET_MS = 500;
+export const DEFAULT_MATCH_BUDGET_MS = 2000;
 
 interface Pending {
 	resolve(found: { index: number; match: string } | null): void;

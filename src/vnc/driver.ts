@@ -6,6 +6,7 @@ import { z } from "zod";
 import { entryFields, envName, tlsSchema, wsUrl } from "../console/config-schema.ts";
 import type { ConsoleDriver } from "../console/driver.ts";
 import { bareUrl } from "../net/bare-url.ts";
+import { vncPower } from "./power.ts";
 import { createVncOpener } from "./session.ts";
 import type { VncTarget } from "./target.ts";
 
@@ -25,6 +26,8 @@ const configSchema = z
 		tls: tlsSchema,
 		quality: z.number().int().min(0).max(9).optional(),
 		cursor: z.boolean().optional(),
+		/** The server ignores our input (view-only password): keys and clicks are reported not delivered. */
+		viewOnly: z.boolean().optional(),
 	})
 	.strict()
 	.superRefine((s, ctx) => {
@@ -44,7 +47,7 @@ export const vncDriver: ConsoleDriver<VncTarget, typeof configSchema> = {
 	fromConfig(entry, readSecret) {
 		const password = readSecret(entry.password, entry.passwordEnv, "passwordEnv");
 		const username = readSecret(entry.username, entry.usernameEnv, "usernameEnv", { secret: false });
-		const picture = { quality: entry.quality, cursor: entry.cursor };
+		const picture = { quality: entry.quality, cursor: entry.cursor, viewOnly: entry.viewOnly };
 		const target: VncTarget = entry.url
 			? { kind: "vnc", url: entry.url, password, headers: entry.headers, tls: entry.tls, ...picture }
 			: { kind: "vnc", host: entry.host, port: entry.port ?? 5900, password, tls: entry.tls, ...picture };
@@ -54,6 +57,7 @@ export const vncDriver: ConsoleDriver<VncTarget, typeof configSchema> = {
 	open: (target, ctx, limits) => open(target, ctx, limits),
 	describe: (target) => (target.url ? `vnc ${bareUrl(target.url)}` : `vnc ${target.host}:${target.port ?? 5900}`),
 	stages: ["connect", "handshake", "first-frame", "decode"],
+	power: vncPower,
 	async probe(target, ctx) {
 		// One frame, not only the handshake: a server can take the connection and never send a picture.
 		const probeOpen = createVncOpener({

@@ -63,6 +63,9 @@ export const ENCODINGS: readonly EncodingEntry[] = [
 	{ encoding: Encoding.DesktopSize, name: "DesktopSize", kind: "client" },
 	{ encoding: Encoding.LastRect, name: "LastRect", kind: "client" },
 	{ encoding: Encoding.ExtendedDesktopSize, name: "ExtendedDesktopSize", kind: "client" },
+	// Announcements of what the server takes (keys by XT scan code, power over XVP); the client handles them.
+	{ encoding: Encoding.QemuExtendedKeyEvent, name: "QEMU Extended Key Event", kind: "client" },
+	{ encoding: Encoding.Xvp, name: "XVP", kind: "client" },
 	{
 		encoding: Encoding.CursorWithAlpha,
 		name: "CursorWithAlpha",

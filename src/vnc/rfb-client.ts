@@ -90,6 +90,8 @@ export interface RfbClientEvents {
 	error?(error: IkvmError): void;
 	/** An asynchronous paint finished and queued bytes wait: call `pump` again. */
 	resume?(): void;
+	/** An XVP message from the server: code 1 (XVP_INIT) says power actions are supported, 0 (XVP_FAIL) that one failed. */
+	xvp?(code: number): void;
 }
 
 type HandshakeState =
@@ -161,6 +163,8 @@ export class RfbClient {
 	private state: MessageState = "message";
 	private failed = false;
 	private version: RfbVersion = "3.8";
+	private qemuKeys = false;
+	private xvpVersion = 0;
 	private failureKind: "refused" | "auth" = "refused";
 	private fb: Framebuffer | undefined;
 	private initInfo: ServerInit | undefined;
@@ -202,6 +206,22 @@ export class RfbClient {
 
 	get negotiatedVersion(): RfbVersion {
 		return this.version;
+	}
+
+	/** The server announced the QEMU Extended Key Event pseudo-encoding: keys may go as XT scan codes. */
+	get extendedKeyEvents(): boolean {
+		return this.qemuKeys;
+	}
+
+	/** The server announced XVP (XVP_INIT): shutdown, reboot and reset may be asked for. */
+	get xvpSupported(): boolean {
+		return this.xvpVersion > 0;
+	}
+
+	/** Sends a client message (input, XVP) once the handshake is done. */
+	sendMessage(bytes: Uint8Array): void {
+		if (this.handshake !== "done") throw new Error("sendMessage before ServerInit");
+		this.events.send(bytes);
 	}
 
 	get isReady(): boolean {
@@ -644,6 +664,16 @@ export class RfbClient {
 				q.skip(6 + count * 6);
 				return true;
 			}
+			case ServerMessage.Xvp: {
+				// padding, version, code
+				if (!q.has(4)) return false;
+				q.skip(2);
+				const version = q.u8();
+				const code = q.u8();
+				if (code === 1) this.xvpVersion = version || 1;
+				this.events.xvp?.(code);
+				return true;
+			}
 			case ServerMessage.Bell:
 				q.skip(1);
 				this.events.bell?.();
@@ -691,6 +721,11 @@ export class RfbClient {
 			case Encoding.ExtendedDesktopSize:
 				this.decoder = undefined;
 				this.state = "rect-body";
+				return true;
+			case Encoding.QemuExtendedKeyEvent:
+				// No body: the rectangle itself is the announcement.
+				this.qemuKeys = true;
+				this.nextRect();
 				return true;
 		}
 		this.applySize();

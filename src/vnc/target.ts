@@ -18,4 +18,9 @@ export interface VncTarget extends ConsoleTarget {
 	quality?: number;
 	/** Draw the pointer shape the server sent into screenshots (default off: it can hide a character). */
 	cursor?: boolean;
+	/**
+	 * The server ignores this viewer's keyboard and mouse (a view-only password or server setting).
+	 * RFB does not say so on the wire, so the operator does; input is then reported "not-delivered".
+	 */
+	viewOnly?: boolean;
 }

@@ -24,6 +24,10 @@ export const Encoding = {
 	QualityLevel0: -32,
 	/** Tight/ZLIB compression 0..9: CompressLevel0 + level (-256..-247). */
 	CompressLevel0: -256,
+	/** QEMU Extended Key Event: the server takes key events with XT scan codes (announced as an empty rectangle). */
+	QemuExtendedKeyEvent: -258,
+	/** XVP: the server may shut down, reboot or reset the machine (announced with an XVP_INIT message). */
+	Xvp: -309,
 } as const;
 
 export const ENCODING_NAMES: Record<number, string> = {
@@ -46,6 +50,8 @@ export const ENCODING_NAMES: Record<number, string> = {
 	[-307]: "DesktopName",
 	[-308]: "ExtendedDesktopSize",
 	[-314]: "CursorWithAlpha",
+	[-258]: "QEMU Extended Key Event",
+	[-309]: "XVP",
 };
 
 export function encodingName(encoding: number): string {
@@ -127,6 +133,8 @@ export const ServerMessage = {
 	SetColourMapEntries: 1,
 	Bell: 2,
 	ServerCutText: 3,
+	/** XVP (power) replies: XVP_INIT when supported, XVP_FAIL when an action was refused. */
+	Xvp: 250,
 } as const;
 
 /** Client → server message types. */

@@ -91,7 +91,7 @@ describe("every tool result", () => {
 		expect(texts(result)[0]).toContain('in the line "Debian GNU/Linux 12 host tty1"');
 	});
 
-	test("a pattern that backtracks for ever is a clear error within a second, and the server keeps answering", async () => {
+	test("a pattern that backtracks for ever is a clear error within seconds, and the server keeps answering", async () => {
 		const c = await client();
 		const started = Date.now();
 		let ticks = 0;
@@ -103,10 +103,10 @@ describe("every tool result", () => {
 		clearInterval(timer);
 		expect(result.isError).toBe(true);
 		expect(texts(result)[0]).toContain("too expensive");
-		expect(Date.now() - started).toBeLessThan(5000);
+		expect(Date.now() - started).toBeLessThan(8000);
 		// The event loop kept running while the pattern was tried.
 		expect(ticks).toBeGreaterThan(5);
 		const after = (await c.callTool({ name: "list_servers", arguments: {} })) as CallToolResult;
 		expect(after.isError).toBeFalsy();
-	});
+	}, 20_000);
 });

@@ -151,6 +151,16 @@ function to565(image: RgbaImage): RgbaImage {
 	return { ...image, rgba };
 }
 
+/** Captures on `session` until the frame has the size the display was just given (a few tries). */
+async function captureAtSize(target: VncTarget, session: ConsoleSession, width: number, height: number) {
+	let got = await capture(target, undefined, session);
+	for (let i = 0; i < 5 && (got.frame.width !== width || got.frame.height !== height); i++) {
+		await Bun.sleep(100);
+		got = await capture(target, undefined, session);
+	}
+	return got;
+}
+
 function describeDiff(frame: RgbaImage, truth: RgbaImage, minPsnr?: number, depth16 = false): string {
 	if (depth16) return describeDiff(to565(frame), to565(truth), minPsnr);
 	if (minPsnr !== undefined) {
@@ -315,7 +325,8 @@ group("TigerVNC Xvnc", WHY.xvnc, () => {
 				const first = await capture(target, undefined, session);
 				expect(describeDiff(first.frame, await none.grab())).toBe("same");
 				await none.resize(3840, 2160);
-				const big = await capture(target, undefined, session);
+				// xrandr returns before the server has told its viewers: a capture may still see the old size.
+				const big = await captureAtSize(target, session, 3840, 2160);
 				expect(`${big.frame.width}x${big.frame.height}`).toBe("3840x2160");
 				expect(describeDiff(big.frame, await none.grab())).toBe("same");
 				for (const pref of PREFERENCES) {
@@ -327,7 +338,7 @@ group("TigerVNC Xvnc", WHY.xvnc, () => {
 					);
 				}
 				await none.resize(1024, 768);
-				const back = await capture(target, undefined, session);
+				const back = await captureAtSize(target, session, 1024, 768);
 				expect(`${back.frame.width}x${back.frame.height}`).toBe("1024x768");
 				expect(describeDiff(back.frame, await none.grab())).toBe("same");
 			} finally {

@@ -6,6 +6,7 @@ import type { ToolDeps } from "../deps.ts";
 import { imageBlocks, textBlock, toolError, toolResult } from "../results.ts";
 import { regionSchema, serverIdSchema } from "../schemas.ts";
 import { describeText } from "../screen-text.ts";
+import { geometryOf } from "../session.ts";
 
 export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 	server.registerTool(
@@ -37,7 +38,9 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
 				const frame = await deps.registry.capture(serverId, ctx);
 				ctx.progress("encode", raw ? "Encoding the picture" : "Optimising the picture for reading");
-				const content = await imageBlocks(frame, { raw, region }, `Server ${serverId}: `);
+				const content = await imageBlocks(frame, { raw, region }, `Server ${serverId}: `, (shot) =>
+					deps.session?.recordScreenshot(serverId, geometryOf(shot, frame)),
+				);
 				if (includeText) {
 					ctx.progress("ocr", "Reading the text");
 					content.push(textBlock(describeText(await readScreenText(frame, { region, signal: ctx.signal }))));

@@ -7,12 +7,21 @@ import type { CallContext } from "../../call-context.ts";
 import type { OvhSettings } from "../../config.ts";
 import type { ConsoleHandle, ConsoleTarget } from "../../console/types.ts";
 import { IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
+import type { LayoutName } from "../../input/layouts.ts";
+import type { PowerAction, PowerResult } from "../../input/types.ts";
 import { log } from "../../log.ts";
 import { readBodyPrefix } from "../../net/read-body.ts";
 import { mapLimit, raceSignal } from "../../timing.ts";
-import type { Provider, ServerInfo } from "../types.ts";
+import type { BmcPower, Provider, ServerInfo, TargetControl } from "../types.ts";
 import { DEFAULT_ACCESS_OPTIONS, IpmiAccess, type IpmiAccessOptions } from "./access.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "./api.ts";
+import {
+	DEFAULT_POWER_OPTIONS,
+	type OvhPowerOptions,
+	ovhPowerNotSupported,
+	ovhPowerStatus,
+	ovhReset,
+} from "./power.ts";
 import { cachedDiscovery, DEFAULT_IP_DISCOVERY_URL, httpIpDiscovery, type PublicIpDiscovery } from "./public-ip.ts";
 import { type DedicatedServer, DedicatedServerSchema, ServiceNamesSchema } from "./types.ts";
 import { targetFromViewerPage, targetFromViewerUrl, type ViewerPage } from "./viewer.ts";
@@ -32,7 +41,13 @@ export interface OvhProviderOptions {
 	detailConcurrency?: number;
 	/** Timeout of the one look at a viewer page whose URL is not conclusive. Default 5 s. */
 	viewerPageTimeoutMs?: number;
+	/** Servers control is allowed on (IKVM_CONTROL_SERVERS; "*" all) and their keyboard layout. */
+	control?: { servers: readonly string[]; keyboardLayout: LayoutName };
+	/** Task polling of a reset. */
+	power?: Partial<OvhPowerOptions>;
 }
+
+const NO_CONTROL: TargetControl = { allowed: new Set(), keyboardLayout: "us", switchName: "IKVM_CONTROL_SERVERS" };
 
 /** Errors of the console path that mean "this viewer URL is no good any more". */
 const STALE_VIEWER_STAGES: Stage[] = ["bmc-login", "ws-connect", "connect", "handshake"];
@@ -47,6 +62,8 @@ export class OvhProvider implements Provider {
 	private readonly detailConcurrency: number;
 	private readonly viewerPageTimeoutMs: number;
 	private readonly bmcTlsVerify: boolean;
+	private readonly controlOptions?: OvhProviderOptions["control"];
+	private readonly powerOptions: OvhPowerOptions;
 	private listCache?: { servers: ServerInfo[]; until: number };
 	private listing?: Promise<ServerInfo[]>;
 	/** Console target chosen for the last viewer URL of each server (a reused URL is not looked at twice). */
@@ -69,6 +86,46 @@ export class OvhProvider implements Provider {
 		this.detailConcurrency = options.detailConcurrency ?? 8;
 		this.viewerPageTimeoutMs = options.viewerPageTimeoutMs ?? 5000;
 		this.bmcTlsVerify = settings.bmcTlsVerify ?? false;
+		this.controlOptions = options.control;
+		this.powerOptions = { ...DEFAULT_POWER_OPTIONS, ...options.power };
+	}
+
+	control(serverId: string): TargetControl {
+		const c = this.controlOptions;
+		if (!c || !(c.servers.includes("*") || c.servers.includes(serverId))) return NO_CONTROL;
+		return {
+			allowed: new Set(["keyboard", "mouse", "power"]),
+			keyboardLayout: c.keyboardLayout,
+			switchName: "IKVM_CONTROL_SERVERS",
+		};
+	}
+
+	/**
+	 * Power of one server: `status` from OVH's server details, `reset` through OVH's reboot call (waits for
+	 * its task), anything else through the server's BMC when `bmc` can reach it, else NOT_SUPPORTED.
+	 */
+	async power(serverId: string, action: PowerAction, ctx: CallContext, bmc?: BmcPower): Promise<PowerResult> {
+		if (action === "status") return ovhPowerStatus(this.api, serverId, ctx);
+		if (action === "reset") {
+			const result = await ovhReset(this.api, serverId, ctx, this.powerOptions);
+			ovhLog.info("hard reset through the OVH API done", { server: serverId, source: result.source });
+			return result;
+		}
+		if (!bmc) {
+			throw ovhPowerNotSupported(
+				serverId,
+				action,
+				"OVH's API has no such call and no BMC session is available for it.",
+			);
+		}
+		try {
+			return await bmc(action, ctx);
+		} catch (error) {
+			if (isIkvmError(error) && error.code === "NOT_SUPPORTED") {
+				throw ovhPowerNotSupported(serverId, action, `the server's BMC cannot do it (${error.message})`);
+			}
+			throw error;
+		}
 	}
 
 	async listServers(ctx: CallContext): Promise<ServerInfo[]> {

@@ -27,6 +27,16 @@ export const OVH_ACCESS_RULES: readonly RequiredAccessRule[] = [
 	{ method: "GET", path: "/dedicated/server/*/task/*", purpose: "waiting for that task" },
 ];
 
+/**
+ * The one extra rule power control needs (`reset` is OVH's reboot call). Not in OVH_ACCESS_RULES: a key
+ * made for screenshots should not be able to reboot servers.
+ */
+export const OVH_REBOOT_ACCESS_RULE: RequiredAccessRule = {
+	method: "POST",
+	path: "/dedicated/server/*/reboot",
+	purpose: "power reset (hard reboot), only when power control is enabled",
+};
+
 /** The rules as `POST /auth/credential` takes them. */
 export function accessRulesForRequest(): AccessRule[] {
 	return OVH_ACCESS_RULES.map(({ method, path }) => ({ method, path }));

@@ -6,11 +6,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { PLACEHOLDER } from "../../config.ts";
+import { CONTROL_KINDS, type ControlKind, PLACEHOLDER } from "../../config.ts";
 import type { AnyConsoleDriver, SecretReader } from "../../console/driver.ts";
 import { DRIVERS, driverForType } from "../../console/drivers.ts";
 import type { ConsoleTarget } from "../../console/types.ts";
 import { IkvmError } from "../../errors.ts";
+import type { LayoutName } from "../../input/layouts.ts";
 import { log } from "../../log.ts";
 import { registerPublic, registerSecret, weakSecretReason } from "../../redact.ts";
 
@@ -32,6 +33,16 @@ export interface StaticServer {
 	/** Host or IP for list_servers. */
 	ip: string | null;
 	target: ConsoleTarget;
+	/** What control this target allows (the `control` field); absent or empty: none. */
+	control?: ReadonlySet<ControlKind>;
+	/** The host's keyboard layout (the `keyboardLayout` field); default us. */
+	keyboardLayout?: LayoutName;
+}
+
+function controlSet(value: boolean | string[] | undefined): ReadonlySet<ControlKind> {
+	if (value === true) return new Set(CONTROL_KINDS);
+	if (!value) return new Set();
+	return new Set(value.flatMap((v) => (v === "all" ? CONTROL_KINDS : [v as ControlKind])));
 }
 
 export const DEFAULT_CONFIG_FILE = "ikvm.config.json";
@@ -89,7 +100,13 @@ export function parseStaticConfig(
 	}
 
 	const seen = new Set<string>();
-	const entries = parsed.data.servers as Array<{ id: string; name?: string; type: string }>;
+	const entries = parsed.data.servers as Array<{
+		id: string;
+		name?: string;
+		type: string;
+		control?: boolean | string[];
+		keyboardLayout?: LayoutName;
+	}>;
 	return entries.map((server, i) => {
 		const at = `servers[${i}]`;
 		if (seen.has(server.id)) fail(file, `${at}.id`, `duplicate id "${server.id}"`);
@@ -127,6 +144,14 @@ export function parseStaticConfig(
 
 		const driver = driverForType(server.type, drivers) as AnyConsoleDriver;
 		const { target, ip } = driver.fromConfig(server, readSecret);
-		return { id: server.id, name: server.name ?? server.id, type: server.type, ip, target };
+		return {
+			id: server.id,
+			name: server.name ?? server.id,
+			type: server.type,
+			ip,
+			target,
+			control: controlSet(server.control),
+			keyboardLayout: server.keyboardLayout ?? "us",
+		};
 	});
 }

@@ -6,7 +6,7 @@
 import type { CallContext } from "../../call-context.ts";
 import type { ConsoleHandle } from "../../console/types.ts";
 import { IkvmError } from "../../errors.ts";
-import type { Provider, ServerInfo } from "../types.ts";
+import type { Provider, ServerInfo, TargetControl } from "../types.ts";
 import type { StaticServer } from "./config.ts";
 
 export class StaticProvider implements Provider {
@@ -27,9 +27,23 @@ export class StaticProvider implements Provider {
 		}));
 	}
 
-	console(serverId: string): ConsoleHandle {
+	private server(serverId: string): StaticServer {
 		const server = this.byId.get(serverId);
 		if (!server) throw new IkvmError("UNKNOWN_SERVER", `Unknown server "${serverId}".`);
+		return server;
+	}
+
+	console(serverId: string): ConsoleHandle {
+		const server = this.server(serverId);
 		return { key: `config:${serverId}`, resolve: async () => server.target };
+	}
+
+	control(serverId: string): TargetControl {
+		const server = this.server(serverId);
+		return {
+			allowed: server.control ?? new Set(),
+			keyboardLayout: server.keyboardLayout ?? "us",
+			switchName: `the "control" field of target "${serverId}" in the targets file`,
+		};
 	}
 }
