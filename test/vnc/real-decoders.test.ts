@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import net from "node:net";
+import type { ServerState } from "../../src/vnc/encodings.ts";
 import type { VncFrame } from "../../src/vnc/framebuffer.ts";
 import { RfbClient } from "../../src/vnc/rfb-client.ts";
 import { Encoding } from "../../src/vnc/types.ts";
@@ -100,7 +101,7 @@ async function startDesktop(kind: "xvnc" | "x11vnc", exclude: number[]): Promise
 }
 
 /** One complete frame in the given encodings, over a TCP socket. */
-function grab(port: number, encodings: number[]): Promise<{ frame: VncFrame; used: number[] }> {
+function grab(port: number, encodings: number[]): Promise<{ frame: VncFrame; used: number[]; state: ServerState }> {
 	return new Promise((resolve, reject) => {
 		const sock = net.connect(port, "127.0.0.1");
 		const used = new Set<number>();
@@ -108,7 +109,7 @@ function grab(port: number, encodings: number[]): Promise<{ frame: VncFrame; use
 			clearTimeout(timer);
 			sock.destroy();
 			if (error) reject(error);
-			else resolve({ frame: frame as VncFrame, used: [...used] });
+			else resolve({ frame: frame as VncFrame, used: [...used], state: client.server });
 		};
 		const timer = setTimeout(() => done(new Error("no complete frame within 8 s")), 8000);
 		const client = new RfbClient(
@@ -181,6 +182,21 @@ for (const kind of ["xvnc", "x11vnc"] as const) {
 		}, 30_000);
 		afterAll(() => {
 			for (const p of server?.procs ?? []) p.kill();
+		});
+
+		test("the pseudo-encodings it sends are read: desktop name, cursor shape (x11vnc), screen layout (TigerVNC)", async () => {
+			const { state } = await grab(server.port, [Encoding.ZRLE]);
+			expect(state.desktopName?.length ?? 0).toBeGreaterThan(0);
+			if (kind === "x11vnc") {
+				// x11vnc sends the X pointer's shape (18x18 here), so it stops painting it into the picture.
+				const cursor = state.cursor;
+				expect(cursor?.width ?? 0).toBeGreaterThan(4);
+				expect(cursor?.rgba.length).toBe((cursor?.width ?? 0) * (cursor?.height ?? 0) * 4);
+				expect(cursor?.rgba.some((v, i) => i % 4 === 3 && v === 255)).toBe(true);
+			} else {
+				// TigerVNC announces its screen layout (ExtendedDesktopSize).
+				expect(state.screens?.[0]).toMatchObject({ x: 0, y: 0, width: WIDTH, height: HEIGHT });
+			}
 		});
 
 		for (const c of CASES) {
