@@ -5,13 +5,22 @@
 
 import { kvmSuite } from "./ami.ts";
 import { ast2500Suite } from "./ast2500.ts";
+import { atenSuite } from "./aten.ts";
 import { printRows, type Row } from "./harness.ts";
 import { imageSuite } from "./image.ts";
 import { pngSuite } from "./png.ts";
 import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";
 
-const suites: Array<() => Promise<Row[]>> = [pngSuite, imageSuite, ast2500Suite, kvmSuite, vncSuite, textSuite];
+const suites: Array<() => Promise<Row[]>> = [
+	pngSuite,
+	imageSuite,
+	ast2500Suite,
+	atenSuite,
+	kvmSuite,
+	vncSuite,
+	textSuite,
+];
 
 const rows: Row[] = [];
 for (const suite of suites) rows.push(...(await suite()));

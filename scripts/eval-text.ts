@@ -18,7 +18,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { createFrame, type Frame } from "../src/frame.ts";
 import { optimizeFrame } from "../src/image/optimize.ts";
-import { describeText } from "../src/mcp/tools/get-screen-text.ts";
+import { describeText } from "../src/mcp/screen-text.ts";
 import { recognizeBitmap } from "../src/text/bitmap.ts";
 import { BITMAP_CONFIDENT, closeOcr, readScreenText } from "../src/text/index.ts";
 import { ocrFrame } from "../src/text/ocr.ts";

@@ -8,7 +8,7 @@ import { createOpener, DRIVERS } from "./console/drivers.ts";
 import { ConsolePool } from "./console/pool.ts";
 import type { ConsoleOpener } from "./console/types.ts";
 import { CallGate } from "./mcp/calls.ts";
-import type { ToolDeps } from "./mcp/server.ts";
+import type { ToolDeps } from "./mcp/deps.ts";
 import { buildProviders } from "./providers/index.ts";
 import { ProviderRegistry } from "./providers/registry.ts";
 import type { Provider } from "./providers/types.ts";

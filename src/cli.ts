@@ -4,20 +4,23 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 usage error. Data goes to stdout,
  * progress and errors to stderr.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createApp } from "./app.ts";
 import type { CallContext } from "./call-context.ts";
 import { COMMON_OPTIONS, parse, parseRegion, processIo, UsageError } from "./cli/args.ts";
-import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig } from "./cli/client-config.ts";
+import { CLIENT_FILES, CLIENTS, type ClientName, renderClientConfig, targetsFileVars } from "./cli/client-config.ts";
 import { decodeFrameCommand } from "./cli/decode-frame.ts";
 import { doctorCommand } from "./cli/doctor/command.ts";
 import { ovhCredentialsCommand } from "./cli/ovh-credentials.ts";
 import { loadConfig } from "./config.ts";
+import { watchScreen } from "./console/watch.ts";
 import { isIkvmError } from "./errors.ts";
 import { renderScreenshot } from "./image/render.ts";
 import { configureLogging } from "./log.ts";
+import { findConfigFile } from "./providers/static/config.ts";
 import { serveFromEnvironment } from "./serve.ts";
 import { readScreenText } from "./text/index.ts";
+import { parsePattern } from "./text/pattern.ts";
 import { VERSION } from "./version.ts";
 
 const MAIN_USAGE = `ikvm-mcp ${VERSION} — console screenshots of bare-metal servers for LLM agents (MCP)
@@ -27,7 +30,8 @@ Usage:
   ikvm-mcp list [--config FILE]                                      list servers as JSON
   ikvm-mcp screenshot <serverId> [-o shot.png] [--raw] [--region x,y,w,h] [--config FILE]
   ikvm-mcp text <serverId> [--region x,y,w,h] [--json] [--config FILE]   the screen's text
-  ikvm-mcp config <client> [--with-secrets]                         MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
+  ikvm-mcp wait <serverId> [PATTERN] [--timeout S] [--interval S] [--json]   wait for text, or a still screen
+  ikvm-mcp config <client> [--with-secrets] [--demo]                MCP client setup (${"claude-code, claude-desktop, cursor, windsurf"})
   ikvm-mcp ovh-credentials [--endpoint eu|ca|us] [--application-key AK]   ask OVH for a consumer key
   ikvm-mcp doctor [--config FILE]                                    check everything a screenshot needs
   ikvm-mcp decode-frame [--colors ami|bt601] <frame.bin> [...] <out.png>   decode captured AST2500 frames
@@ -55,11 +59,20 @@ const TEXT_USAGE = `Usage: ikvm-mcp text <serverId> [--region x,y,w,h] [--json] 
 Reads the console text of <serverId> (as get_screen_text does) and prints its lines on stdout;
 how it was read (bitmap font or OCR, confidence) goes to stderr. --json prints the whole result.`;
 
-const CONFIG_USAGE = `Usage: ikvm-mcp config <client> [--with-secrets] [--url URL]
+const WAIT_USAGE = `Usage: ikvm-mcp wait <serverId> [PATTERN] [--timeout SECONDS] [--interval SECONDS] [--json] [--config FILE]
+
+Watches the console of <serverId> (as wait_for_screen does) until PATTERN (a JavaScript regular
+expression, or /pattern/flags) appears, or, without PATTERN, until the screen stops changing.
+Prints the screen's lines on stdout; exit 0 when it matched or settled, 1 on timeout (the last
+screen is still printed). Defaults: --timeout 60, --interval 2.`;
+
+const CONFIG_USAGE = `Usage: ikvm-mcp config <client> [--with-secrets] [--config FILE] [--demo] [--url URL]
 
 Prints the MCP configuration for <client> (${CLIENTS.join(", ")}) that runs this checkout, with the
-environment variables you have set (OVH_*, IKVM_CONFIG, ...). Secrets are printed as <NAME>
-placeholders unless --with-secrets is given. --url is the HTTP endpoint (default http://localhost:3001/mcp).`;
+environment variables you have set (OVH_*, ...), the targets file (--config, IKVM_CONFIG or
+./ikvm.config.json) as an absolute IKVM_CONFIG, and every variable that file names. Secrets are
+printed as <NAME> placeholders unless --with-secrets is given. --demo prints the demo (simulated
+hardware, no credentials) instead. --url is the HTTP endpoint (default http://localhost:3001/mcp).`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -184,12 +197,64 @@ const text: Command = async (argv) => {
 	});
 };
 
+const wait: Command = async (argv) => {
+	const { values, positionals } = parse(
+		argv,
+		{ ...COMMON_OPTIONS, timeout: { type: "string" }, interval: { type: "string" }, json: { type: "boolean" } },
+		WAIT_USAGE,
+	);
+	if (values.help) return help(WAIT_USAGE);
+	if (positionals.length < 1 || positionals.length > 2) {
+		throw new UsageError("give <serverId> and at most one PATTERN", WAIT_USAGE);
+	}
+	const number = (value: string | undefined, fallback: number, name: string, min: number, max: number) => {
+		if (value === undefined) return fallback;
+		const n = Number(value);
+		if (!Number.isFinite(n) || n < min || n > max) {
+			throw new UsageError(`--${name} must be a number of seconds from ${min} to ${max}`, WAIT_USAGE);
+		}
+		return n;
+	};
+	const timeoutS = number(values.timeout, 60, "timeout", 1, 3600);
+	const intervalS = number(values.interval, 2, "interval", 0.5, 60);
+	const pattern = positionals[1] === undefined ? undefined : parsePattern(positionals[1]);
+	const serverId = positionals[0] as string;
+	return withApp(values.config, async (app) => {
+		const ctx = cliContext();
+		const result = await watchScreen((c) => app.registry.capture(serverId, c), {
+			pattern,
+			timeoutMs: timeoutS * 1000,
+			intervalMs: intervalS * 1000,
+			captureTimeoutMs: app.config.toolTimeoutMs,
+			signal: ctx.signal,
+			report: (message) => stderr(`… ${message}`),
+		});
+		const seconds = Math.round(result.elapsedMs / 100) / 10;
+		if (values.json) {
+			const { frame: _frame, ...rest } = result;
+			process.stdout.write(`${JSON.stringify({ ...rest, elapsedSeconds: seconds }, null, 2)}\n`);
+		} else {
+			const how =
+				result.status === "matched"
+					? `found ${pattern} on line ${result.found.line}`
+					: result.status === "stable"
+						? "the screen stopped changing"
+						: `timed out: ${pattern ? `${pattern} did not appear` : "the screen kept changing"}`;
+			stderr(`… ${how} after ${seconds} s (${result.polls} polls)`);
+			process.stdout.write(result.text.lines.map((l) => `${l}\n`).join(""));
+		}
+		return result.status === "timeout" ? 1 : 0;
+	});
+};
+
 const clientConfig: Command = async (argv) => {
 	const { values, positionals } = parse(
 		argv,
 		{
 			help: COMMON_OPTIONS.help,
 			"with-secrets": { type: "boolean" },
+			demo: { type: "boolean" },
+			config: COMMON_OPTIONS.config,
 			url: { type: "string" },
 			root: { type: "string" },
 			bun: { type: "string" },
@@ -201,6 +266,11 @@ const clientConfig: Command = async (argv) => {
 	if (positionals.length !== 1 || !CLIENTS.includes(client as ClientName)) {
 		throw new UsageError(`give one client: ${CLIENTS.join(", ")}`, CONFIG_USAGE);
 	}
+	const demo = values.demo ?? false;
+	// The targets file the server would read here, so the launched one reads it too, from anywhere.
+	const targetsFile = demo ? undefined : findConfigFile(values.config ?? process.env.IKVM_CONFIG);
+	const named = targetsFile && existsSync(targetsFile) ? targetsFileVars(readFileSync(targetsFile, "utf8")) : undefined;
+	if (targetsFile && !existsSync(targetsFile)) stderr(`# warning: the targets file ${targetsFile} does not exist`);
 	const text = renderClientConfig({
 		client: client as ClientName,
 		root: values.root ?? new URL("..", import.meta.url).pathname,
@@ -208,6 +278,10 @@ const clientConfig: Command = async (argv) => {
 		env: process.env,
 		withSecrets: values["with-secrets"] ?? false,
 		url: values.url ?? "http://localhost:3001/mcp",
+		targetsFile,
+		extraVars: named?.vars,
+		extraSecretVars: named?.secretVars,
+		launch: demo ? "demo" : "server",
 	});
 	stderr(`# ${client}: ${CLIENT_FILES[client as ClientName]}`);
 	process.stdout.write(`${text}\n`);
@@ -219,6 +293,7 @@ const COMMANDS: Record<string, Command> = {
 	list,
 	screenshot,
 	text,
+	wait,
 	config: clientConfig,
 	"ovh-credentials": (argv) => ovhCredentialsCommand(argv, processIo(interruptSignal())),
 	doctor: (argv) => doctorCommand(argv, processIo(interruptSignal())),

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { IkvmError } from "./errors.ts";
-import { type LogLevel, parseLogLevel } from "./log.ts";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
 export interface OvhSettings {
 	endpoint: string;
@@ -68,6 +68,19 @@ const list = z
 	)
 	.optional();
 
+/**
+ * Largest console picture accepted by default: 4K UHD width by DCI height covers every BMC and VM
+ * console in use (BMCs top out at 1920x1200, VMs at 4K), and bounds one RGBA framebuffer to 34 MiB.
+ */
+export const DEFAULT_MAX_FRAMEBUFFER = { width: 4096, height: 2160 } as const;
+/** Below this no console is usable (VGA text is 640x400); 0x0 would refuse every console. */
+const MIN_FRAMEBUFFER = 64;
+/** RFB sizes are 16-bit. */
+const MAX_FRAMEBUFFER_SIDE = 16384;
+
+/** `ikvm-mcp config` prints secrets as `<NAME>` placeholders; one left in place is a mistake, not a value. */
+export const PLACEHOLDER = /^<[A-Za-z][A-Za-z0-9_]*>$/;
+
 const envSchema = z.object({
 	PORT: intFrom("PORT", 0, 65535).optional(),
 	HOST: z.string().min(1).optional(),
@@ -75,14 +88,26 @@ const envSchema = z.object({
 	MCP_AUTH_TOKEN: z.string().min(16, "MCP_AUTH_TOKEN must be at least 16 characters").optional(),
 	MCP_ALLOWED_ORIGINS: list,
 	MCP_ALLOWED_HOSTS: list,
-	LOG_LEVEL: z.string().optional(),
+	LOG_LEVEL: z
+		.string()
+		.transform((v) => v.toLowerCase())
+		.refine((v): v is LogLevel => (LOG_LEVELS as readonly string[]).includes(v), {
+			error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`,
+		})
+		.optional(),
 	TOOL_TIMEOUT_SECONDS: intFrom("TOOL_TIMEOUT_SECONDS", 1, 3600).optional(),
 	MAX_CONCURRENT_CONSOLES: intFrom("MAX_CONCURRENT_CONSOLES", 1, 256).optional(),
 	CONSOLE_IDLE_SECONDS: intFrom("CONSOLE_IDLE_SECONDS", 0, 3600).optional(),
 	CONSOLE_QUEUE_SECONDS: intFrom("CONSOLE_QUEUE_SECONDS", 0, 3600).optional(),
 	MAX_FRAMEBUFFER: z
 		.string()
-		.regex(/^\d+x\d+$/, "MAX_FRAMEBUFFER must look like 8192x8192")
+		.regex(/^\d{1,6}x\d{1,6}$/, "MAX_FRAMEBUFFER must look like 4096x2160")
+		.transform((v) => v.split("x").map(Number) as [number, number])
+		.refine(
+			([w, h]) =>
+				w >= MIN_FRAMEBUFFER && h >= MIN_FRAMEBUFFER && w <= MAX_FRAMEBUFFER_SIDE && h <= MAX_FRAMEBUFFER_SIDE,
+			`MAX_FRAMEBUFFER must be between ${MIN_FRAMEBUFFER}x${MIN_FRAMEBUFFER} and ${MAX_FRAMEBUFFER_SIDE}x${MAX_FRAMEBUFFER_SIDE}`,
+		)
 		.optional(),
 	IKVM_CONFIG: z.string().min(1).optional(),
 	OVH_ENDPOINT: z.string().min(1).optional(),
@@ -107,6 +132,14 @@ const OVH_VARS = ["OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER
 export function loadConfig(env: Record<string, string | undefined>, overrides: ConfigOverrides = {}): AppConfig {
 	// Empty variables count as unset: shells and .env files often leave them so.
 	const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+	for (const name of Object.keys(envSchema.shape)) {
+		const value = present[name];
+		if (value !== undefined && PLACEHOLDER.test(value)) {
+			throw new IkvmError("CONFIG_INVALID", `Invalid ${name}: it is still the placeholder ${value}.`, {
+				hint: `Put the real value of ${name} in place of ${value} (ikvm-mcp config prints secrets as placeholders unless --with-secrets is given).`,
+			});
+		}
+	}
 	const parsed = envSchema.safeParse(present);
 	if (!parsed.success) {
 		const issue = parsed.error.issues[0];
@@ -135,7 +168,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 		};
 	}
 
-	const [fbW, fbH] = (e.MAX_FRAMEBUFFER ?? "8192x8192").split("x").map(Number) as [number, number];
+	const [fbW, fbH] = e.MAX_FRAMEBUFFER ?? [DEFAULT_MAX_FRAMEBUFFER.width, DEFAULT_MAX_FRAMEBUFFER.height];
 	return {
 		transport: overrides.transport ?? e.MCP_TRANSPORT ?? "http",
 		host: overrides.host ?? e.HOST ?? "127.0.0.1",
@@ -143,7 +176,7 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: C
 		authToken: e.MCP_AUTH_TOKEN,
 		allowedOrigins: (e.MCP_ALLOWED_ORIGINS ?? []).map((o) => o.replace(/\/$/, "")),
 		allowedHosts: (e.MCP_ALLOWED_HOSTS ?? []).map((h) => h.toLowerCase()),
-		logLevel: parseLogLevel(e.LOG_LEVEL),
+		logLevel: e.LOG_LEVEL ?? "info",
 		toolTimeoutMs: (e.TOOL_TIMEOUT_SECONDS ?? 60) * 1000,
 		maxConcurrentConsoles: e.MAX_CONCURRENT_CONSOLES ?? 4,
 		consoleIdleMs: (e.CONSOLE_IDLE_SECONDS ?? 60) * 1000,

@@ -110,3 +110,24 @@ export function abortReasonToError(reason: unknown, stage?: Stage): IkvmError {
 	}
 	return new IkvmError("CANCELLED", "The call was cancelled.", { stage });
 }
+
+/**
+ * What a console's receive path throws, as a typed error: IkvmErrors pass unchanged; anything
+ * else (a bug, not the peer's fault) becomes an INTERNAL error naming `what` and the stage.
+ */
+export function wrapUnknown(error: unknown, stage: Stage, what: string): IkvmError {
+	if (error instanceof IkvmError) return error;
+	const message = error instanceof Error ? error.message : String(error);
+	return new IkvmError("INTERNAL", `${what} failed unexpectedly: ${message}`, { stage, cause: error });
+}
+
+/** Re-labels an error with the stage it surfaced in, unless it already names one. */
+export function atStage(error: IkvmError, stage: Stage): IkvmError {
+	if (error.stage) return error;
+	return new IkvmError(error.code, error.message, {
+		stage,
+		hint: error.hint,
+		retryable: error.retryable,
+		cause: error,
+	});
+}

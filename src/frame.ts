@@ -1,12 +1,19 @@
 /**
- * A captured console picture: tightly packed RGBA, row-major, top-left origin.
- * This is what every console path produces and what the image stage consumes.
+ * A picture: tightly packed RGBA, row-major, top-left origin, width·height·4 bytes.
+ * What decoders return, encoders take and the test servers serve.
  */
-export interface Frame {
+export interface Picture {
 	readonly width: number;
 	readonly height: number;
 	/** width * height * 4 bytes */
 	readonly rgba: Uint8Array;
+}
+
+/**
+ * A captured console picture, with when it was taken. This is what every console
+ * path produces and what the image and text stages consume.
+ */
+export interface Frame extends Picture {
 	readonly capturedAt: Date;
 }
 

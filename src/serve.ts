@@ -31,7 +31,12 @@ function checkExposure(config: AppConfig): void {
 	}
 }
 
-export async function startServing(config: AppConfig, options: AppOptions = {}): Promise<Running> {
+export interface ServeOptions extends AppOptions {
+	/** Called when the stdio connection fails for good (the process should exit non-zero). */
+	onTransportFailure?: (error: Error) => void;
+}
+
+export async function startServing(config: AppConfig, options: ServeOptions = {}): Promise<Running> {
 	configureLogging({ level: config.logLevel });
 	checkExposure(config);
 	const app = await createApp(config, options);
@@ -44,7 +49,9 @@ export async function startServing(config: AppConfig, options: AppOptions = {}):
 
 	if (config.transport === "stdio") {
 		const server = createMcpServer(app.toolDeps);
-		await server.connect(new StdioServerTransport());
+		const transport = new StdioServerTransport();
+		await server.connect(transport);
+		watchStdio(transport, options.onTransportFailure ?? (() => {}));
 		log.info("ikvm-mcp serving MCP over stdio", { providers: app.registry.providerNames });
 		return {
 			app,
@@ -85,11 +92,54 @@ export async function startServing(config: AppConfig, options: AppOptions = {}):
 	};
 }
 
+/** The SDK's stdio transport refuses a line longer than this (its ReadBuffer limit). */
+const STDIO_MAX_LINE = "10 MiB";
+
+/**
+ * The SDK's stdio transport closes itself when stdin breaks its rules (a line over its buffer
+ * limit) and says nothing; the process would then exit 0 as if the client had left. Say why
+ * and report it as a failure.
+ */
+function watchStdio(transport: StdioServerTransport, onFailure: (error: Error) => void): void {
+	let lastError: Error | undefined;
+	const protocolError = transport.onerror;
+	transport.onerror = (error) => {
+		lastError = error;
+		protocolError?.(error);
+	};
+	const protocolClose = transport.onclose;
+	transport.onclose = () => {
+		protocolClose?.();
+		if (!lastError) return;
+		const tooLong = /exceeded maximum size/i.test(lastError.message);
+		const reason = tooLong
+			? new Error(
+					`a message on stdin was longer than ${STDIO_MAX_LINE} (the MCP stdio limit); the client must send smaller messages`,
+				)
+			: lastError;
+		log.error("the stdio connection failed; exiting", { error: reason.message });
+		onFailure(reason);
+	};
+}
+
 /** Entry used by `bun start`, `bun run src/index.ts` and `ikvm-mcp serve`. */
-export async function serveFromEnvironment(overrides: ConfigOverrides, options: AppOptions = {}): Promise<void> {
+export async function serveFromEnvironment(overrides: ConfigOverrides, options: ServeOptions = {}): Promise<Running> {
 	const config = loadConfig(process.env, overrides);
-	const running = await startServing(config, options);
+	let running: Running | undefined;
+	let failed = false;
+	running = await startServing(config, {
+		...options,
+		onTransportFailure: () => {
+			failed = true;
+			void running?.stop().finally(() => process.exit(1));
+		},
+	});
+	if (failed) {
+		await running.stop().catch(() => {});
+		process.exit(1);
+	}
 	installShutdown(running);
+	return running;
 }
 
 const SHUTDOWN_DEADLINE_MS = 5000;

@@ -3,7 +3,7 @@
  * caller's signal, and then rejects with a stage-named error. Also bounded
  * concurrency and how durations read in messages.
  */
-import { abortReasonToError, type Stage, throwIfAborted } from "./errors.ts";
+import { abortReasonToError, type IkvmError, type Stage, throwIfAborted } from "./errors.ts";
 
 export function sleep(ms: number, signal: AbortSignal, stage: Stage): Promise<void> {
 	throwIfAborted(signal, stage);
@@ -61,9 +61,9 @@ export async function mapLimit<T, R>(
 	return results;
 }
 
-/** "0.25", "1.5", "12": seconds for messages that add the unit themselves. */
+/** "0.25 s", "1.5 s", "12 s": a limit as messages state it. */
 export function seconds(ms: number): string {
-	return ms >= 1000 ? String(Math.round(ms / 100) / 10) : String(ms / 1000);
+	return `${ms >= 1000 ? Math.round(ms / 100) / 10 : ms / 1000} s`;
 }
 
 /** "1.5 s", "2 min": for messages. */
@@ -71,4 +71,64 @@ export function formatDuration(ms: number): string {
 	if (ms < 1000) return `${ms} ms`;
 	if (ms < 120_000) return `${Number((ms / 1000).toFixed(1))} s`;
 	return `${Math.round(ms / 60_000)} min`;
+}
+
+export interface DeadlineOptions {
+	/** The stage a cancellation names. */
+	stage: Stage;
+	/** The caller's cancellation. */
+	signal: AbortSignal;
+	timeoutMs: number;
+	/** The error for running out of time (it should say what did not arrive, and within how long). */
+	onTimeout: () => IkvmError;
+}
+
+/**
+ * Waits for `register` to settle, bounded by a time limit and the caller's signal. `register`
+ * gets resolve/reject and may return an unregister function, called however the wait ends.
+ * What was waited for is left as it is: the caller decides whether a timeout ends its session.
+ */
+export function withDeadline<T>(
+	register: (resolve: (value: T) => void, reject: (error: IkvmError) => void) => (() => void) | undefined,
+	options: DeadlineOptions,
+): Promise<T> {
+	const { signal, stage } = options;
+	return new Promise<T>((resolve, reject) => {
+		let done = false;
+		let unregister: (() => void) | undefined;
+		const finish = () => {
+			done = true;
+			clearTimeout(timer);
+			signal.removeEventListener("abort", onAbort);
+			unregister?.();
+		};
+		const onAbort = () => {
+			if (done) return;
+			finish();
+			reject(abortReasonToError(signal.reason, stage));
+		};
+		const timer = setTimeout(() => {
+			if (done) return;
+			finish();
+			reject(options.onTimeout());
+		}, options.timeoutMs);
+		if (signal.aborted) return onAbort();
+		signal.addEventListener("abort", onAbort, { once: true });
+		const result = register(
+			(value) => {
+				if (done) return;
+				finish();
+				resolve(value);
+			},
+			(error) => {
+				if (done) return;
+				finish();
+				reject(error);
+			},
+		);
+		if (typeof result === "function") {
+			if (done) result();
+			else unregister = result;
+		}
+	});
 }

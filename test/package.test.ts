@@ -46,3 +46,10 @@ test(
 	},
 	{ timeout: 120_000 },
 );
+
+test("README promises no registry package that does not exist, and says how to build one", async () => {
+	const readme = await Bun.file(join(ROOT, "README.md")).text();
+	expect(readme).not.toMatch(/bunx ikvm-mcp|published package/);
+	expect(readme).toContain("npm pack");
+	expect(readme).toContain("not published");
+});

@@ -16,118 +16,12 @@ import { z } from "zod";
 import type { TlsOptions } from "../console/types.ts";
 import { abortReasonToError, IkvmError } from "../errors.ts";
 import { log } from "../log.ts";
-import { readBodyWithin } from "../net/read-body.ts";
+import { type BmcRequestContext, type BmcResponse, bmcRequest } from "../net/bmc-http.ts";
+
+export type { BmcRequestContext };
+
 import { registerSecret } from "../redact.ts";
-import { seconds } from "../timing.ts";
 import type { BmcSession, KvmToken } from "./types.ts";
-
-export interface BmcRequestContext {
-	/** The caller's cancellation. */
-	signal: AbortSignal;
-	/** Time limit of each request. */
-	timeoutMs: number;
-}
-
-/** Largest response body read from a BMC; viewer pages are a few KiB. */
-const MAX_BODY_BYTES = 2 * 1024 * 1024;
-
-const INSECURE_HINT =
-	"BMCs usually have self-signed certificates. To accept this BMC's certificate, set `tls: { insecure: true }` on this target (it affects this BMC only).";
-
-const TLS_ERROR_CODES = new Set([
-	"UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-	"DEPTH_ZERO_SELF_SIGNED_CERT",
-	"SELF_SIGNED_CERT_IN_CHAIN",
-	"UNABLE_TO_GET_ISSUER_CERT",
-	"UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-	"CERT_HAS_EXPIRED",
-	"CERT_NOT_YET_VALID",
-	"ERR_TLS_CERT_ALTNAME_INVALID",
-	"CERT_UNTRUSTED",
-	"CERT_SIGNATURE_FAILURE",
-]);
-
-/** Bun's per-request TLS options for a target. */
-export function tlsFor(tls: TlsOptions | undefined): { rejectUnauthorized: boolean } | undefined {
-	return tls?.insecure ? { rejectUnauthorized: false } : undefined;
-}
-
-export function isTlsVerificationError(error: unknown): boolean {
-	const code = (error as { code?: unknown })?.code;
-	if (typeof code === "string" && TLS_ERROR_CODES.has(code)) return true;
-	const message = error instanceof Error ? error.message : String(error);
-	return /certificate|self[- ]signed|TLS handshake/i.test(message);
-}
-
-interface BmcResponse {
-	status: number;
-	headers: Headers;
-	body: string;
-}
-
-/** One request to the BMC with a time limit, the caller's cancellation and the target's TLS choice. */
-async function bmcRequest(
-	url: URL,
-	init: { method?: string; headers?: Record<string, string>; body?: string },
-	tls: TlsOptions | undefined,
-	ctx: BmcRequestContext,
-	what: string,
-): Promise<BmcResponse> {
-	if (ctx.signal.aborted) throw abortReasonToError(ctx.signal.reason, "bmc-login");
-	const timeout = AbortSignal.timeout(ctx.timeoutMs);
-	const signal = AbortSignal.any([ctx.signal, timeout]);
-	try {
-		const response = await fetch(url, {
-			method: init.method ?? "GET",
-			headers: init.headers,
-			body: init.body,
-			redirect: "manual",
-			signal,
-			tls: tlsFor(tls),
-		});
-		const body = await readBodyWithin(response, MAX_BODY_BYTES);
-		if (body === undefined) throw tooLarge(what, MAX_BODY_BYTES);
-		return { status: response.status, headers: response.headers, body };
-	} catch (error) {
-		if (error instanceof IkvmError) throw error;
-		if (ctx.signal.aborted) throw abortReasonToError(ctx.signal.reason, "bmc-login");
-		if (timeout.aborted) {
-			throw new IkvmError(
-				"TIMEOUT",
-				`The BMC at ${url.host} did not answer ${what} within ${seconds(ctx.timeoutMs)} s.`,
-				{
-					stage: "bmc-login",
-					hint: "Check that the BMC is reachable from this machine (IPMI access rules, firewall, VPN).",
-					retryable: true,
-				},
-			);
-		}
-		if (isTlsVerificationError(error)) {
-			throw new IkvmError("CONNECTION", `The BMC at ${url.host} presented a TLS certificate that is not trusted.`, {
-				stage: "bmc-login",
-				hint: INSECURE_HINT,
-				cause: error,
-			});
-		}
-		const reason = error instanceof Error ? error.message : String(error);
-		throw new IkvmError("CONNECTION", `Could not reach the BMC at ${url.host} (${what}): ${reason}`, {
-			stage: "bmc-login",
-			hint: "Check that the BMC is reachable from this machine (IPMI access rules, firewall, VPN).",
-			retryable: true,
-			cause: error,
-		});
-	}
-}
-
-function tooLarge(what: string, max: number): IkvmError {
-	return new IkvmError(
-		"PROTOCOL",
-		`The BMC's answer to ${what} is larger than ${max / 1024} KiB; this is not an AMI BMC page.`,
-		{
-			stage: "bmc-login",
-		},
-	);
-}
 
 // ---------------------------------------------------------------------------
 // Parsing what the BMC sends

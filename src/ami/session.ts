@@ -11,10 +11,10 @@
 
 import type { CallContext } from "../call-context.ts";
 import type { ConsoleLimits, ConsoleOpener, ConsoleSession } from "../console/types.ts";
-import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
+import { atStage, IkvmError, type Stage, wrapUnknown } from "../errors.ts";
 import { createFrame, type Frame } from "../frame.ts";
 import { log } from "../log.ts";
-import { seconds } from "../timing.ts";
+import { seconds, withDeadline } from "../timing.ts";
 import { loginWithPassword, loginWithViewerUrl, logout, requestKvmToken } from "./bmc-session.ts";
 import { defaultDecoderFactory } from "./decoder.ts";
 import { IvtpParser, IvtpProtocol, type IvtpStep, IvtpType, poweredOffError } from "./ivtp.ts";
@@ -106,17 +106,6 @@ interface FrameWaiter {
 /** The outcome of the latest frame, for a capture that asks after it arrived. */
 type LastFrame = { index: number; frame: Frame } | { index: number; error: IkvmError };
 
-/** Re-labels an error with the stage it surfaced in, unless it already names one. */
-function atStage(error: IkvmError, stage: Stage): IkvmError {
-	if (error.stage) return error;
-	return new IkvmError(error.code, error.message, {
-		stage,
-		hint: error.hint,
-		retryable: error.retryable,
-		cause: error,
-	});
-}
-
 export class AmiConsoleSession implements ConsoleSession {
 	readonly description: string;
 	private socket: KvmSocket | undefined;
@@ -177,7 +166,7 @@ export class AmiConsoleSession implements ConsoleSession {
 			() =>
 				new IkvmError(
 					"TIMEOUT",
-					`The BMC at ${this.bmc.host} did not complete the KVM handshake within ${seconds(this.settings.timeouts.handshake)} s (stuck at ${this.protocol.state}).`,
+					`The BMC at ${this.bmc.host} did not complete the KVM handshake within ${seconds(this.settings.timeouts.handshake)} (stuck at ${this.protocol.state}).`,
 					{
 						stage: "handshake",
 						hint: "The BMC's KVM service may be hung; try again, or reset the BMC's KVM.",
@@ -231,7 +220,7 @@ export class AmiConsoleSession implements ConsoleSession {
 				const partial = progress ? ` (${progress.received} of ${progress.expected} bytes of a frame arrived)` : "";
 				const error = new IkvmError(
 					"TIMEOUT",
-					`No complete video frame from the BMC at ${this.bmc.host} within ${seconds(this.settings.timeouts.frame)} s${partial}.`,
+					`No complete video frame from the BMC at ${this.bmc.host} within ${seconds(this.settings.timeouts.frame)}${partial}.`,
 					{ stage: "first-frame", hint: "The BMC's video engine may be stalled; try again.", retryable: true },
 				);
 				// A KVM that stopped answering is not worth keeping warm.
@@ -242,8 +231,8 @@ export class AmiConsoleSession implements ConsoleSession {
 	}
 
 	/**
-	 * Waits for `register` to settle, bounded by `timeoutMs` and the caller's
-	 * signal. `register` may return an unregister function.
+	 * Waits for `register` to settle within `timeoutMs` and the caller's signal. The session
+	 * stays usable after a timeout: a later capture asks again.
 	 */
 	private waitFor<T>(
 		stage: Stage,
@@ -252,43 +241,11 @@ export class AmiConsoleSession implements ConsoleSession {
 		register: (resolve: (value: T) => void, reject: (error: IkvmError) => void) => (() => void) | undefined,
 		onTimeout: () => IkvmError,
 	): Promise<T> {
-		return new Promise<T>((resolve, reject) => {
-			let done = false;
-			let unregister: (() => void) | undefined;
-			const finish = () => {
-				done = true;
-				clearTimeout(timer);
-				ctx.signal.removeEventListener("abort", onAbort);
-				unregister?.();
-			};
-			const onAbort = () => {
-				if (done) return;
-				finish();
-				reject(abortReasonToError(ctx.signal.reason, stage));
-			};
-			const timer = setTimeout(() => {
-				if (done) return;
-				finish();
-				reject(onTimeout());
-			}, timeoutMs);
-			if (ctx.signal.aborted) return onAbort();
-			ctx.signal.addEventListener("abort", onAbort, { once: true });
-			const result = register(
-				(value) => {
-					if (done) return;
-					finish();
-					resolve(value);
-				},
-				(error) => {
-					if (done) return;
-					finish();
-					reject(atStage(error, stage));
-				},
-			);
-			if (typeof result === "function") {
-				if (done) result();
-				else unregister = result;
-			}
+		return withDeadline<T>((resolve, reject) => register(resolve, (error) => reject(atStage(error, stage))), {
+			stage,
+			signal: ctx.signal,
+			timeoutMs,
+			onTimeout,
 		});
 	}
 
@@ -300,9 +257,7 @@ export class AmiConsoleSession implements ConsoleSession {
 				if (this.failure) return;
 			}
 		} catch (error) {
-			this.fail(
-				error instanceof IkvmError ? error : new IkvmError("PROTOCOL", `IVTP error: ${(error as Error).message}`),
-			);
+			this.fail(wrapUnknown(error, "decode", "The IVTP parser"));
 		}
 	}
 

@@ -2,7 +2,9 @@
  * Types shared by the AMI/ASRockRack KVM path: BMC web session → one-time KVM
  * token → IVTP over `wss://<bmc>/kvm` → AST2500 frames → RGBA.
  */
+
 import type { ConsoleLimits, TlsOptions } from "../console/types.ts";
+import type { Picture } from "../frame.ts";
 
 /** A BMC web session: what the KVM token request and the KVM WebSocket need. */
 export interface BmcSession {
@@ -48,13 +50,8 @@ export const DEFAULT_KVM_TIMEOUTS: KvmTimeouts = {
 	close: 3_000,
 };
 
-/** What a video decoder returns: the whole current picture, tightly packed RGBA. */
-export interface DecodedPicture {
-	width: number;
-	height: number;
-	/** A buffer the caller owns: later decodes must not write into it (it becomes the Frame as is). */
-	rgba: Uint8Array;
-}
+/** What a decoder returns: the whole current picture, in a buffer the caller owns (later decodes never write into it). */
+export type DecodedPicture = Picture;
 
 /**
  * An AST2500 decoder as the KVM session uses it: `frame` is the 86-byte video

@@ -5,8 +5,10 @@
  * Several files are decoded in order on one decoder, so a full frame followed
  * by partial updates gives the picture a viewer would show after the last one.
  */
+
 import { readFile, writeFile } from "node:fs/promises";
 import { IkvmError } from "../errors.ts";
+import type { Picture } from "../frame.ts";
 import { createFrame } from "../frame.ts";
 import { encodePng } from "../image/encode.ts";
 import type { ColorMatrix } from "./color.ts";
@@ -47,7 +49,7 @@ export async function decodeFrameFiles(
 ): Promise<DecodeFileResult> {
 	if (inPaths.length === 0) throw new IkvmError("BAD_INPUT", "No frame file given.");
 	const decoder = new Ast2500Decoder(options);
-	let picture: { width: number; height: number; rgba: Uint8Array } | undefined;
+	let picture: Picture | undefined;
 	for (const path of inPaths) {
 		const bytes = await readInput(path);
 		try {

@@ -15,7 +15,9 @@
  * out of bounds. Blocks decoded before an error stay in the picture; the
  * next full frame repairs it.
  */
+
 import { IkvmError } from "../errors.ts";
+import type { Picture } from "../frame.ts";
 import { BitReader } from "./bit-reader.ts";
 import {
 	CLAMP_OFFSET,
@@ -36,8 +38,8 @@ import {
 	invalidCode,
 	lookupSymbol,
 } from "./huffman.ts";
-import { idct8x8, idctDcSample } from "./idct.ts";
-import { QuantCache } from "./quant.ts";
+import { idct8x8Dequantized, RANGE_LIMIT } from "./idct.ts";
+import { type Dequantisation, dequantShift, QuantCache, type QuantTables, type TableChoice } from "./quant.ts";
 import { decodeVqBlock, VqCache } from "./vq.ts";
 
 /** Natural (row-major) index of zig-zag position k. */
@@ -64,20 +66,52 @@ export const BlockCode = {
 	FRAME_END: 0x9,
 } as const;
 
+/**
+ * Which firmware's reading of the bit stream (ATEN notes §8 lists the
+ * differences): "ami" (default) is AMI MegaRAC's viewer; "aten" is the
+ * Supermicro (ATEN 0x57 "AST2100") viewer: 16.16 dequantisation, only the
+ * block codes ATEN sends (PASS2 and the undefined codes are errors, not
+ * 3-bit skips), a fresh VQ colour cache every frame, the frame ends at
+ * FRAME_END or the end of the data, a block budget, BT.601 colours.
+ */
+export type CodecDialect = "ami" | "aten";
+
 export interface Ast2500DecoderOptions {
 	/** Largest picture accepted (refused before allocating). Default 4096x4096. */
 	maxWidth?: number;
 	maxHeight?: number;
-	/** "ami" (default: the BMC viewer's colours, bit for bit) or "bt601" (standard Cr→G term); see color.ts. */
+	/** "ami" (default for the ami dialect: the BMC viewer's colours, bit for bit) or "bt601" (default for aten); see color.ts. */
 	colorMatrix?: ColorMatrix;
+	/** Default "ami". */
+	dialect?: CodecDialect;
 }
 
-export interface DecodedPicture {
+/**
+ * One frame of the bit stream as the front end (AMI's 86-byte header or
+ * ATEN's 4-byte header) describes it.
+ */
+export interface BitstreamFormat {
+	/** Picture size. */
 	width: number;
 	height: number;
-	/** width·height·4 bytes, a copy the caller owns. */
-	rgba: Uint8Array;
+	/** Size the block grid is laid over (normally the picture size). */
+	gridWidth: number;
+	gridHeight: number;
+	mode420: boolean;
+	/** Table selectors for QT0..QT3 (0..11; the front end validates its own range). */
+	tables: Omit<TableChoice, "dequantisation">;
 }
+
+/** What decoding one bit stream did. */
+export interface BitstreamInfo {
+	/** Blocks parsed, including undefined codes, excluding FRAME_END. */
+	blocks: number;
+	/** Whether the frame ended with a FRAME_END code (else by running out of data). */
+	sawFrameEnd: boolean;
+}
+
+/** What a decoder returns: the whole current picture, in a buffer the caller owns (later decodes never write into it). */
+export type DecodedPicture = Picture;
 
 /** What the last decode did, for logs and tests. */
 export interface FrameInfo {
@@ -103,6 +137,10 @@ export class Ast2500Decoder {
 	private readonly maxWidth: number;
 	private readonly maxHeight: number;
 	private readonly color: ColorTables;
+	private readonly aten: boolean;
+	private readonly dequantisation: Dequantisation;
+	/** See quant.ts `dequantShift`. */
+	private readonly shift: number;
 
 	private width = 0;
 	private height = 0;
@@ -115,7 +153,8 @@ export class Ast2500Decoder {
 	private readonly vq = new VqCache();
 	private readonly quantCache = new QuantCache();
 	private readonly reader = new BitReader();
-	private readonly coef = new Int16Array(64);
+	/** Dequantised coefficients of the current data unit (zero except where `nonZero` says). */
+	private readonly deq = new Int32Array(64);
 	private readonly nonZero = new Uint8Array(64);
 	private readonly ws = new Int32Array(64);
 	/** Samples of Y0..Y3 at 0/64/128/192 (4:2:0; 4:4:4 uses Y0 only), Cb at 256, Cr at 320. */
@@ -139,7 +178,15 @@ export class Ast2500Decoder {
 		if (!LITTLE_ENDIAN) throw new Error("Ast2500Decoder needs a little-endian platform");
 		this.maxWidth = options.maxWidth ?? 4096;
 		this.maxHeight = options.maxHeight ?? 4096;
-		this.color = colorTables(options.colorMatrix ?? DEFAULT_COLOR_MATRIX);
+		this.aten = options.dialect === "aten";
+		this.color = colorTables(options.colorMatrix ?? (this.aten ? "bt601" : DEFAULT_COLOR_MATRIX));
+		this.dequantisation = this.aten ? "fixed16" : "integer";
+		this.shift = dequantShift(this.dequantisation);
+	}
+
+	/** Largest picture this decoder accepts. */
+	get limits(): { maxWidth: number; maxHeight: number } {
+		return { maxWidth: this.maxWidth, maxHeight: this.maxHeight };
 	}
 
 	/** Details of the last successfully decoded frame. */
@@ -189,10 +236,51 @@ export class Ast2500Decoder {
 				{ stage: "decode" },
 			);
 		}
-		this.ensurePicture(header.width, header.height);
 		const data = frame.subarray(header.headerLength, header.headerLength + header.compressSize);
+		const result = this.applyBitstream(
+			{
+				width: header.width,
+				height: header.height,
+				gridWidth: header.gridWidth,
+				gridHeight: header.gridHeight,
+				mode420: header.mode420,
+				tables: {
+					luma: header.jpegTableSelector,
+					chroma: header.jpegTableSelector,
+					advanceLuma: header.advanceTableSelector,
+					advanceChroma: header.advanceTableSelector,
+					chromaFromLuma: header.yuvTableMapping === 1,
+				},
+			},
+			data,
+		);
+		this.info = { header, ...result };
+		return this.info;
+	}
+
+	/**
+	 * Decodes one bit stream (the bytes after the front end's header) over the
+	 * persistent picture, whose size follows `format`. The front end has
+	 * validated the sizes against the limits and the selectors' range.
+	 */
+	applyBitstream(format: BitstreamFormat, data: Uint8Array): BitstreamInfo {
+		if (format.width > this.maxWidth || format.height > this.maxHeight || format.width < 1 || format.height < 1) {
+			throw new IkvmError(
+				"TOO_LARGE",
+				`Video frame size ${format.width}x${format.height} is outside 1x1..${this.maxWidth}x${this.maxHeight}.`,
+				{ stage: "decode", hint: "Raise MAX_FRAMEBUFFER if this resolution is genuine." },
+			);
+		}
+		if (data.length > MAX_COMPRESSED_BYTES) {
+			throw new IkvmError(
+				"TOO_LARGE",
+				`Video frame has ${data.length} compressed bytes; the limit is ${MAX_COMPRESSED_BYTES}.`,
+				{ stage: "decode" },
+			);
+		}
+		this.ensurePicture(format.width, format.height);
 		try {
-			this.decodeBlocks(header, data);
+			return this.decodeBlocks(format, data);
 		} catch (error) {
 			if (error instanceof IkvmError) throw error;
 			throw new IkvmError("INTERNAL", `AST2500 decoder failed: ${(error as Error).message}`, {
@@ -200,7 +288,12 @@ export class Ast2500Decoder {
 				cause: error,
 			});
 		}
-		return this.info as FrameInfo;
+	}
+
+	/** The picture as it stands, without copying: valid until the next frame. */
+	view(): DecodedPicture | undefined {
+		if (this.width === 0) return undefined;
+		return { width: this.width, height: this.height, rgba: this.picture };
 	}
 
 	/** A copy of the current picture, or undefined before the first frame. */
@@ -224,14 +317,21 @@ export class Ast2500Decoder {
 		this.prevYuv = new Uint32Array(width * height).fill(16 | (128 << 8) | (128 << 16));
 	}
 
-	private decodeBlocks(header: VideoHeader, data: Uint8Array): void {
+	private decodeBlocks(format: BitstreamFormat, data: Uint8Array): BitstreamInfo {
 		const reader = this.reader;
 		reader.load(data);
-		const q = this.quantCache.get(header);
-		const mode420 = header.mode420;
+		const q: QuantTables = this.quantCache.choose({ ...format.tables, dequantisation: this.dequantisation });
+		const mode420 = format.mode420;
 		const bs = mode420 ? 16 : 8;
-		const cols = Math.ceil(header.gridWidth / bs);
-		const rows = Math.ceil(header.gridHeight / bs);
+		const cols = Math.ceil(format.gridWidth / bs);
+		const rows = Math.ceil(format.gridHeight / bs);
+		const aten = this.aten;
+		// ATEN: the BMC's viewer starts every frame from the default colour cache.
+		if (aten) this.vq.reset();
+		const dataBits = data.length * 8;
+		// Each block is drawn once in a real frame; a few times the grid leaves room for
+		// odd encoders while bounding the work a hostile stream of tiny VQ blocks can cause.
+		const blockBudget = aten ? 4 * cols * rows + 4096 : Number.POSITIVE_INFINITY;
 
 		let x = 0;
 		let y = 0;
@@ -253,6 +353,14 @@ export class Ast2500Decoder {
 				reader.pos += 4;
 				sawFrameEnd = true;
 				break;
+			}
+			if (aten && (code === 0x1 || code === 0x2 || code === 0x3 || code === 0xa || code === 0xb)) {
+				// ATEN viewers know no PASS2 or undefined codes: the stream is corrupt (skipping would desynchronise it).
+				throw new IkvmError(
+					"PROTOCOL",
+					`ATEN video stream corrupt: block code 0x${code.toString(16)} at bit ${reader.pos} is not used by ATEN BMCs.`,
+					{ stage: "decode" },
+				);
 			}
 			if (code === 0x1 || code === 0x3 || code === 0xb) {
 				// Undefined: AMI skips 3 bits (not 4) and moves on; nothing is drawn.
@@ -308,9 +416,18 @@ export class Ast2500Decoder {
 				y++;
 				if (y >= rows) y = 0;
 			}
-		} while (!reader.pastEnd());
+			if (blocks > blockBudget) {
+				throw new IkvmError(
+					"PROTOCOL",
+					`ATEN video stream corrupt: more than ${blockBudget} blocks for a ${cols}x${rows} block grid.`,
+					{ stage: "decode" },
+				);
+			}
+			// AMI stops once its reader has loaded the last word (rule b); ATEN only at FRAME_END
+			// or when every bit of the data has been consumed.
+		} while (aten ? reader.pos < dataBits : !reader.pastEnd());
 
-		this.info = { header, blocks, sawFrameEnd };
+		return { blocks, sawFrameEnd };
 	}
 
 	/**
@@ -323,7 +440,8 @@ export class Ast2500Decoder {
 		const reader = this.reader;
 		const words = reader.words;
 		let pos = reader.pos;
-		const coef = this.coef;
+		const deq = this.deq;
+		const shift = this.shift;
 		const nonZero = this.nonZero;
 
 		let w = pos >>> 5;
@@ -343,7 +461,6 @@ export class Ast2500Decoder {
 		}
 		pos += length;
 		value = (value << 16) >> 16;
-		coef[0] = value;
 
 		let count = 0;
 		for (let k = 1; k < 64; ) {
@@ -370,18 +487,20 @@ export class Ast2500Decoder {
 			k += run;
 			if (k > 63) k = 63;
 			const z = ZIGZAG[k]!;
-			coef[z] = v < 1 << (size - 1) ? v - (1 << size) + 1 : v;
+			deq[z] = (Math.imul(v < 1 << (size - 1) ? v - (1 << size) + 1 : v, q[z]!) << shift) >> 16;
 			nonZero[count++] = z;
 			k++;
 		}
 		reader.pos = pos;
 
+		const dcDeq = (Math.imul(value, q[0]!) << shift) >> 16;
 		if (count === 0) {
-			this.flat[du] = idctDcSample(value, q[0]!);
+			this.flat[du] = RANGE_LIMIT[(dcDeq >> 3) & 1023]!;
 		} else {
 			this.flat[du] = -1;
-			idct8x8(coef, 0, q, this.tile, du * 64, this.ws);
-			for (let i = 0; i < count; i++) coef[nonZero[i]!] = 0;
+			deq[0] = dcDeq;
+			idct8x8Dequantized(deq, this.tile, du * 64, this.ws);
+			for (let i = 0; i < count; i++) deq[nonZero[i]!] = 0;
 		}
 		return value;
 	}

@@ -31,8 +31,9 @@ export function dequantize(coef: number, mult: number): number {
 }
 
 /**
- * 8x8 IDCT of `coef[co..co+63]` (natural order) with AAN multipliers `q`,
- * writing 64 samples row-major to `out[oo..oo+63]`. `ws` is a 64-entry scratch.
+ * 8x8 IDCT of `coef[co..co+63]` (natural order) with AAN multipliers `q`
+ * (AMI's integer rule, products wrapped to 16 bits), writing 64 samples
+ * row-major to `out[oo..oo+63]`. `ws` is a 64-entry scratch.
  */
 export function idct8x8(
 	coef: Int16Array,
@@ -42,19 +43,31 @@ export function idct8x8(
 	oo: number,
 	ws: Int32Array,
 ): void {
+	const deq = new Int32Array(64);
+	for (let i = 0; i < 64; i++) deq[i] = dequantize(coef[co + i]!, q[i]!);
+	idct8x8Dequantized(deq, out, oo, ws);
+}
+
+/**
+ * 8x8 IDCT of already dequantised coefficients `deq[0..63]` (natural order),
+ * writing 64 samples row-major to `out[oo..oo+63]`. `ws` is a 64-entry
+ * scratch. The decoder dequantises only the non-zero coefficients it reads
+ * (AMI's 16-bit wrap or ATEN's 16.16 product), so this pass never multiplies
+ * by the table.
+ */
+export function idct8x8Dequantized(deq: Int32Array, out: Uint8Array, oo: number, ws: Int32Array): void {
 	// Pass 1: columns.
 	for (let c = 0; c < 8; c++) {
-		const i = co + c;
 		if (
-			coef[i + 8] === 0 &&
-			coef[i + 16] === 0 &&
-			coef[i + 24] === 0 &&
-			coef[i + 32] === 0 &&
-			coef[i + 40] === 0 &&
-			coef[i + 48] === 0 &&
-			coef[i + 56] === 0
+			deq[c + 8] === 0 &&
+			deq[c + 16] === 0 &&
+			deq[c + 24] === 0 &&
+			deq[c + 32] === 0 &&
+			deq[c + 40] === 0 &&
+			deq[c + 48] === 0 &&
+			deq[c + 56] === 0
 		) {
-			const dc = (Math.imul(coef[i]!, q[c]!) << 16) >> 16;
+			const dc = deq[c]!;
 			ws[c] = dc;
 			ws[c + 8] = dc;
 			ws[c + 16] = dc;
@@ -66,10 +79,10 @@ export function idct8x8(
 			continue;
 		}
 		// Even part.
-		let t0 = (Math.imul(coef[i]!, q[c]!) << 16) >> 16;
-		let t1 = (Math.imul(coef[i + 16]!, q[c + 16]!) << 16) >> 16;
-		let t2 = (Math.imul(coef[i + 32]!, q[c + 32]!) << 16) >> 16;
-		let t3 = (Math.imul(coef[i + 48]!, q[c + 48]!) << 16) >> 16;
+		let t0 = deq[c]!;
+		let t1 = deq[c + 16]!;
+		let t2 = deq[c + 32]!;
+		let t3 = deq[c + 48]!;
 		let t10 = t0 + t2;
 		let t11 = t0 - t2;
 		const t13 = t1 + t3;
@@ -79,10 +92,10 @@ export function idct8x8(
 		t1 = t11 + t12;
 		t2 = t11 - t12;
 		// Odd part.
-		const t4i = (Math.imul(coef[i + 8]!, q[c + 8]!) << 16) >> 16;
-		const t5i = (Math.imul(coef[i + 24]!, q[c + 24]!) << 16) >> 16;
-		const t6i = (Math.imul(coef[i + 40]!, q[c + 40]!) << 16) >> 16;
-		const t7i = (Math.imul(coef[i + 56]!, q[c + 56]!) << 16) >> 16;
+		const t4i = deq[c + 8]!;
+		const t5i = deq[c + 24]!;
+		const t6i = deq[c + 40]!;
+		const t7i = deq[c + 56]!;
 		const z13 = t6i + t5i;
 		const z10 = t6i - t5i;
 		const z11 = t4i + t7i;
@@ -159,9 +172,14 @@ export function idct8x8(
 	}
 }
 
-/** The IDCT of a block whose only non-zero coefficient is DC: one flat sample. */
+/** The IDCT of a block whose only non-zero coefficient is DC: one flat sample (AMI's integer rule). */
 export function idctDcSample(dc: number, q0: number): number {
-	return RANGE_LIMIT[(((Math.imul(dc, q0) << 16) >> 16) >> 3) & 1023]!;
+	return dcSample(dc, q0, 16);
+}
+
+/** Same, for either dequantisation: `shift` as in quant.ts `dequantShift`. */
+export function dcSample(dc: number, q0: number, shift: number): number {
+	return RANGE_LIMIT[(((Math.imul(dc, q0) << shift) >> 16) >> 3) & 1023]!;
 }
 
 /**

@@ -51,6 +51,24 @@ const LUMA_BASE: readonly (readonly number[])[] = [
 		2, 1, 1, 2, 3, 5, 6, 7, 1, 1, 1, 2, 3, 7, 7, 6, 1, 1, 2, 3, 5, 7, 8, 7, 1, 2, 2, 3, 6, 10, 10, 7, 2, 2, 4, 7, 8, 13,
 		12, 9, 3, 4, 6, 8, 10, 13, 14, 11, 6, 8, 9, 10, 12, 15, 15, 12, 9, 11, 11, 12, 14, 12, 12, 12,
 	],
+	// Selectors 8..11 exist only on ATEN (Supermicro) BMCs; 8 repeats 7.
+	[
+		2, 1, 1, 2, 3, 5, 6, 7, 1, 1, 1, 2, 3, 7, 7, 6, 1, 1, 2, 3, 5, 7, 8, 7, 1, 2, 2, 3, 6, 10, 10, 7, 2, 2, 4, 7, 8, 13,
+		12, 9, 3, 4, 6, 8, 10, 13, 14, 11, 6, 8, 9, 10, 12, 15, 15, 12, 9, 11, 11, 12, 14, 12, 12, 12,
+	],
+	[
+		1, 1, 1, 1, 2, 3, 4, 5, 1, 1, 1, 1, 2, 5, 5, 5, 1, 1, 1, 2, 3, 5, 6, 5, 1, 1, 2, 2, 4, 8, 7, 5, 1, 2, 3, 5, 6, 10,
+		9, 7, 2, 3, 5, 6, 7, 9, 10, 8, 4, 6, 7, 8, 9, 11, 11, 9, 6, 8, 8, 9, 10, 9, 9, 9,
+	],
+	[
+		1, 1, 1, 1, 1, 2, 3, 3, 1, 1, 1, 1, 1, 3, 3, 3, 1, 1, 1, 1, 2, 3, 4, 3, 1, 1, 1, 1, 3, 5, 5, 3, 1, 1, 2, 3, 4, 6, 6,
+		4, 1, 2, 3, 4, 5, 6, 7, 5, 3, 4, 4, 5, 6, 7, 7, 6, 4, 5, 5, 6, 7, 6, 6, 6,
+	],
+	// The last entry is 3 as in the BMC's own viewer (ASPEED's reference table has 4 there).
+	[
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 2, 1, 1, 1, 1, 1, 2, 3, 3,
+		2, 1, 1, 1, 2, 2, 3, 3, 2, 1, 2, 2, 2, 3, 3, 3, 3, 2, 2, 2, 3, 3, 3, 3, 3,
+	],
 ];
 
 /** Chroma tables: a constant everywhere except the top-left 4x4 corner. */
@@ -63,7 +81,15 @@ const CHROMA_SHAPE: readonly { k: number; corner: readonly number[] }[] = [
 	{ k: 55, corner: [9, 10, 13, 26, 10, 11, 14, 37, 13, 14, 31, 55, 26, 37, 55, 55] },
 	{ k: 27, corner: [4, 5, 6, 13, 5, 5, 7, 18, 6, 7, 15, 27, 13, 18, 27, 27] },
 	{ k: 18, corner: [3, 3, 4, 8, 3, 3, 4, 12, 4, 4, 10, 18, 8, 12, 18, 18] },
+	{ k: 15, corner: [2, 2, 3, 7, 2, 3, 4, 10, 3, 4, 8, 15, 7, 10, 15, 15] },
+	{ k: 12, corner: [2, 2, 3, 5, 2, 2, 3, 8, 3, 3, 7, 12, 5, 8, 12, 12] },
+	{ k: 9, corner: [1, 1, 2, 4, 1, 1, 2, 6, 2, 2, 5, 9, 4, 6, 9, 9] },
+	{ k: 6, corner: [1, 1, 1, 2, 1, 1, 1, 4, 1, 1, 3, 6, 2, 4, 6, 6] },
 ];
+
+/** Highest selector of the AST2500 (AMI) header; ATEN headers go up to ATEN_MAX_SELECTOR. */
+export const AST2500_MAX_SELECTOR = 7;
+export const ATEN_MAX_SELECTOR = 11;
 
 function chromaBase(selector: number): number[] {
 	const shape = CHROMA_SHAPE[selector];
@@ -74,7 +100,10 @@ function chromaBase(selector: number): number[] {
 }
 
 /** The base (un-scaled) table, natural order, values clamped to 1..255 as the scale step would. */
-export function baseTable(selector: number, chroma: boolean): number[] {
+export function baseTable(selector: number, chroma: boolean, maxSelector = AST2500_MAX_SELECTOR): number[] {
+	if (!Number.isInteger(selector) || selector < 0 || selector > maxSelector) {
+		throw new RangeError(`table selector ${selector} out of range`);
+	}
 	const base = chroma ? chromaBase(selector) : LUMA_BASE[selector];
 	if (!base) throw new RangeError(`table selector ${selector} out of range`);
 	return base.map((v) => Math.min(255, Math.max(1, v)));
@@ -89,6 +118,56 @@ export function multiplierTable(base: readonly number[]): Int32Array {
 		}
 	}
 	return m;
+}
+
+/**
+ * ATEN's multipliers: F[r][c] = trunc(Base·a[r]·a[c]·65536), i.e. 16
+ * fractional bits, used as `(coef·F) >> 16` (what ASPEED's reference decoder
+ * and the BMC's HTML5 viewer compute; the integer rule above differs by up
+ * to 20 levels on real ATEN frames).
+ */
+export function multiplierTable16(base: readonly number[]): Int32Array {
+	const m = new Int32Array(64);
+	for (let r = 0; r < 8; r++) {
+		for (let c = 0; c < 8; c++) {
+			m[r * 8 + c] = Math.trunc((base[r * 8 + c] ?? 1) * AAN_SCALE[r]! * AAN_SCALE[c]! * 65536);
+		}
+	}
+	return m;
+}
+
+/** How coefficients are multiplied: see `dequantShift`. */
+export type Dequantisation = "integer" | "fixed16";
+
+/**
+ * The dequantised coefficient is `(coef·M << shift) >> 16`: shift 16 wraps
+ * the integer product to signed 16 bits (AMI), shift 0 drops the 16
+ * fractional bits of a 16.16 multiplier (ATEN). One formula, no branch.
+ */
+export function dequantShift(kind: Dequantisation): number {
+	return kind === "integer" ? 16 : 0;
+}
+
+/** Tables picked independently, as the ATEN header does (and as AMI's selector + mapping resolve to). */
+export interface TableChoice {
+	luma: number;
+	chroma: number;
+	advanceLuma: number;
+	advanceChroma: number;
+	/** Whether QT1 / QT3 come from the luma base set (AMI mapping flag). */
+	chromaFromLuma: boolean;
+	dequantisation: Dequantisation;
+}
+
+export function buildTables(choice: TableChoice): QuantTables {
+	const mult = choice.dequantisation === "integer" ? multiplierTable : multiplierTable16;
+	const chromaSet = !choice.chromaFromLuma;
+	return [
+		mult(baseTable(choice.luma, false, ATEN_MAX_SELECTOR)),
+		mult(baseTable(choice.chroma, chromaSet, ATEN_MAX_SELECTOR)),
+		mult(baseTable(choice.advanceLuma, false, ATEN_MAX_SELECTOR)),
+		mult(baseTable(choice.advanceChroma, chromaSet, ATEN_MAX_SELECTOR)),
+	];
 }
 
 export interface QuantSelection {
@@ -114,15 +193,33 @@ export function buildQuantTables(sel: QuantSelection): QuantTables {
 	];
 }
 
-/** Caches the last selection: headers rarely change between frames. */
+/** Caches the last choice: headers rarely change between frames. */
 export class QuantCache {
 	private key = -1;
 	private tables: QuantTables | undefined;
 
 	get(sel: QuantSelection): QuantTables {
-		const key = (sel.jpegTableSelector << 16) | (sel.advanceTableSelector << 8) | (sel.yuvTableMapping === 1 ? 1 : 0);
+		const mapping = sel.yuvTableMapping === 1;
+		return this.choose({
+			luma: sel.jpegTableSelector,
+			chroma: sel.jpegTableSelector,
+			advanceLuma: sel.advanceTableSelector,
+			advanceChroma: sel.advanceTableSelector,
+			chromaFromLuma: mapping,
+			dequantisation: "integer",
+		});
+	}
+
+	choose(choice: TableChoice): QuantTables {
+		const key =
+			(choice.luma << 20) |
+			(choice.chroma << 16) |
+			(choice.advanceLuma << 12) |
+			(choice.advanceChroma << 8) |
+			(choice.chromaFromLuma ? 2 : 0) |
+			(choice.dequantisation === "fixed16" ? 1 : 0);
 		if (key !== this.key || !this.tables) {
-			this.tables = buildQuantTables(sel);
+			this.tables = buildTables(choice);
 			this.key = key;
 		}
 		return this.tables;

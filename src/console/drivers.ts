@@ -4,12 +4,13 @@
  * so adding a kind is one folder plus one line here.
  */
 import { amiDriver } from "../ami/driver.ts";
+import { atenDriver } from "../aten/driver.ts";
 import { IkvmError } from "../errors.ts";
 import { vncDriver } from "../vnc/driver.ts";
 import type { AnyConsoleDriver } from "./driver.ts";
 import type { ConsoleOpener, ConsoleTarget } from "./types.ts";
 
-export const DRIVERS: readonly AnyConsoleDriver[] = [vncDriver, amiDriver];
+export const DRIVERS: readonly AnyConsoleDriver[] = [vncDriver, amiDriver, atenDriver];
 
 /** The driver that opens targets of `kind`, or undefined. */
 export function driverForKind(

@@ -8,7 +8,9 @@
  * - A shared operation (`share`, e.g. every capture) joins an identical one already in
  *   flight on the same console instead of running again.
  * - At most `maxConcurrent` consoles are operated at once; the rest queue, and a call
- *   that waits longer than `queueTimeoutMs` gets a clear BUSY error.
+ *   that waits longer than `queueTimeoutMs` gets a clear BUSY error. At most as many
+ *   sessions are open at all: opening one more closes the longest-idle warm one, so
+ *   memory is bounded by maxConcurrent × what one console may hold.
  * - An idempotent operation that fails on a warm session is run once more on a fresh
  *   one (with fresh credentials); one whose target the handle calls stale is resolved
  *   afresh and run once more. A non-idempotent one (input, power) is never replayed
@@ -44,6 +46,8 @@ export interface UseOptions {
 interface Warm {
 	session: ConsoleSession;
 	timer?: ReturnType<typeof setTimeout>;
+	/** When an operation last finished on it. */
+	idleSince: number;
 }
 
 interface Flight {
@@ -88,7 +92,8 @@ export class ConsolePool {
 		if (options.share === undefined) return this.runInLane(handle, ctx, op, options);
 		const flightKey = `${handle.key}\u0000${options.share}`;
 		let flight = this.flights.get(flightKey);
-		if (!flight) {
+		// A flight every waiter has left is being stopped: joining it would inherit its abort.
+		if (!flight || flight.controller.signal.aborted) {
 			const controller = new AbortController();
 			const reporters = new Set<ProgressReporter>();
 			const created = { controller, reporters, waiters: 0, stage: "queue" } as Flight;
@@ -248,8 +253,9 @@ export class ConsolePool {
 	): Promise<T> {
 		const target = await handle.resolve(ctx, fresh);
 		throwIfAborted(ctx.signal);
+		await this.makeRoom(handle.key);
 		const session = await this.options.opener(target, ctx, this.options.limits);
-		const entry: Warm = { session };
+		const entry: Warm = { session, idleSince: Date.now() };
 		this.warm.set(handle.key, entry);
 		try {
 			const result = await op(session, ctx);
@@ -261,12 +267,31 @@ export class ConsolePool {
 		}
 	}
 
+	/** Closes the longest-idle warm session when opening another would pass the cap. */
+	private async makeRoom(opening: string): Promise<void> {
+		while (this.warm.size >= this.options.maxConcurrent) {
+			let oldest: string | undefined;
+			let since = Number.POSITIVE_INFINITY;
+			for (const [key, entry] of this.warm) {
+				if (key === opening || this.lanes.has(key) || entry.timer === undefined) continue;
+				if (entry.idleSince < since) {
+					since = entry.idleSince;
+					oldest = key;
+				}
+			}
+			if (oldest === undefined) return;
+			log.debug("closing the longest-idle console to stay within the console cap", { console: oldest });
+			await this.drop(oldest);
+		}
+	}
+
 	private keepWarm(key: string, entry: Warm): void {
 		if (this.closing || this.options.idleMs <= 0 || entry.session.closed) {
 			void this.drop(key);
 			return;
 		}
 		this.clearIdle(entry);
+		entry.idleSince = Date.now();
 		entry.timer = setTimeout(() => {
 			if (this.lanes.has(key)) return;
 			void this.drop(key);

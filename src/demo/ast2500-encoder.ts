@@ -15,17 +15,15 @@
  * entropy coding and block grammar are written here independently so a
  * round trip checks both sides.
  */
+
 import { type ColorMatrix, DEFAULT_COLOR_MATRIX } from "../aspeed/color.ts";
 import { writeVideoHeader } from "../aspeed/header.ts";
 import { AC_CHROMA, AC_LUMA, DC_CHROMA, DC_LUMA } from "../aspeed/huffman.ts";
-import { AAN_SCALE, baseTable, multiplierTable } from "../aspeed/quant.ts";
+import { AAN_SCALE, ATEN_MAX_SELECTOR, baseTable, multiplierTable, multiplierTable16 } from "../aspeed/quant.ts";
+import type { Picture } from "../frame.ts";
 
-export interface RgbaPicture {
-	width: number;
-	height: number;
-	/** width·height·4 bytes, RGBA. */
-	rgba: Uint8Array;
-}
+/** What the encoder takes. */
+export type RgbaPicture = Picture;
 
 export type EncoderColorMatrix = ColorMatrix;
 
@@ -235,12 +233,19 @@ const ZIGZAG = [
 	55, 62, 63,
 ];
 
-/** The effective quantiser step per position: the decoder multiplies by M = floor(Q·a[v]·a[u]). */
-function steps(selector: number, chroma: boolean): Float64Array {
-	const m = multiplierTable(baseTable(selector, chroma));
+/**
+ * The effective quantiser step per position. AMI's decoder multiplies by
+ * M = floor(Q·a[v]·a[u]); ATEN's by F / 65536 with F = trunc(Q·a[v]·a[u]·65536).
+ */
+export function quantSteps(selector: number, chroma: boolean, rule: "integer" | "fixed16" = "integer"): Float64Array {
+	const base = baseTable(selector, chroma, ATEN_MAX_SELECTOR);
+	const m = rule === "integer" ? multiplierTable(base) : multiplierTable16(base);
+	const unit = rule === "integer" ? 1 : 65536;
 	const s = new Float64Array(64);
 	for (let v = 0; v < 8; v++) {
-		for (let u = 0; u < 8; u++) s[v * 8 + u] = (m[v * 8 + u] ?? 1) / ((AAN_SCALE[v] ?? 1) * (AAN_SCALE[u] ?? 1));
+		for (let u = 0; u < 8; u++) {
+			s[v * 8 + u] = (m[v * 8 + u] ?? 1) / unit / ((AAN_SCALE[v] ?? 1) * (AAN_SCALE[u] ?? 1));
+		}
 	}
 	return s;
 }
@@ -390,7 +395,7 @@ function clipAwareTargets(ycc: Float64Array, headroom: number): void {
 /** Slot contents the decoder's colour cache holds (must mirror the decoder receiving every frame). */
 export const VQ_DEFAULT_SLOTS = [0x008080, 0xff8080, 0x808080, 0xc08080] as const;
 
-interface VqState {
+export interface VqState {
 	slots: number[];
 	/** Reuse cached colours (U=0) when the decoder is known to hold them; else always load (U=1). */
 	reuse: boolean;
@@ -429,16 +434,21 @@ function writeVq(w: FrameWriter, colors: number[], indices: Uint8Array, state: V
 	for (let p = 0; p < 64; p++) w.bits.write(indices[p] ?? 0, bits);
 }
 
-function validate(image: RgbaPicture, options: Ast2500EncodeOptions): void {
+/** Refuses pictures the block grammar cannot carry (positions are 8-bit block numbers). */
+export function validatePicture(image: RgbaPicture, mode420: boolean): void {
 	const { width, height, rgba } = image;
 	if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 65535) {
 		throw new RangeError(`cannot encode a ${width}x${height} picture`);
 	}
 	if (rgba.length !== width * height * 4) throw new RangeError("rgba length does not match the picture size");
-	const bs = options.mode === "420" ? 16 : 8;
+	const bs = mode420 ? 16 : 8;
 	if (Math.ceil(width / bs) > 256 || Math.ceil(height / bs) > 256) {
 		throw new RangeError(`${width}x${height} needs block positions beyond 255 in this mode`);
 	}
+}
+
+function validate(image: RgbaPicture, options: Ast2500EncodeOptions): void {
+	validatePicture(image, options.mode === "420");
 	for (const s of [options.jpegTableSelector, options.advanceTableSelector]) {
 		if (s !== undefined && (!Number.isInteger(s) || s < 0 || s > 7))
 			throw new RangeError("table selector must be 0..7");
@@ -455,29 +465,42 @@ function blockChanged(a: RgbaPicture, b: RgbaPicture, px: number, py: number, si
 	return false;
 }
 
+/** What the block writer needs, whichever header (AMI or ATEN) goes in front of the bit stream. */
+export interface BitstreamEncodeParams {
+	mode420: boolean;
+	/** Send 8x8 blocks of at most four colours as VQ blocks (4:4:4 only). */
+	vq: boolean;
+	/** Quantiser steps of the tables the DCT blocks use (see quantSteps). */
+	stepsY: Float64Array;
+	stepsC: Float64Array;
+	/** Send DCT blocks as LOW blocks (code 0x4/0xC). */
+	low: boolean;
+	/** LOW blocks always with a position (0xC). */
+	lowExplicit: boolean;
+	explicitPositions: boolean;
+	previous?: RgbaPicture;
+	colorMatrix: EncoderColorMatrix;
+}
+
 /**
- * Encodes one frame. Returns the frame file bytes and what was written.
- * `vqState` carries the decoder's colour cache across frames (stream encoder).
+ * Encodes the blocks of one frame (no header): the compressed bytes, ending
+ * with FRAME_END and two zero words. `vqState` mirrors the decoder's colour
+ * cache (carried across frames by the AMI stream encoder, fresh per frame for ATEN).
  */
-function encodeInternal(
+export function encodeBitstream(
 	image: RgbaPicture,
-	options: Ast2500EncodeOptions,
+	params: BitstreamEncodeParams,
 	vqState: VqState,
-): { frame: Uint8Array; stats: EncodedFrameStats } {
-	validate(image, options);
-	const mode420 = options.mode === "420";
+): { data: Uint8Array; stats: EncodedFrameStats } {
+	const mode420 = params.mode420;
 	const bs = mode420 ? 16 : 8;
-	const jpegSel = options.jpegTableSelector ?? 7;
-	const advSel = options.advanceTableSelector ?? 7;
-	const mapping = options.yuvTableMapping ?? 0;
-	const low = options.lowQuality ?? false;
-	const useVq = !mode420 && (options.vq ?? true);
-	const sel = low ? advSel : jpegSel;
-	const writer = new FrameWriter(steps(sel, false), steps(sel, mapping !== 1));
-	const color = new ColorModel(options.colorMatrix ?? DEFAULT_COLOR_MATRIX);
+	const low = params.low;
+	const useVq = !mode420 && params.vq;
+	const writer = new FrameWriter(params.stepsY, params.stepsC);
+	const color = new ColorModel(params.colorMatrix);
 	const previous =
-		options.previous && options.previous.width === image.width && options.previous.height === image.height
-			? options.previous
+		params.previous && params.previous.width === image.width && params.previous.height === image.height
+			? params.previous
 			: undefined;
 
 	const { width, height, rgba } = image;
@@ -506,7 +529,7 @@ function encodeInternal(
 			const px = bx * bs;
 			const py = by * bs;
 			if (previous && !blockChanged(image, previous, px, py, bs)) continue;
-			const explicit = options.explicitPositions === true || bx !== nextX || by !== nextY;
+			const explicit = params.explicitPositions || bx !== nextX || by !== nextY;
 
 			// VQ: an 8x8 block of at most four distinct colours, sent exactly.
 			if (useVq) {
@@ -550,8 +573,7 @@ function encodeInternal(
 			}
 			clipAwareTargets(ycc, HEADROOM);
 			// LOW without a position uses code 0x4, which only our decoder reads correctly.
-			const lowExplicit = low && options.lowCode !== "next";
-			writer.header(dctCode, explicit || lowExplicit, bx, by);
+			writer.header(dctCode, explicit || (low && params.lowExplicit), bx, by);
 			if (mode420) {
 				for (let q = 0; q < 4; q++) {
 					const ox = (q & 1) * 8;
@@ -586,7 +608,41 @@ function encodeInternal(
 		}
 	}
 
-	const data = writer.end();
+	return { data: writer.end(), stats: writer.stats };
+}
+
+/**
+ * Encodes one frame. Returns the frame file bytes and what was written.
+ * `vqState` carries the decoder's colour cache across frames (stream encoder).
+ */
+function encodeInternal(
+	image: RgbaPicture,
+	options: Ast2500EncodeOptions,
+	vqState: VqState,
+): { frame: Uint8Array; stats: EncodedFrameStats } {
+	validate(image, options);
+	const mode420 = options.mode === "420";
+	const jpegSel = options.jpegTableSelector ?? 7;
+	const advSel = options.advanceTableSelector ?? 7;
+	const mapping = options.yuvTableMapping ?? 0;
+	const low = options.lowQuality ?? false;
+	const sel = low ? advSel : jpegSel;
+	const { width, height } = image;
+	const { data, stats } = encodeBitstream(
+		image,
+		{
+			mode420,
+			vq: options.vq ?? true,
+			stepsY: quantSteps(sel, false),
+			stepsC: quantSteps(sel, mapping !== 1),
+			low,
+			lowExplicit: options.lowCode !== "next",
+			explicitPositions: options.explicitPositions === true,
+			previous: options.previous,
+			colorMatrix: options.colorMatrix ?? DEFAULT_COLOR_MATRIX,
+		},
+		vqState,
+	);
 	const header = writeVideoHeader({
 		width,
 		height,
@@ -595,13 +651,13 @@ function encodeInternal(
 		advanceTableSelector: advSel,
 		yuvTableMapping: mapping,
 		compressSize: data.length,
-		numberOfBlocks: writer.stats.blocks,
+		numberOfBlocks: stats.blocks,
 		frameNumber: options.frameNumber,
 	});
 	const frame = new Uint8Array(header.length + data.length);
 	frame.set(header);
 	frame.set(data, header.length);
-	return { frame, stats: writer.stats };
+	return { frame, stats };
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 
 import type { AmiLoginTarget } from "../ami/target.ts";
+import type { SupermicroTarget } from "../aten/types.ts";
 import type { OvhSettings } from "../config.ts";
 import { OvhProvider } from "../providers/ovh/provider.ts";
 import type { StaticServer } from "../providers/static/config.ts";
@@ -18,10 +19,11 @@ import { MockBmc } from "./bmc.ts";
 import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "./ovh-api.ts";
 import { type RfbTestServer, startRfbServer } from "./rfb-server.ts";
 import { DEMO_SCREENS, loadScreen } from "./screens.ts";
+import { MockSupermicroBmc, screenFrames } from "./supermicro-bmc.ts";
 
 export const DEMO_NOTICE =
-	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs and a local VNC " +
-	"server, all on this machine). Nothing here is real hardware.";
+	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs, a mock Supermicro " +
+	"BMC and a local VNC server, all on this machine). Nothing here is real hardware.";
 
 export interface DemoBackends {
 	/** Providers wired to the mocks, for createApp. */
@@ -29,6 +31,9 @@ export interface DemoBackends {
 	readonly ovh: MockOvhApi;
 	readonly bmcs: MockBmc[];
 	readonly vnc: RfbTestServer;
+	readonly supermicro: MockSupermicroBmc;
+	/** How many servers list_servers shows. */
+	readonly serverCount: number;
 	stop(): Promise<void>;
 }
 
@@ -58,28 +63,32 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 	]);
 	const [panicBmc, rescueBmc, setupBmc] = bmcs as [MockBmc, MockBmc, MockBmc];
 
-	const ovh = await MockOvhApi.start({
-		taskStepMs: 400,
-		servers: [
-			{
-				name: "ns3001234.ip-51-68-1.eu",
-				datacenter: "gra3",
-				ip: "51.68.1.10",
-				reverse: "web-01.example.net.",
-				displayName: "web-01 (kernel panic)",
-				viewerUrl: () => panicBmc.viewerUrl(),
-			},
-			{
-				name: "ns3005678.ip-51-68-2.eu",
-				datacenter: "rbx8",
-				ip: "51.68.2.20",
-				reverse: "db-01.example.net.",
-				displayName: "db-01 (grub rescue)",
-				viewerUrl: () => rescueBmc.viewerUrl(),
-			},
-		],
-	});
+	const ovhServers = [
+		{
+			name: "ns3001234.ip-51-68-1.eu",
+			datacenter: "gra3",
+			ip: "51.68.1.10",
+			reverse: "web-01.example.net.",
+			displayName: "web-01 (kernel panic)",
+			viewerUrl: () => panicBmc.viewerUrl(),
+		},
+		{
+			name: "ns3005678.ip-51-68-2.eu",
+			datacenter: "rbx8",
+			ip: "51.68.2.20",
+			reverse: "db-01.example.net.",
+			displayName: "db-01 (grub rescue)",
+			viewerUrl: () => rescueBmc.viewerUrl(),
+		},
+	];
+	const ovh = await MockOvhApi.start({ taskStepMs: 400, servers: ovhServers });
 	const vnc = await startRfbServer({ image: login, encoding: "zrle", name: "demo-vm" });
+	// A Supermicro X11-style BMC: HTML5 iKVM (ATEN dialect), 0x57 video in 4:2:0 as its firmware defaults to.
+	const supermicro = await new MockSupermicroBmc({
+		frames: screenFrames(() => panic, { mode: "420" }),
+		username: "ADMIN",
+		password: "demo-smc-password",
+	}).start();
 
 	const settings: OvhSettings = {
 		endpoint: ovh.endpoint,
@@ -108,15 +117,30 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				...directLogin,
 			} as AmiLoginTarget,
 		},
+		{
+			id: "smc-1",
+			name: "Supermicro BMC, HTML5 iKVM (kernel panic)",
+			type: "supermicro",
+			ip: "127.0.0.1",
+			target: {
+				kind: "supermicro",
+				url: supermicro.origin,
+				username: supermicro.username,
+				password: supermicro.password,
+				tls: { insecure: true },
+			} as SupermicroTarget,
+		},
 	];
 
 	return {
 		ovh,
 		bmcs,
 		vnc,
+		supermicro,
+		serverCount: ovhServers.length + configured.length,
 		providers: () => [new OvhProvider(settings, { access: { pollIntervalMs: 300 } }), new StaticProvider(configured)],
 		async stop() {
-			await Promise.allSettled([ovh.stop(), vnc.close(), ...bmcs.map((b) => b.stop())]);
+			await Promise.allSettled([ovh.stop(), vnc.close(), supermicro.stop(), ...bmcs.map((b) => b.stop())]);
 		},
 	};
 }

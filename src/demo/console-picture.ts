@@ -3,6 +3,7 @@
  * 8x16 character cells drawn with the shipped VGA console font, light grey on
  * black by default.
  */
+import type { Picture } from "../frame.ts";
 import { vga16 } from "../text/fonts/vga.ts";
 
 export interface ConsoleLine {
@@ -13,11 +14,8 @@ export interface ConsoleLine {
 	bg?: readonly [number, number, number];
 }
 
-export interface ConsolePicture {
-	width: number;
-	height: number;
-	rgba: Uint8Array;
-}
+/** A rendered console screen. */
+export type ConsolePicture = Picture;
 
 /** The VGA 8x16 console font we ship (console-setup, MIT-style licence: see src/text/fonts/LICENSE-vga.txt). */
 const FONT = vga16;

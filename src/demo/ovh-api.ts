@@ -302,6 +302,16 @@ export class MockOvhApi {
 		for (const grant of this.grants.get(server) ?? []) grant.expiresAt = Date.now() - 1000;
 	}
 
+	/** Lets every task still running finish now, as `done` (tests that hold a task with "never"). */
+	finishTasks(): void {
+		for (const task of this.tasks.values()) {
+			if (statusOf(task) !== "todo" && statusOf(task) !== "doing") continue;
+			task.outcome = "done";
+			task.stepMs = 0;
+			task.createdAt = Date.now() - 1;
+		}
+	}
+
 	inject(fault: MockOvhFault): void {
 		this.faults.push({ times: 1, ...fault });
 	}

@@ -18,6 +18,16 @@ function hostnameOf(hostHeader: string): string {
 	}
 }
 
+/**
+ * A Host header as HTTP allows it: a name, IPv4 or bracketed IPv6, and an optional port. Anything
+ * else (no Host at all, `a@b`, spaces) is refused before the URL is even built: `a@b` would parse
+ * as user `a` at host `b` and so pass for `b`.
+ */
+export function wellFormedHost(header: string | null): boolean {
+	if (!header || header.length > 255) return false;
+	return /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/.test(header);
+}
+
 export interface GuardOptions {
 	/** True when the server listens on a loopback address only. */
 	loopbackOnly: boolean;
@@ -37,22 +47,9 @@ export type GuardFailure = { status: 401 | 403; message: string };
  */
 export function checkRebinding(req: Request, options: GuardOptions): GuardFailure | null {
 	const origin = req.headers.get("origin");
-	if (origin && origin !== "null") {
-		let originHost = "";
-		try {
-			originHost = new URL(origin).hostname;
-		} catch {
-			return { status: 403, message: "Forbidden: malformed Origin header." };
-		}
-		const allowed = isLoopbackHost(originHost) || options.allowedOrigins.includes(origin.replace(/\/$/, ""));
-		if (!allowed) {
-			return {
-				status: 403,
-				message: `Forbidden: Origin ${origin} is not allowed. Add it to MCP_ALLOWED_ORIGINS if it is yours.`,
-			};
-		}
-	} else if (origin === "null") {
-		return { status: 403, message: "Forbidden: opaque Origin." };
+	if (origin) {
+		const verdict = judgeOrigin(origin, options);
+		if (verdict !== true) return { status: 403, message: verdict };
 	}
 	if (options.loopbackOnly) {
 		const host = hostnameOf(req.headers.get("host") ?? "");
@@ -61,6 +58,19 @@ export function checkRebinding(req: Request, options: GuardOptions): GuardFailur
 		}
 	}
 	return null;
+}
+
+/** True for a localhost origin or one listed in MCP_ALLOWED_ORIGINS, else why it is refused. */
+export function judgeOrigin(origin: string, options: GuardOptions): true | string {
+	if (origin === "null") return "Forbidden: opaque Origin.";
+	let originHost = "";
+	try {
+		originHost = new URL(origin).hostname;
+	} catch {
+		return "Forbidden: malformed Origin header.";
+	}
+	if (isLoopbackHost(originHost) || options.allowedOrigins.includes(origin.replace(/\/$/, ""))) return true;
+	return `Forbidden: Origin ${origin} is not allowed. Add it to MCP_ALLOWED_ORIGINS if it is yours.`;
 }
 
 export function checkBearer(req: Request, token: string | undefined): GuardFailure | null {

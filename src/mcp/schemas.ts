@@ -15,4 +15,14 @@ export const regionSchema = z
 	})
 	.strict();
 
-export const serverIdSchema = z.string().min(1).describe("Server id from list_servers, e.g. 'ns1234567.ip-1-2-3.eu'");
+/** Configured ids are at most this long too (src/providers/static/config.ts); OVH names are shorter. */
+export const MAX_SERVER_ID_LENGTH = 128;
+
+export const serverIdSchema = z
+	.string()
+	.min(1, "serverId must not be empty")
+	.max(
+		MAX_SERVER_ID_LENGTH,
+		`serverId must be at most ${MAX_SERVER_ID_LENGTH} characters: use an id exactly as list_servers returns it`,
+	)
+	.describe("Server id from list_servers, e.g. 'ns1234567.ip-1-2-3.eu'");

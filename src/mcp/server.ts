@@ -2,24 +2,16 @@
  * One McpServer per MCP session, with every tool registered on it.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { ProviderRegistry } from "../providers/registry.ts";
 import { VERSION } from "../version.ts";
 import type { CallGate } from "./calls.ts";
 import type { ToolExtra } from "./context.ts";
+import type { ToolDeps } from "./deps.ts";
 import { registerGetScreenText } from "./tools/get-screen-text.ts";
 import { registerGetScreenshot } from "./tools/get-screenshot.ts";
 import { registerListServers } from "./tools/list-servers.ts";
 import { registerWaitForScreen } from "./tools/wait-for-screen.ts";
 
-export interface ToolDeps {
-	registry: ProviderRegistry;
-	/** Deadline of a whole tool call. */
-	toolTimeoutMs: number;
-	/** Added to every tool result, e.g. to announce demo mode. */
-	notice?: string;
-	/** Calls in progress: counted, and stopped with a clear error at shutdown. */
-	calls?: CallGate;
-}
+export type { ToolDeps } from "./deps.ts";
 
 export function createMcpServer(deps: ToolDeps): McpServer {
 	const server = new McpServer(

@@ -7,6 +7,7 @@ import type { ConsoleOperation, ConsolePool, UseOptions } from "../console/pool.
 import { IkvmError, toIkvmError } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
+import { registerPublic } from "../redact.ts";
 import type { Provider, ServerInfo } from "./types.ts";
 
 /** What to tell a user who has configured nothing. */
@@ -57,6 +58,9 @@ export class ProviderRegistry {
 						continue;
 					}
 					this.owners.set(server.id, provider);
+					// Ids and names are not secrets: output keeps them whole even when one contains a password.
+					registerPublic(server.id);
+					registerPublic(server.name);
 					servers.push(server);
 				}
 			} else {

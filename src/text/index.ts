@@ -22,6 +22,48 @@ export interface ScreenText {
 	font?: string;
 	/** The character cell grid (bitmap-font only). */
 	grid?: Grid;
+	/** Set when the text was cut to the output limits (TEXT_LIMITS); says what was dropped. */
+	truncated?: string;
+}
+
+/**
+ * The most text one read returns: a hostile or huge framebuffer must not turn into a
+ * few hundred thousand tokens. Real consoles are at most 240x67 (1920x1080, 8x16 cells).
+ */
+export const TEXT_LIMITS = { rows: 200, cols: 320, chars: 32_000 } as const;
+
+/** Cuts rows, columns and characters to TEXT_LIMITS, saying so. */
+export function limitText(text: ScreenText): ScreenText {
+	const { rows, cols, chars } = TEXT_LIMITS;
+	let cut = false;
+	let lines = text.lines;
+	if (lines.length > rows) {
+		lines = lines.slice(0, rows);
+		cut = true;
+	}
+	if (lines.some((l) => l.length > cols)) {
+		lines = lines.map((l) => (l.length > cols ? l.slice(0, cols) : l));
+		cut = true;
+	}
+	let total = 0;
+	const kept: string[] = [];
+	for (const line of lines) {
+		if (total + line.length + 1 > chars) {
+			kept.push(line.slice(0, Math.max(0, chars - total)));
+			cut = true;
+			break;
+		}
+		kept.push(line);
+		total += line.length + 1;
+	}
+	if (!cut) return text;
+	const was = text.lines.length;
+	const widest = text.lines.reduce((m, l) => Math.max(m, l.length), 0);
+	return {
+		...text,
+		lines: kept,
+		truncated: `the screen has ${was} rows up to ${widest} characters wide; at most ${rows} rows of ${cols} characters (${chars} in all) are returned — read a region to see the rest`,
+	};
 }
 
 export interface ReadTextOptions {
@@ -36,6 +78,10 @@ export interface ReadTextOptions {
 export const BITMAP_CONFIDENT = 0.8;
 
 export async function readScreenText(frame: Frame, options: ReadTextOptions = {}): Promise<ScreenText> {
+	return limitText(await readAll(frame, options));
+}
+
+async function readAll(frame: Frame, options: ReadTextOptions): Promise<ScreenText> {
 	const { region } = options;
 	// Validates the region against the frame (a clear BAD_INPUT error) before any work.
 	const cropped = region ? createFrame(region.width, region.height, cropRgba(frame, region), frame.capturedAt) : frame;

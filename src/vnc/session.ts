@@ -9,22 +9,22 @@
 
 import type { CallContext } from "../call-context.ts";
 import type { ConsoleLimits, ConsoleOpener, ConsoleSession, ConsoleTarget } from "../console/types.ts";
-import { abortReasonToError, IkvmError, type Stage, throwIfAborted } from "../errors.ts";
+import { IkvmError, type Stage, throwIfAborted, wrapUnknown } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
-import { registerSecret } from "../redact.ts";
-import { drawCursor } from "./cursor.ts";
-import { preferredEncodings } from "./encodings.ts";
-import { RfbClient, type UpdateSummary } from "./rfb-client.ts";
-import type { VncTarget } from "./target.ts";
 import {
 	type ByteStream,
 	type CloseInfo,
 	describeEndpoint,
 	openByteStream,
-	seconds,
-	type VncEndpoint,
-} from "./transport.ts";
+	type StreamEndpoint,
+} from "../net/byte-stream.ts";
+import { registerSecret } from "../redact.ts";
+import { seconds, withDeadline } from "../timing.ts";
+import { drawCursor } from "./cursor.ts";
+import { preferredEncodings } from "./encodings.ts";
+import { RfbClient, type UpdateSummary } from "./rfb-client.ts";
+import type { VncTarget } from "./target.ts";
 
 export interface VncTimeouts {
 	/** TCP connect or WebSocket upgrade. */
@@ -50,7 +50,7 @@ export interface VncSessionOptions {
 const vncLog = log.child("vnc");
 
 /** Where a VncTarget points, validated. */
-export function vncEndpoint(target: VncTarget): VncEndpoint {
+export function vncEndpoint(target: VncTarget): StreamEndpoint {
 	if (target.url) {
 		let url: URL;
 		try {
@@ -199,14 +199,7 @@ class VncSession implements ConsoleSession {
 		try {
 			this.client.receive(chunk);
 		} catch (error) {
-			this.fail(
-				error instanceof IkvmError
-					? error
-					: new IkvmError("INTERNAL", `VNC decoder failure: ${(error as Error).message}`, {
-							cause: error,
-							stage: "decode",
-						}),
-			);
+			this.fail(wrapUnknown(error, "decode", "The VNC decoder"));
 		}
 	}
 
@@ -265,28 +258,24 @@ class VncSession implements ConsoleSession {
 			vncLog.debug("session ended", { console: this.description, error: error.message });
 	}
 
+	/**
+	 * Waits for the current step (handshake, a full frame) within `timeoutMs` and the caller's
+	 * signal. A timeout or abort ends the session: a frame left half-painted is not worth keeping.
+	 */
 	private waitFor(stage: Stage, ctx: CallContext, timeoutMs: number, timeoutError: () => IkvmError): Promise<void> {
 		if (this.failure) return Promise.reject(this.failure);
-		return new Promise<void>((resolve, reject) => {
-			const cleanup = () => {
-				clearTimeout(timer);
-				ctx.signal.removeEventListener("abort", onAbort);
-			};
-			const timer = setTimeout(() => this.fail(timeoutError()), timeoutMs);
-			const onAbort = () => this.fail(abortReasonToError(ctx.signal.reason, stage));
-			this.waiter = {
-				stage,
-				resolve: () => {
-					cleanup();
-					resolve();
-				},
-				reject: (error) => {
-					cleanup();
-					reject(error);
-				},
-			};
-			if (ctx.signal.aborted) onAbort();
-			else ctx.signal.addEventListener("abort", onAbort, { once: true });
+		return withDeadline<void>(
+			(resolve, reject) => {
+				const waiter: Waiter = { stage, resolve, reject };
+				this.waiter = waiter;
+				return () => {
+					if (this.waiter === waiter) this.waiter = undefined;
+				};
+			},
+			{ stage, signal: ctx.signal, timeoutMs, onTimeout: timeoutError },
+		).catch((error: unknown) => {
+			if (error instanceof IkvmError) this.fail(error);
+			throw error;
 		});
 	}
 }

@@ -1,6 +1,7 @@
 /**
  * RFB (RFC 6143) wire constants and the shapes the client and its decoders share.
  */
+import type { Picture } from "../frame.ts";
 
 /** Encoding numbers sent in SetEncodings and found in rectangle headers. */
 export const Encoding = {
@@ -191,9 +192,5 @@ export interface RectHeader {
 /** The RFB versions we speak; a server's announcement maps onto one of them. */
 export type RfbVersion = "3.3" | "3.7" | "3.8";
 
-/** An RGBA picture (row-major, 4 bytes per pixel); what the test server serves. */
-export interface RgbaImage {
-	width: number;
-	height: number;
-	rgba: Uint8Array;
-}
+/** What the test server serves. */
+export type RgbaImage = Picture;

@@ -17,6 +17,7 @@ describe("ikvm-mcp CLI", () => {
 			["list", "--help"],
 			["screenshot", "--help"],
 			["text", "--help"],
+			["wait", "--help"],
 		]) {
 			const r = await runCli(args);
 			expect(r.code).toBe(0);
@@ -68,8 +69,8 @@ describe("ikvm-mcp CLI", () => {
 describe("ikvm-mcp config <client>", () => {
 	test("README's client snippets are the command's current output", async () => {
 		const readme = await Bun.file(new URL("../../README.md", import.meta.url)).text();
-		for (const client of ["claude-code", "claude-desktop"]) {
-			const r = await runCli(["config", client, "--root", "/path/to/ikvm-mcp", "--bun", "bun"]);
+		for (const args of [["claude-code"], ["claude-desktop"], ["claude-desktop", "--demo"]]) {
+			const r = await runCli(["config", ...args, "--root", "/path/to/ikvm-mcp", "--bun", "bun"]);
 			expect(r.code).toBe(0);
 			expect(readme).toContain(r.stdout.trim());
 		}
@@ -168,4 +169,128 @@ describe("ikvm-mcp text", () => {
 			await server.close();
 		}
 	});
+});
+
+describe("ikvm-mcp wait", () => {
+	test("waits for a pattern (exit 0), or times out with the last screen (exit 1); bad numbers are usage errors", async () => {
+		const lines = ["Debian GNU/Linux 12 web-03 tty1", "", "web-03 login:"];
+		const server = await startRfbServer({
+			image: renderConsole(lines, { font: vga16, cols: 80, rows: 25 }),
+			encoding: "zrle",
+		});
+		try {
+			const file = writeTargets([{ id: "vm", type: "vnc", host: "127.0.0.1", port: server.tcpPort }]);
+			const found = await runCli(["wait", "vm", "login:\\s*$", "--timeout", "10", "--config", file]);
+			expect(found.code).toBe(0);
+			expect(found.stdout).toBe(`${lines.join("\n")}\n`);
+			expect(found.stderr).toContain("found /login:\\s*$/m on line 3");
+			const missing = await runCli([
+				"wait",
+				"vm",
+				"Password:",
+				"--timeout",
+				"1",
+				"--interval",
+				"0.5",
+				"--config",
+				file,
+			]);
+			expect(missing.code).toBe(1);
+			expect(missing.stderr).toContain("timed out");
+			expect(missing.stdout).toContain("web-03 login:");
+			const still = await runCli(["wait", "vm", "--timeout", "10", "--interval", "0.5", "--json", "--config", file]);
+			expect(still.code).toBe(0);
+			expect(JSON.parse(still.stdout).status).toBe("stable");
+		} finally {
+			await server.close();
+		}
+		const bad = await runCli(["wait", "vm", "--timeout", "abc"]);
+		expect(bad.code).toBe(2);
+		expect(bad.stderr).toContain("--timeout");
+	}, 30_000);
+});
+
+describe("ikvm-mcp config <client> with a targets file", () => {
+	const targets = [
+		{ id: "vm", type: "vnc", host: "127.0.0.1", passwordEnv: "VM_PASS" },
+		{ id: "bmc", type: "ami", url: "https://10.0.0.2", usernameEnv: "BMC_USER", passwordEnv: "BMC_PASS" },
+	];
+
+	test("passes every variable the file names and IKVM_CONFIG as an absolute path, no OVH placeholders", async () => {
+		const dir = tempDir();
+		writeTargets(targets, dir, "ikvm.config.json");
+		// Found as ./ikvm.config.json in the working directory, as the server would find it.
+		const r = await runCli(["config", "cursor"], { VM_PASS: "vm-secret-1", BMC_USER: "operator" }, dir);
+		expect(r.code).toBe(0);
+		const env = JSON.parse(r.stdout).mcpServers.ikvm.env as Record<string, string>;
+		expect(env).toEqual({
+			IKVM_CONFIG: join(dir, "ikvm.config.json"),
+			VM_PASS: "<VM_PASS>",
+			BMC_USER: "operator",
+			BMC_PASS: "<BMC_PASS>",
+		});
+		const shown = await runCli(["config", "cursor", "--with-secrets"], { VM_PASS: "vm-secret-1" }, dir);
+		expect(JSON.parse(shown.stdout).mcpServers.ikvm.env.VM_PASS).toBe("vm-secret-1");
+	});
+
+	test("a relative IKVM_CONFIG or --config becomes absolute", async () => {
+		const dir = tempDir();
+		writeTargets(targets, dir, "t.json");
+		for (const [args, env] of [
+			[["config", "claude-desktop"], { IKVM_CONFIG: "t.json" }],
+			[["config", "claude-desktop", "--config", "./t.json"], {}],
+		] as const) {
+			const r = await runCli([...args], { ...env }, dir);
+			expect(JSON.parse(r.stdout).mcpServers.ikvm.env.IKVM_CONFIG).toBe(join(dir, "t.json"));
+		}
+	});
+});
+
+describe("ikvm-mcp config <client> --demo", () => {
+	test("prints a stdio demo snippet that really starts the demo, which prints no HTTP hint", async () => {
+		const r = await runCli(["config", "claude-desktop", "--demo"]);
+		expect(r.code).toBe(0);
+		const entry = JSON.parse(r.stdout).mcpServers["ikvm-demo"];
+		expect(entry.args.at(-2)).toMatch(/\/src\/demo\/main\.ts$/);
+		expect(entry.args.at(-1)).toBe("--stdio");
+		expect(entry.env).toEqual({});
+		const proc = Bun.spawn([entry.command, ...entry.args], {
+			env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info" },
+			stdin: "pipe",
+			stdout: "pipe",
+			stderr: "pipe",
+		});
+		try {
+			const send = (m: unknown) => proc.stdin.write(`${JSON.stringify(m)}\n`);
+			send({
+				jsonrpc: "2.0",
+				id: 1,
+				method: "initialize",
+				params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "0" } },
+			});
+			send({ jsonrpc: "2.0", method: "notifications/initialized" });
+			send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "list_servers", arguments: {} } });
+			await proc.stdin.flush();
+			const reader = proc.stdout.getReader();
+			let out = "";
+			const deadline = Date.now() + 20_000;
+			while (!out.includes('"id":2') && Date.now() < deadline) {
+				const { value, done } = await reader.read();
+				if (done) break;
+				out += new TextDecoder().decode(value);
+			}
+			const list = out
+				.split("\n")
+				.filter(Boolean)
+				.map((l) => JSON.parse(l))
+				.find((m) => m.id === 2);
+			expect(JSON.parse(list.result.content[0].text).length).toBeGreaterThanOrEqual(4);
+		} finally {
+			proc.kill("SIGTERM");
+			await proc.exited;
+		}
+		const stderr = await new Response(proc.stderr).text();
+		expect(stderr).toContain("over stdio");
+		expect(stderr).not.toContain("--transport http");
+	}, 30_000);
 });

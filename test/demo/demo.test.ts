@@ -24,10 +24,10 @@ async function shot(serverId: string): Promise<CallToolResult> {
 }
 
 describe("bun run demo", () => {
-	test("lists the simulated OVH, VNC and AMI servers, announcing demo mode", async () => {
+	test("lists the simulated OVH, VNC, AMI and Supermicro servers, announcing demo mode", async () => {
 		const r = (await client.callTool({ name: "list_servers", arguments: {} })) as CallToolResult;
 		const servers = JSON.parse(texts(r)[0] ?? "") as Array<{ id: string; provider: string }>;
-		expect(servers.map((s) => s.provider).sort()).toEqual(["ami", "ovh", "ovh", "vnc"]);
+		expect(servers.map((s) => s.provider).sort()).toEqual(["ami", "ovh", "ovh", "supermicro", "vnc"]);
 		expect(texts(r).join("\n")).toContain("DEMO MODE");
 		expect(server.stderr()).toContain("claude mcp add");
 	});
@@ -42,6 +42,8 @@ describe("bun run demo", () => {
 			["lab-vm", DEMO_SCREENS.login, Number.POSITIVE_INFINITY],
 			// AMI BMC by direct login
 			["rack-7", DEMO_SCREENS.uefiSetup, 30],
+			// Supermicro BMC: CGI login, entry_value, ATEN RFB dialect over wss://, 0x57 4:2:0
+			["smc-1", DEMO_SCREENS.kernelPanic, 30],
 		];
 		for (const [id, screen, minPsnr] of cases) {
 			const r = await shot(id);

@@ -67,3 +67,28 @@ describe("stdio transport", () => {
 		expect(err).toContain("stdio");
 	});
 });
+
+describe("stdio limits", () => {
+	test("a line longer than 10 MiB is logged and the server exits non-zero", async () => {
+		const proc = Bun.spawn([process.execPath, "run", ENTRY, "--stdio"], {
+			env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info" },
+			stdin: "pipe",
+			stdout: "pipe",
+			stderr: "pipe",
+		});
+		const chunk = "x".repeat(1024 * 1024);
+		proc.stdin.write('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"');
+		try {
+			for (let i = 0; i < 11; i++) proc.stdin.write(chunk);
+			await proc.stdin.flush();
+		} catch {
+			// EPIPE: the server already gave up on the line, which is the point.
+		}
+		const timer = setTimeout(() => proc.kill(), 15_000);
+		const code = await proc.exited;
+		clearTimeout(timer);
+		const stderr = await new Response(proc.stderr).text();
+		expect(stderr).toContain("longer than 10 MiB");
+		expect(code).toBe(1);
+	}, 20_000);
+});

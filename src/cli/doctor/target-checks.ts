@@ -3,6 +3,8 @@
  * checked by its driver's probe, with short time limits, leaving nothing open (a BMC
  * allows few sessions).
  */
+
+import { DEFAULT_MAX_FRAMEBUFFER } from "../../config.ts";
 import type { ProbeReport } from "../../console/driver.ts";
 import { describeTarget, driverForKind } from "../../console/drivers.ts";
 import { IkvmError, isIkvmError } from "../../errors.ts";
@@ -36,8 +38,8 @@ export const checkTargets: DoctorStep = async (state, ctx) => {
 			signal: AbortSignal.any([ctx.signal, bound]),
 			timeoutMs: ctx.timeouts.targetMs,
 			limits: {
-				maxWidth: state.config?.maxFramebuffer.width ?? 8192,
-				maxHeight: state.config?.maxFramebuffer.height ?? 8192,
+				maxWidth: state.config?.maxFramebuffer.width ?? DEFAULT_MAX_FRAMEBUFFER.width,
+				maxHeight: state.config?.maxFramebuffer.height ?? DEFAULT_MAX_FRAMEBUFFER.height,
 			},
 		});
 		return Promise.race([probing, rejectOnAbort(bound, boundMs)]);

@@ -1,12 +1,11 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { renderShared } from "../../image/shared-render.ts";
 import { readScreenText } from "../../text/index.ts";
 import { createCallContext } from "../context.ts";
-import { textBlock, toolError } from "../results.ts";
+import type { ToolDeps } from "../deps.ts";
+import { imageBlocks, textBlock, toolError, toolResult } from "../results.ts";
 import { regionSchema, serverIdSchema } from "../schemas.ts";
-import type { ToolDeps } from "../server.ts";
-import { describeText } from "./get-screen-text.ts";
+import { describeText } from "../screen-text.ts";
 
 export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 	server.registerTool(
@@ -38,19 +37,14 @@ export function registerGetScreenshot(server: McpServer, deps: ToolDeps): void {
 				const ctx = createCallContext(extra, deps.toolTimeoutMs);
 				const frame = await deps.registry.capture(serverId, ctx);
 				ctx.progress("encode", raw ? "Encoding the picture" : "Optimising the picture for reading");
-				const { png, caption } = await renderShared(frame, { raw, region });
-				const content = [
-					{ type: "image" as const, data: png.toString("base64"), mimeType: "image/png" },
-					textBlock(`Server ${serverId}: ${caption}`),
-				];
+				const content = await imageBlocks(frame, { raw, region }, `Server ${serverId}: `);
 				if (includeText) {
 					ctx.progress("ocr", "Reading the text");
 					content.push(textBlock(describeText(await readScreenText(frame, { region, signal: ctx.signal }))));
 				}
-				if (deps.notice) content.push(textBlock(deps.notice));
-				return { content };
+				return toolResult(deps, content);
 			} catch (error) {
-				return toolError(error, "get_screenshot");
+				return toolError(error, "get_screenshot", [serverId]);
 			}
 		},
 	);

@@ -2,8 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { NOT_CONFIGURED_HELP } from "../../providers/registry.ts";
 import { createCallContext } from "../context.ts";
-import { textBlock, toolError } from "../results.ts";
-import type { ToolDeps } from "../server.ts";
+import type { ToolDeps } from "../deps.ts";
+import { textBlock, toolError, toolResult } from "../results.ts";
 
 const serverSchema = z.object({
 	id: z.string(),
@@ -33,8 +33,7 @@ export function registerListServers(server: McpServer, deps: ToolDeps): void {
 				const content = [textBlock(JSON.stringify(servers, null, 2))];
 				if (deps.registry.isEmpty) content.push(textBlock(NOT_CONFIGURED_HELP));
 				for (const e of errors) content.push(textBlock(`Provider ${e.provider} failed: ${e.message}`));
-				if (deps.notice) content.push(textBlock(deps.notice));
-				return { content, structuredContent: { servers } };
+				return toolResult(deps, content, { servers });
 			} catch (error) {
 				return toolError(error, "list_servers");
 			}

@@ -12,7 +12,7 @@
  */
 
 import type { CallContext } from "../../call-context.ts";
-import { IkvmError } from "../../errors.ts";
+import { abortReasonToError, IkvmError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { registerSecret } from "../../redact.ts";
 import { formatDuration, sleep } from "../../timing.ts";
@@ -137,9 +137,14 @@ export class IpmiAccess {
 		const started = Date.now();
 		const deadline = started + this.options.taskTimeoutMs;
 		let last: Task | undefined;
+		// Said before the first poll, so a deadline that cuts that poll names the task wait.
+		ctx.progress("ovh-task", `Waiting for OVH task ${task.taskId} to open the console of ${serviceName}`);
 		for (;;) {
 			last = await this.api.get(`${base}/task/${task.taskId}`, TaskSchema, { signal: ctx.signal }).catch((error) => {
 				if (error instanceof OvhApiError && error.httpStatus === 404) this.pending.delete(serviceName);
+				// The call ran out while a poll was in flight: that is still waiting for the task (the
+				// next call resumes it), whichever request happened to be on the wire.
+				if (ctx.signal.aborted) throw abortReasonToError(ctx.signal.reason, "ovh-task");
 				throw error;
 			});
 			const status = last.status as TaskStatus;

@@ -17,7 +17,7 @@ import { abortReasonToError, IkvmError, throwIfAborted } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { readBodyWithin } from "../../net/read-body.ts";
 import { registerSecret } from "../../redact.ts";
-import { sleep } from "../../timing.ts";
+import { raceSignal, sleep } from "../../timing.ts";
 import { OvhApiError, ovhErrorFromResponse } from "./api-errors.ts";
 import {
 	type AccessRule,
@@ -179,12 +179,7 @@ export class OvhApiClient {
 		}
 		const pending = this.syncing;
 		if (!signal) return pending;
-		return new Promise<number>((resolve, reject) => {
-			const onAbort = () => reject(abortReasonToError(signal.reason, "ovh-api"));
-			if (signal.aborted) return onAbort();
-			signal.addEventListener("abort", onAbort, { once: true });
-			pending.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-		});
+		return raceSignal(pending, signal, "ovh-api");
 	}
 
 	/**

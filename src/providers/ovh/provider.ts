@@ -6,10 +6,10 @@
 import type { CallContext } from "../../call-context.ts";
 import type { OvhSettings } from "../../config.ts";
 import type { ConsoleHandle, ConsoleTarget } from "../../console/types.ts";
-import { abortReasonToError, IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
+import { IkvmError, isIkvmError, type Stage, throwIfAborted } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { readBodyPrefix } from "../../net/read-body.ts";
-import { mapLimit } from "../../timing.ts";
+import { mapLimit, raceSignal } from "../../timing.ts";
 import type { Provider, ServerInfo } from "../types.ts";
 import { DEFAULT_ACCESS_OPTIONS, IpmiAccess, type IpmiAccessOptions } from "./access.ts";
 import { OvhApiClient, type OvhApiClientOptions } from "./api.ts";
@@ -80,13 +80,7 @@ export class OvhProvider implements Provider {
 		this.listing ??= this.fetchList().finally(() => {
 			this.listing = undefined;
 		});
-		const listing = this.listing;
-		return new Promise<ServerInfo[]>((resolve, reject) => {
-			const onAbort = () => reject(abortReasonToError(ctx.signal.reason, "list-servers"));
-			if (ctx.signal.aborted) return onAbort();
-			ctx.signal.addEventListener("abort", onAbort, { once: true });
-			listing.then(resolve, reject).finally(() => ctx.signal.removeEventListener("abort", onAbort));
-		});
+		return raceSignal(this.listing, ctx.signal, "list-servers");
 	}
 
 	private async fetchList(): Promise<ServerInfo[]> {

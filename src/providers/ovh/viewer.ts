@@ -15,6 +15,7 @@
  */
 
 import type { AmiViewerTarget } from "../../ami/target.ts";
+import { atenTargetFromViewer } from "../../aten/viewer.ts";
 import type { ConsoleTarget } from "../../console/types.ts";
 import type { VncTarget } from "../../vnc/target.ts";
 
@@ -40,6 +41,8 @@ export function targetFromViewerUrl(viewerUrl: string): ConsoleTarget | null {
 	const url = parse(viewerUrl);
 	if (url.protocol === "ws:" || url.protocol === "wss:") return vncTarget(url.href, url.protocol === "wss:");
 	if (isNoVncUrl(url)) return noVncTarget(url);
+	const aten = atenTargetFromViewer(viewerUrl);
+	if (aten) return aten;
 	if (isAmiUrl(url)) return amiTarget(viewerUrl);
 	return null;
 }
@@ -47,6 +50,9 @@ export function targetFromViewerUrl(viewerUrl: string): ConsoleTarget | null {
 /** The target judged from the served page; null when it is neither an AMI KVM nor noVNC. */
 export function targetFromViewerPage(viewerUrl: string, page: ViewerPage): ConsoleTarget | null {
 	const url = parse(viewerUrl);
+	// A Supermicro HTML5 console (its SID cookie, CGI pages or entry_value): the ATEN path.
+	const aten = atenTargetFromViewer(viewerUrl, page);
+	if (aten) return aten;
 	if (page.status >= 300 && page.status < 400 && page.location) {
 		const next = new URL(page.location, url);
 		if (isNoVncUrl(next)) return noVncTarget(next);

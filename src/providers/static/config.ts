@@ -6,12 +6,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { PLACEHOLDER } from "../../config.ts";
 import type { AnyConsoleDriver, SecretReader } from "../../console/driver.ts";
 import { DRIVERS, driverForType } from "../../console/drivers.ts";
 import type { ConsoleTarget } from "../../console/types.ts";
 import { IkvmError } from "../../errors.ts";
 import { log } from "../../log.ts";
-import { registerSecret } from "../../redact.ts";
+import { registerPublic, registerSecret, weakSecretReason } from "../../redact.ts";
 
 /** The targets file: a list of entries, each validated by the schema of its type's driver. */
 function fileSchema(drivers: readonly AnyConsoleDriver[]) {
@@ -94,17 +95,29 @@ export function parseStaticConfig(
 		if (seen.has(server.id)) fail(file, `${at}.id`, `duplicate id "${server.id}"`);
 		seen.add(server.id);
 
+		registerPublic(server.id);
+		registerPublic(server.name);
+		const warnIfWeak = (value: string, where: string) => {
+			const weak = weakSecretReason(value);
+			if (weak)
+				log.warn(`${file}: ${at} (${server.id}): the password ${where} is weak: ${weak}. Use a longer, random one.`);
+		};
 		const readSecret: SecretReader = (inline, name, field, options = {}) => {
 			const secret = options.secret ?? true;
 			if (name !== undefined) {
 				const value = env[name];
 				if (value === undefined || value === "")
 					fail(file, `${at}.${field}`, `environment variable ${name} is not set`);
-				if (secret) registerSecret(value);
+				if (PLACEHOLDER.test(value)) fail(file, `${at}.${field}`, `${name} is still the placeholder ${value}`);
+				if (secret) {
+					registerSecret(value);
+					warnIfWeak(value, `in ${name}`);
+				}
 				return value;
 			}
 			if (inline !== undefined && secret) {
 				registerSecret(inline);
+				if (inline !== "") warnIfWeak(inline, "given inline");
 				log.warn(`${file}: ${at} has an inline secret; prefer ${field} naming an environment variable`, {
 					id: server.id,
 				});

@@ -63,7 +63,7 @@ describe("static targets file", () => {
 
 	test("each bad field is named with the file", () => {
 		const cases: Array<[unknown, string]> = [
-			[[{ id: "a", type: "rdp", url: "ws://x" }], 'servers[0].type: type must be "vnc" or "ami"'],
+			[[{ id: "a", type: "rdp", url: "ws://x" }], 'servers[0].type: type must be "vnc", "ami"'],
 			[[{ type: "vnc", url: "ws://x" }], "servers[0].id"],
 			[[{ id: "has space", type: "vnc", url: "ws://x" }], "servers[0].id: may contain only"],
 			[[{ id: "a", type: "vnc", url: "http://x" }], "servers[0].url: must be a ws:// or wss:// URL"],
