@@ -29,14 +29,25 @@ import { protocolError } from "./errors.ts";
 /** Output grows in steps: a rectangle whose cap is large rarely needs it all. */
 const FIRST_CHUNK = 64 * 1024;
 
+/**
+ * The output memory of one rectangle. Streams that never inflate at the same
+ * time (Tight's four, within one connection) share one, so a connection holds
+ * one rectangle's worth of output, not four.
+ */
+export class InflateOutput {
+	buf = new Uint8Array(0);
+}
+
 export class BoundedInflater {
 	private readonly strm = new ZStream();
-	private out = new Uint8Array(0);
 	private written = 0;
 	private limit = 0;
 
 	/** `label` names the stream in errors, e.g. "ZRLE" or "Tight stream 2". */
-	constructor(private readonly label: string) {
+	constructor(
+		private readonly label: string,
+		private readonly out = new InflateOutput(),
+	) {
 		zlibInflateInit(this.strm);
 	}
 
@@ -44,7 +55,6 @@ export class BoundedInflater {
 	begin(limit: number): void {
 		this.limit = limit;
 		this.written = 0;
-		if (this.out.length < Math.min(limit + 1, FIRST_CHUNK)) this.out = new Uint8Array(Math.min(limit + 1, FIRST_CHUNK));
 	}
 
 	/** Bytes inflated since `begin`. */
@@ -63,15 +73,17 @@ export class BoundedInflater {
 		s.avail_in = input.length;
 		try {
 			for (;;) {
-				if (this.written === this.out.length) {
-					if (this.out.length >= capacity) throw this.tooLarge();
-					const grown = new Uint8Array(Math.min(capacity, Math.max(FIRST_CHUNK, this.out.length * 2)));
-					grown.set(this.out.subarray(0, this.written));
-					this.out = grown;
+				const room = Math.min(this.out.buf.length, capacity);
+				if (this.written === room) {
+					if (room >= capacity) throw this.tooLarge();
+					const grown = new Uint8Array(Math.min(capacity, Math.max(FIRST_CHUNK, this.out.buf.length * 2)));
+					grown.set(this.out.buf.subarray(0, this.written));
+					this.out.buf = grown;
+					continue;
 				}
-				s.output = this.out;
+				s.output = this.out.buf;
 				s.next_out = this.written;
-				s.avail_out = this.out.length - this.written;
+				s.avail_out = room - this.written;
 				const status = zlibInflate(s, Z_SYNC_FLUSH);
 				this.written = s.next_out;
 				if (this.written > this.limit) throw this.tooLarge();
@@ -93,7 +105,7 @@ export class BoundedInflater {
 
 	/** The rectangle's inflated bytes: a view valid until the next `begin`. */
 	output(): Uint8Array {
-		return this.out.subarray(0, this.written);
+		return this.out.buf.subarray(0, this.written);
 	}
 
 	/** Inflates one whole rectangle's data and returns the output (a view valid until the next call). */

@@ -28,7 +28,7 @@ import sharp from "sharp";
 import type { ByteQueue } from "../byte-queue.ts";
 import { protocolError } from "../errors.ts";
 import { type Framebuffer, rgb } from "../framebuffer.ts";
-import { BoundedInflater } from "../inflate.ts";
+import { BoundedInflater, InflateOutput } from "../inflate.ts";
 import type { RectHeader } from "../types.ts";
 import type { DecodeResult, RectDecoder } from "./decoder.ts";
 
@@ -68,7 +68,9 @@ export class TightDecoder implements RectDecoder {
 
 	constructor(private readonly png = false) {
 		const name = png ? "TightPNG" : "Tight";
-		this.streams = [0, 1, 2, 3].map((i) => new BoundedInflater(`${name} stream ${i}`));
+		// One rectangle is inflated at a time: the four streams share its output memory.
+		const output = new InflateOutput();
+		this.streams = [0, 1, 2, 3].map((i) => new BoundedInflater(`${name} stream ${i}`, output));
 	}
 
 	private get name(): string {
