@@ -4,7 +4,7 @@
  * OVH hands out viewer URLs (`ami-viewer`).
  */
 import { z } from "zod";
-import { entryFields, envName, httpUrl, tlsSchema } from "../console/config-schema.ts";
+import { entryFields, envName, httpUrl, tlsFromConfig, tlsSchema } from "../console/config-schema.ts";
 import type { ConsoleDriver } from "../console/driver.ts";
 import { bareUrl } from "../net/bare-url.ts";
 import { loginWithPassword, logout } from "./bmc-session.ts";
@@ -44,7 +44,7 @@ export const amiDriver: ConsoleDriver<AmiTarget, typeof configSchema> = {
 		const username = readSecret(entry.username, entry.usernameEnv, "usernameEnv", { secret: false }) as string;
 		const password = readSecret(entry.password, entry.passwordEnv, "passwordEnv") ?? "";
 		return {
-			target: { kind: "ami-login", url: entry.url, username, password, tls: entry.tls },
+			target: { kind: "ami-login", url: entry.url, username, password, tls: tlsFromConfig(entry.tls) },
 			ip: new URL(entry.url).hostname,
 		};
 	},
