@@ -33,11 +33,17 @@ export interface ScreenMatch {
 	lineText: string;
 }
 
-/** How long one match over one screen may take. */
+/** How long one match over one screen may take before the worker is stopped. */
 export const DEFAULT_MATCH_BUDGET_MS = 2000;
+/**
+ * A search that took longer than this was backtracking: JavaScriptCore gives up on runaway
+ * backtracking after about a second and answers "no match", which would be a silent wrong answer.
+ * An ordinary pattern searches a screenful in well under 10 ms.
+ */
+export const EXPENSIVE_MATCH_MS = 250;
 
 interface Pending {
-	resolve(found: { index: number; match: string } | null): void;
+	resolve(found: { index: number; match: string } | null, ms: number): void;
 	reject(error: Error): void;
 }
 
@@ -46,7 +52,13 @@ let current: Worker | undefined;
 let nextId = 1;
 const pending = new Map<number, Pending>();
 
-type Answer = { id: number; ready?: true; found?: { index: number; match: string } | null; error?: string };
+type Answer = {
+	id: number;
+	ready?: true;
+	ms?: number;
+	found?: { index: number; match: string } | null;
+	error?: string;
+};
 
 /** The matching worker, once it has started (its start-up does not count against a budget). */
 function matcher(): Promise<Worker> {
@@ -61,7 +73,7 @@ function matcher(): Promise<Worker> {
 			if (!job) return;
 			pending.delete(event.data.id);
 			if (event.data.error !== undefined) job.reject(new Error(event.data.error));
-			else job.resolve(event.data.found ?? null);
+			else job.resolve(event.data.found ?? null, event.data.ms ?? 0);
 		};
 	});
 	return worker;
@@ -84,26 +96,23 @@ export async function findOnScreen(
 	const text = lines.join("\n");
 	const id = nextId++;
 	const w = await startedWithin(matcher(), 10_000);
+	const tooExpensive = (ms: number) =>
+		new IkvmError("BAD_INPUT", `The pattern ${pattern} is too expensive: one screen took over ${ms} ms to search.`, {
+			stage: "wait",
+			hint: "Simplify it: avoid nested or overlapping repetition such as (.|\\s)* or (a+)+; a plain word or a short phrase works best.",
+		});
 	const found = await new Promise<{ index: number; match: string } | null>((resolve, reject) => {
 		const timer = setTimeout(() => {
 			pending.delete(id);
 			// The only way to stop a runaway regular expression is to stop its thread.
 			stopMatcher();
-			reject(
-				new IkvmError(
-					"BAD_INPUT",
-					`The pattern ${pattern} is too expensive: one screen took over ${budgetMs} ms to search.`,
-					{
-						stage: "wait",
-						hint: "Simplify it: avoid nested or overlapping repetition such as (.|\\s)* or (a+)+; a plain word or a short phrase works best.",
-					},
-				),
-			);
+			reject(tooExpensive(budgetMs));
 		}, budgetMs);
 		pending.set(id, {
-			resolve: (value) => {
+			resolve: (value, ms) => {
 				clearTimeout(timer);
-				resolve(value);
+				if (ms > EXPENSIVE_MATCH_MS) reject(tooExpensive(EXPENSIVE_MATCH_MS));
+				else resolve(value);
 			},
 			reject: (error) => {
 				clearTimeout(timer);

@@ -8,8 +8,11 @@ declare const self: Worker;
 self.onmessage = (event: MessageEvent<{ id: number; source: string; flags: string; text: string }>) => {
 	const { id, source, flags, text } = event.data;
 	try {
+		const started = performance.now();
 		const found = new RegExp(source, flags).exec(text);
-		self.postMessage({ id, found: found ? { index: found.index, match: found[0] } : null });
+		// The engine gives up on runaway backtracking after a while and answers "no match": the time tells.
+		const ms = performance.now() - started;
+		self.postMessage({ id, ms, found: found ? { index: found.index, match: found[0] } : null });
 	} catch (error) {
 		self.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
 	}
