@@ -10,9 +10,10 @@
 import { join } from "node:path";
 import { createAtenDecoder } from "../src/aspeed/aten.ts";
 import { Ast2500Decoder, writeVideoHeader } from "../src/aspeed/index.ts";
-import { createHermonDecoder, encodeHermon } from "../src/aten/video/hermon.ts";
+import { createHermonDecoder } from "../src/aten/video/hermon.ts";
 import { encodeAtenPayload } from "../src/demo/aten-encoder.ts";
 import { renderConsole, sampleConsolePicture } from "../src/demo/console-picture.ts";
+import { encodeHermon } from "../src/demo/hermon-encoder.ts";
 import { type Row, time } from "./harness.ts";
 
 const RUNS = 30;

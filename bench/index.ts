@@ -10,6 +10,8 @@ import { printRows, type Row } from "./harness.ts";
 import { imageSuite } from "./image.ts";
 import { inputSuite } from "./input.ts";
 import { pngSuite } from "./png.ts";
+import { redfishSuite } from "./redfish.ts";
+import { supermicroSuite } from "./supermicro.ts";
 import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";
 import { vncServersSuite } from "./vnc-servers.ts";
@@ -20,8 +22,10 @@ const suites: Array<() => Promise<Row[]>> = [
 	ast2500Suite,
 	atenSuite,
 	kvmSuite,
+	supermicroSuite,
 	vncSuite,
 	vncServersSuite,
+	redfishSuite,
 	textSuite,
 	inputSuite,
 ];

@@ -11,6 +11,7 @@ import { loginWithPassword, logout } from "./bmc-session.ts";
 import { amiPower } from "./power.ts";
 import { openAmiSession } from "./session.ts";
 import type { AmiTarget } from "./target.ts";
+import { amiViewer } from "./viewer.ts";
 
 const configSchema = z
 	.object({
@@ -52,6 +53,7 @@ export const amiDriver: ConsoleDriver<AmiTarget, typeof configSchema> = {
 		target.kind === "ami-login" ? `ami ${bareUrl(target.url)}` : `ami viewer ${bareUrl(target.viewerUrl)}`,
 	stages: ["bmc-login", "ws-connect", "handshake", "first-frame", "decode"],
 	power: amiPower,
+	viewer: amiViewer,
 	async probe(target, ctx) {
 		// A login and a logout, no KVM session: BMCs allow few, and the owner may be using one.
 		if (target.kind !== "ami-login") return { detail: "viewer URLs are checked when a screenshot is taken" };

@@ -148,24 +148,31 @@ class AtenDecoderImpl implements AtenDecoder {
 		this.width = rect.width;
 		this.height = rect.height;
 		if (resized) this.complete = false;
-		const info = this.codec.applyBitstream(
-			{
-				width: rect.width,
-				height: rect.height,
-				gridWidth: rect.width,
-				gridHeight: rect.height,
-				mode420,
-				tables: {
-					luma: header.lumaSelector,
-					chroma: header.chromaSelector,
-					// Not in the header; the BMC's viewer uses selector 0 (only 0x4/0xC blocks use them).
-					advanceLuma: 0,
-					advanceChroma: 0,
-					chromaFromLuma: false,
+		let info: BitstreamInfo;
+		try {
+			info = this.codec.applyBitstream(
+				{
+					width: rect.width,
+					height: rect.height,
+					gridWidth: rect.width,
+					gridHeight: rect.height,
+					mode420,
+					tables: {
+						luma: header.lumaSelector,
+						chroma: header.chromaSelector,
+						// Not in the header; the BMC's viewer uses selector 0 (only 0x4/0xC blocks use them).
+						advanceLuma: 0,
+						advanceChroma: 0,
+						chromaFromLuma: false,
+					},
 				},
-			},
-			data.subarray(ATEN_HEADER_LENGTH),
-		);
+				data.subarray(ATEN_HEADER_LENGTH),
+			);
+		} catch (error) {
+			// Blocks before the error are painted: the picture is not whole again until a full frame.
+			this.complete = false;
+			throw error;
+		}
 		if (info.blocks >= Math.ceil(rect.width / bs) * Math.ceil(rect.height / bs)) this.complete = true;
 		const picture = this.codec.view() as DecodedPicture;
 		return { kind: "picture", picture, header, resized, complete: this.complete, info };

@@ -149,6 +149,8 @@ export class Ast2500Decoder {
 	private picture32 = new Uint32Array(0);
 	/** `Y | Cb<<8 | Cr<<16` per pixel as the last JPEG/LOW/VQ block left it (PASS2 refines it). */
 	private prevYuv = new Uint32Array(0);
+	/** Whether prevYuv is kept: ATEN has no PASS2, so it saves the plane (4 bytes a pixel) and its writes. */
+	private readonly keepPrev: boolean;
 
 	private readonly vq = new VqCache();
 	private readonly quantCache = new QuantCache();
@@ -182,6 +184,12 @@ export class Ast2500Decoder {
 		this.color = colorTables(options.colorMatrix ?? (this.aten ? "bt601" : DEFAULT_COLOR_MATRIX));
 		this.dequantisation = this.aten ? "fixed16" : "integer";
 		this.shift = dequantShift(this.dequantisation);
+		this.keepPrev = !this.aten;
+	}
+
+	/** How errors name the stream. */
+	private get label(): string {
+		return this.aten ? "ATEN 0x57" : "AST2500";
 	}
 
 	/** Largest picture this decoder accepts. */
@@ -283,7 +291,7 @@ export class Ast2500Decoder {
 			return this.decodeBlocks(format, data);
 		} catch (error) {
 			if (error instanceof IkvmError) throw error;
-			throw new IkvmError("INTERNAL", `AST2500 decoder failed: ${(error as Error).message}`, {
+			throw new IkvmError("INTERNAL", `${this.label} decoder failed: ${(error as Error).message}`, {
 				stage: "decode",
 				cause: error,
 			});
@@ -314,7 +322,9 @@ export class Ast2500Decoder {
 		this.picture = new Uint8Array(width * height * 4);
 		this.picture32 = new Uint32Array(this.picture.buffer);
 		this.picture32.fill(0xff000000);
-		this.prevYuv = new Uint32Array(width * height).fill(16 | (128 << 8) | (128 << 16));
+		this.prevYuv = this.keepPrev
+			? new Uint32Array(width * height).fill(16 | (128 << 8) | (128 << 16))
+			: new Uint32Array(0);
 	}
 
 	private decodeBlocks(format: BitstreamFormat, data: Uint8Array): BitstreamInfo {
@@ -343,7 +353,7 @@ export class Ast2500Decoder {
 
 		do {
 			if (reader.overran()) {
-				throw new IkvmError("PROTOCOL", "AST2500 stream corrupt: a block ran past the end of the data.", {
+				throw new IkvmError("PROTOCOL", `${this.label} stream corrupt: a block ran past the end of the data.`, {
 					stage: "decode",
 				});
 			}
@@ -539,7 +549,7 @@ export class Ast2500Decoder {
 			const start = (py + j) * width + px;
 			const end = start + w;
 			for (let o = start; o < end; o++) out[o] = rgba;
-			if (keepYuv) for (let o = start; o < end; o++) prev[o] = yuv;
+			if (keepYuv && this.keepPrev) for (let o = start; o < end; o++) prev[o] = yuv;
 		}
 	}
 
@@ -563,6 +573,7 @@ export class Ast2500Decoder {
 		const tile = this.tile;
 		const out = this.picture32;
 		const prev = this.prevYuv;
+		const keep = this.keepPrev;
 		if (fcb >= 0 && fcr >= 0) {
 			// Flat chroma (grey or single-colour text): one table lookup per pixel.
 			const lut = this.lumaTable(fcb, fcr);
@@ -573,7 +584,7 @@ export class Ast2500Decoder {
 				for (let i = 0; i < w; i++, t++, o++) {
 					const Y = tile[t]!;
 					out[o] = lut[Y]!;
-					prev[o] = Y | chroma;
+					if (keep) prev[o] = Y | chroma;
 				}
 			}
 			return;
@@ -590,7 +601,7 @@ export class Ast2500Decoder {
 				const yt = yT[Y]! + CLAMP_OFFSET;
 				out[o] =
 					clamp[yt + crR[cr]!]! | (clamp[yt + cbG[cb]! + crG[cr]!]! << 8) | (clamp[yt + cbB[cb]!]! << 16) | 0xff000000;
-				prev[o] = Y | (cb << 8) | (cr << 16);
+				if (keep) prev[o] = Y | (cb << 8) | (cr << 16);
 			}
 		}
 	}
@@ -671,6 +682,7 @@ export class Ast2500Decoder {
 		const indices = this.vqIndices;
 		const out = this.picture32;
 		const prev = this.prevYuv;
+		const keep = this.keepPrev;
 		if (mode420) {
 			for (let j = 0; j < h; j++) {
 				let o = (py + j) * width + px;
@@ -685,7 +697,7 @@ export class Ast2500Decoder {
 			for (let i = 0; i < w; i++, o++, t++) {
 				const k = indices[t]!;
 				out[o] = rgbaOf[k]!;
-				prev[o] = yuvOf[k]!;
+				if (keep) prev[o] = yuvOf[k]!;
 			}
 		}
 	}

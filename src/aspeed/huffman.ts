@@ -121,7 +121,7 @@ export const AC_LUMA = buildHuffmanTable(AC_LUMA_SPEC);
 export const AC_CHROMA = buildHuffmanTable(AC_CHROMA_SPEC);
 
 export function invalidCode(pos: number): IkvmError {
-	return new IkvmError("PROTOCOL", `AST2500 stream corrupt: invalid Huffman code at bit ${pos}.`, {
+	return new IkvmError("PROTOCOL", `ASPEED video stream corrupt: invalid Huffman code at bit ${pos}.`, {
 		stage: "decode",
 	});
 }

@@ -31,6 +31,22 @@ export class AtenLogins {
 		return this.entries.size;
 	}
 
+	/**
+	 * Logs out of every web session still held, for a shutdown that did not close its
+	 * consoles first; a holder's later release() then does nothing more. Never throws.
+	 */
+	async closeAll(timeoutMs: number): Promise<void> {
+		const entries = [...this.entries.values()];
+		this.entries.clear();
+		await Promise.allSettled(
+			entries.map(async (entry) => {
+				entry.dead = true;
+				const session = await entry.login;
+				await atenLogout(session, timeoutMs);
+			}),
+		);
+	}
+
 	async acquire(
 		url: string,
 		credentials: AtenCredentials,
@@ -75,5 +91,5 @@ export class AtenLogins {
 	}
 }
 
-/** The process's logins: one per BMC and user. */
+/** The process's logins: one per BMC and user. Sessions release theirs on close (the pool closes every session on shutdown). */
 export const atenLogins = new AtenLogins();

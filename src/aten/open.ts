@@ -18,7 +18,6 @@ import {
 	type AtenTimeouts,
 	type AtenViewerTarget,
 	DEFAULT_ATEN_TIMEOUTS,
-	type SupermicroTarget,
 } from "./types.ts";
 import { type EntryToken, fetchEntryToken, isStaleSessionError } from "./web.ts";
 
@@ -77,12 +76,11 @@ export function createAtenOpener(options: AtenOpenerOptions = {}): AtenOpener {
 			await lease.release(timeouts.close);
 			throw error;
 		}
-		return connect(target, lease, token, ctx, limits, settings, decoderFactory);
+		return connect(lease, token, ctx, limits, settings, decoderFactory);
 	};
 }
 
 async function connect(
-	target: SupermicroTarget,
 	lease: LoginLease,
 	token: EntryToken,
 	ctx: CallContext,
@@ -110,7 +108,6 @@ async function connect(
 		settings,
 		powerStateReader(lease, settings.timeouts.request),
 	);
-	void target;
 	try {
 		await session.connect(ctx);
 		return session;

@@ -529,6 +529,19 @@ export class AtenConsoleSession implements ConsoleSession {
 					name: event.init.name,
 					km: event.init.keyboardMouseEnabled,
 				});
+				if (!event.init.videoEnabled) {
+					this.fail(
+						new IkvmError(
+							"ACCESS_DENIED",
+							`The BMC at ${this.web.host} opened a KVM session without video (IKVMVideoEnable 0).`,
+							{
+								stage: "aten-video",
+								hint: "The account may lack the remote-console privilege, or the BMC's KVM video is disabled; check the user's privileges in the BMC web UI.",
+							},
+						),
+					);
+					return;
+				}
 				const waiter = this.readyWaiter;
 				this.readyWaiter = undefined;
 				waiter?.resolve();

@@ -40,7 +40,9 @@ export interface TlsOptions {
 	insecure?: boolean;
 	/** PEM file of the CA that signed the console's certificate (instead of the system store). */
 	caFile?: string;
-	/** Accept exactly the certificate with this SHA-256 fingerprint (hex, colons optional). */
+	/** PEM text of the certificates to trust (read from the file the config names). */
+	ca?: string;
+	/** SHA-256 fingerprint of the one certificate to accept ("AB:CD:…"); see src/net/tls.ts. */
 	fingerprint256?: string;
 }
 

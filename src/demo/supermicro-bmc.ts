@@ -59,6 +59,8 @@ export interface MockSupermicroOptions {
 	cgiToken?: boolean;
 	banner?: string;
 	maxKvmSessions?: number;
+	/** ServerInit IKVMVideoEnable: false = a session without video. */
+	video?: boolean;
 	/** ServerInit IKVMKMEnable: false = a video-only session. */
 	keyboardMouse?: boolean;
 	/** false: announce (0x39, a=1 b=4) that another viewer holds control, and keep streaming. */
@@ -81,6 +83,10 @@ export interface MockSupermicroOptions {
 	frameDelayMs?: number;
 	/** Close the WebSocket half-way through the n-th frame (1-based). */
 	closeMidFrame?: number;
+	/** Every decoded key or pointer event, for a host that reacts (the demo's shell). */
+	onInput?: (event: ({ kind: "key" } & ClientKeyEvent) | ({ kind: "pointer" } & ClientPointerEvent)) => void;
+	/** A 0x1A power action was applied (0 off, 1 on, 2 reset, 3 soft off). */
+	onPower?: (action: number) => void;
 	/** Preview snapshot: image bytes (BMP/JPEG/PNG) or a 404 when absent. */
 	preview?: () => Uint8Array | Promise<Uint8Array>;
 }
@@ -118,6 +124,8 @@ export interface MockSupermicroStats {
 	keepAlives: number;
 	previews: number;
 	powerStatusReads: number;
+	/** Logouts that came while a KVM socket of that session was still open (and so kicked it). */
+	logoutsWithOpenConsole: number;
 }
 
 interface WebSession {
@@ -224,6 +232,7 @@ export class MockSupermicroBmc {
 		keepAlives: 0,
 		previews: 0,
 		powerStatusReads: 0,
+		logoutsWithOpenConsole: 0,
 	};
 	/** Every secret handed out (SIDs, tokens, Redfish tokens), for leak scans. */
 	readonly issued: string[] = [];
@@ -474,6 +483,9 @@ export class MockSupermicroBmc {
 		if (!this.sessions.delete(session.sid)) return;
 		this.stats.webSessions--;
 		this.stats.logouts++;
+		if ([...this.connections].some((c) => c.session === session && c.state !== "closed")) {
+			this.stats.logoutsWithOpenConsole++;
+		}
 		// A web logout kicks that session's consoles, as the firmware does (0x39 code 3).
 		for (const c of this.connections) {
 			if (c.session !== session) continue;
@@ -803,7 +815,7 @@ export class MockSupermicroBmc {
 			0xfd,
 			0x43,
 			0xd0,
-			1,
+			this.options.video === false ? 0 : 1,
 			km,
 			1,
 			1,
@@ -880,6 +892,7 @@ export class MockSupermicroBmc {
 				this.keyEvents.push({ usage, down });
 				if (down) this.keysDown.add(usage);
 				else this.keysDown.delete(usage);
+				this.options.onInput?.({ kind: "key", usage, down });
 				return;
 			}
 			case 0x05: {
@@ -890,6 +903,7 @@ export class MockSupermicroBmc {
 				const event = { buttons: body[1] as number, x: body.readUInt16BE(2), y: body.readUInt16BE(4) };
 				this.pointerEvents.push(event);
 				this.buttons = event.buttons;
+				this.options.onInput?.({ kind: "pointer", ...event });
 				return;
 			}
 			case 0x15:
@@ -905,6 +919,7 @@ export class MockSupermicroBmc {
 				this.powerActions.push(action);
 				if (action === 0 || action === 3) this.poweredOn = false;
 				else if (action === 1 || action === 2) this.poweredOn = true;
+				this.options.onPower?.(action);
 				return;
 			}
 			case 0x32:

@@ -17,6 +17,7 @@ import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
 import { log } from "../log.ts";
 import { registerSecret } from "../redact.ts";
 import { seconds } from "../timing.ts";
+import type { BunTls } from "./tls.ts";
 
 export interface WsEndpoint {
 	kind: "ws";
@@ -36,6 +37,8 @@ export interface WsEndpoint {
 	insecure?: boolean;
 	/** PEM file of the CA to verify the server's certificate with (instead of the system store). */
 	caFile?: string;
+	/** A CA or a pinned certificate (src/net/tls.ts), when not insecure. */
+	tls?: BunTls;
 }
 
 export interface TcpEndpoint {
@@ -313,6 +316,7 @@ class TcpStream extends BufferedStream {
 /** Node TLS options for a target's `tls` settings: a CA file, a pinned certificate, or no check at all. */
 export function tlsVerification(options: TlsOptions | undefined): { rejectUnauthorized: boolean; ca?: string } {
 	if (options?.insecure || options?.fingerprint256) return { rejectUnauthorized: false };
+	if (options?.ca) return { rejectUnauthorized: true, ca: options.ca };
 	if (options?.caFile) {
 		let ca: string;
 		try {
@@ -468,8 +472,8 @@ function connectWebSocket(
 			const tlsOptions = endpoint.insecure
 				? { rejectUnauthorized: false }
 				: endpoint.caFile
-					? tlsVerification({ caFile: endpoint.caFile })
-					: undefined;
+					? { ...endpoint.tls, ...tlsVerification({ caFile: endpoint.caFile }) }
+					: endpoint.tls;
 			ws = new WebSocket(endpoint.url, {
 				headers: withOrigin(endpoint.url, endpoint.headers),
 				...(protocols ? { protocols: [...protocols] } : {}),

@@ -9,6 +9,7 @@ import { bareUrl } from "../net/bare-url.ts";
 import { vncPower } from "./power.ts";
 import { createVncOpener } from "./session.ts";
 import type { VncTarget } from "./target.ts";
+import { vncViewer } from "./viewer.ts";
 
 const configSchema = z
 	.object({
@@ -58,6 +59,7 @@ export const vncDriver: ConsoleDriver<VncTarget, typeof configSchema> = {
 	describe: (target) => (target.url ? `vnc ${bareUrl(target.url)}` : `vnc ${target.host}:${target.port ?? 5900}`),
 	stages: ["connect", "handshake", "first-frame", "decode"],
 	power: vncPower,
+	viewer: vncViewer,
 	async probe(target, ctx) {
 		// One frame, not only the handshake: a server can take the connection and never send a picture.
 		const probeOpen = createVncOpener({

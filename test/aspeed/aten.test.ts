@@ -90,6 +90,19 @@ describe("ATEN dialect", () => {
 		expect(ami.lastFrame).toMatchObject({ blocks: 1, sawFrameEnd: false });
 	});
 
+	test("a frame that fails half way marks the picture incomplete until the next full frame", () => {
+		const decoder = createAtenDecoder();
+		const full = payload(`0101 ${vqEntry(1)} ${FRAME_END}`);
+		expect(decoder.decode(full, { width: 8, height: 8 })).toMatchObject({ complete: true });
+		expect(() => decoder.decode(payload(`0101 ${vqEntry(0)} 0010 ${FRAME_END}`), { width: 8, height: 8 })).toThrow();
+		const partial = payload(`1101 00000000 00000000 ${vqEntry(1)} ${FRAME_END}`);
+		// One explicit block covers the whole 1x1 grid: a full frame again.
+		expect(decoder.decode(partial, { width: 8, height: 8 })).toMatchObject({ complete: true });
+		expect(() => decoder.decode(payload(`0010 ${FRAME_END}`), { width: 16, height: 8 })).toThrow();
+		const left = payload(`0101 ${vqEntry(1)} ${FRAME_END}`);
+		expect(decoder.decode(left, { width: 16, height: 8 })).toMatchObject({ complete: false, resized: false });
+	});
+
 	test("a stream of endless tiny blocks hits the block budget instead of running on", () => {
 		const bits = `0101 ${vqEntry(1)} `.repeat(4200);
 		const error = errorOf(() => decode(payload(bits), 8, 8));

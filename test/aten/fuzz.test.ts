@@ -10,9 +10,10 @@ import fc from "fast-check";
 import { createAtenDecoder } from "../../src/aspeed/aten.ts";
 import { createAtenVideoDecoder } from "../../src/aten/video/decoder.ts";
 import { parseAtenFramebufferUpdate } from "../../src/aten/video/framing.ts";
-import { createHermonDecoder, encodeHermon } from "../../src/aten/video/hermon.ts";
+import { createHermonDecoder } from "../../src/aten/video/hermon.ts";
 import { AtenStreamEncoder, atenFramebufferUpdate, encodeAtenPayload } from "../../src/demo/aten-encoder.ts";
 import { sampleConsolePicture } from "../../src/demo/console-picture.ts";
+import { encodeHermon } from "../../src/demo/hermon-encoder.ts";
 import { IkvmError } from "../../src/errors.ts";
 
 const TIME_PER_PROPERTY_MS = 1000;

@@ -203,6 +203,12 @@ describe("power", () => {
 		const reset = await atenDriver.power?.(target, "reset", standaloneContext(), runner);
 		expect(reset?.message).toContain("Reset");
 		expect(bmc.powerActions).toEqual([0, 1, 2]);
+		const cycle = await atenDriver.power?.(target, "cycle", standaloneContext(), runner);
+		expect(cycle?.state).toBe("on");
+		expect(bmc.powerActions).toEqual([0, 1, 2, 0, 1]);
+		const shutdown = await atenDriver.power?.(target, "shutdown", standaloneContext(), runner);
+		expect(shutdown?.message).toContain("ACPI");
+		expect(bmc.powerActions).toEqual([0, 1, 2, 0, 1, 3]);
 	});
 
 	test("reads never send power, quality or mode messages (the mock fails the test if they do)", async () => {
@@ -250,5 +256,51 @@ describe("token", () => {
 		expect(error.stage).toBe("aten-auth");
 		expect(error.hint).toContain("single-use");
 		expect(bmc.stats.tokenRejections).toBe(1);
+	});
+});
+
+describe("the demo's shell behind a mock Supermicro BMC", () => {
+	test("typed text reaches the shell and its answer is on the next screenshot; power off → no signal", async () => {
+		const { startShellSupermicro } = await import("../../src/demo/shell-supermicro.ts");
+		const { bmc, shell } = await startShellSupermicro({ bootMs: 0 });
+		running.push(bmc);
+		try {
+			const target: SupermicroTarget = {
+				kind: "supermicro",
+				url: bmc.origin,
+				username: bmc.username,
+				password: bmc.password,
+				tls: { insecure: true },
+			};
+			const session = (await createAtenOpener({ keyDelayMs: 1, logins: new AtenLogins() })(
+				target,
+				standaloneContext(),
+				LIMITS,
+			)) as AtenConsoleSession;
+			sessions.push(session);
+			await settle(() => shell.state === "login");
+			// "root", Enter (login), a password, Enter, then "echo HI", Enter.
+			const plain = (usage: number) => stroke(usage);
+			const shifted = (usage: number) => stroke(usage, [HID_MODIFIER.leftShift]);
+			const steps: KeyStep[] = [
+				...[0x15, 0x12, 0x12, 0x17].map(plain),
+				stroke(0x28, [], "Enter"),
+				...[0x13, 0x04].map(plain),
+				stroke(0x28, [], "Enter"),
+				...[0x08, 0x06, 0x0b, 0x12, 0x2c].map(plain),
+				...[0x0b, 0x0c].map(shifted),
+				stroke(0x28, [], "Enter"),
+			];
+			await session.sendKeys(steps, standaloneContext());
+			await settle(() => shell.screenLines().some((l) => l.trim() === "HI"));
+			expect(shell.screenLines().some((l) => l.trim() === "HI")).toBe(true);
+			const shot = await session.capture(standaloneContext());
+			expect(shot.width).toBe(shell.width);
+			await session.power("off", standaloneContext());
+			expect(shell.state).toBe("off");
+			expect((await failure(session.capture(standaloneContext()))).code).toBe("POWERED_OFF");
+		} finally {
+			shell.stop();
+		}
 	});
 });

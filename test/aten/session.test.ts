@@ -128,7 +128,13 @@ describe("Supermicro console session", () => {
 		expect(session.screenSize).toEqual({ width: 64, height: 48 });
 		await session.close();
 		await settle(() => bmc.stats.kvmOpen === 0 && bmc.stats.webSessions === 0);
-		expect(bmc.stats).toMatchObject({ kvmOpen: 0, kvmSessions: 0, webSessions: 0, logouts: 1 });
+		expect(bmc.stats).toMatchObject({
+			kvmOpen: 0,
+			kvmSessions: 0,
+			webSessions: 0,
+			logouts: 1,
+			logoutsWithOpenConsole: 0,
+		});
 		expect(bmc.sideEffects).toEqual([]);
 	});
 
@@ -154,7 +160,7 @@ describe("Supermicro console session", () => {
 		expect((await b.capture(standaloneContext())).width).toBe(64);
 		await b.close();
 		await settle(() => bmc.stats.webSessions === 0);
-		expect(bmc.stats).toMatchObject({ logouts: 1, kvmOpen: 0, webSessions: 0 });
+		expect(bmc.stats).toMatchObject({ logouts: 1, kvmOpen: 0, webSessions: 0, logoutsWithOpenConsole: 0 });
 	});
 
 	test("the host off: the no-signal sentinel is a POWERED_OFF error with the BMC's power state, never a picture", async () => {
@@ -194,6 +200,14 @@ describe("Supermicro console session", () => {
 		const after = await session.capture(standaloneContext());
 		expect([after.width, after.height]).toEqual([128, 96]);
 		expect(session.screenSize).toEqual({ width: 128, height: 96 });
+	});
+
+	test("a session without video (IKVMVideoEnable 0) is ACCESS_DENIED at aten-video and leaves nothing open", async () => {
+		const bmc = await startBmc({ frames: frame, video: false });
+		const error = await failure(opener()(targetOf(bmc)));
+		expect([error.code, error.stage]).toEqual(["ACCESS_DENIED", "aten-video"]);
+		await settle(() => bmc.stats.kvmOpen === 0 && bmc.stats.webSessions === 0);
+		expect(bmc.stats).toMatchObject({ kvmOpen: 0, webSessions: 0 });
 	});
 
 	test("a wrong password is AUTH_FAILED at aten-login and opens nothing", async () => {

@@ -16,8 +16,12 @@ import {
 	parseAtenRectHeader,
 	writeAtenRectHeader,
 } from "../../src/aten/video/framing.ts";
-import { createHermonDecoder, encodeHermon, HERMON_TILE_BYTES } from "../../src/aten/video/hermon.ts";
+import { createHermonDecoder, HERMON_TILE_BYTES } from "../../src/aten/video/hermon.ts";
+import { AtenStreamEncoder, atenFramebufferUpdate } from "../../src/demo/aten-encoder.ts";
+import { sampleConsolePicture } from "../../src/demo/console-picture.ts";
+import { encodeHermon, HermonStreamEncoder } from "../../src/demo/hermon-encoder.ts";
 import { IkvmError } from "../../src/errors.ts";
+import { loadAtenVectors, matchesAtenVector } from "../support/aten-vectors.ts";
 import { errorOf } from "../support/ikvm-error.ts";
 import { pixelAt, readBytes } from "../support/pixels.ts";
 
@@ -68,6 +72,10 @@ describe("ATEN FramebufferUpdate framing", () => {
 		if (parsed.kind !== "ok") throw new Error("incomplete");
 		const video = createAtenVideoDecoder();
 		const result = video.decodeRect(parsed.value[0] as never);
+		// The flat form (a dialect parser's rectangle) gives the same picture.
+		const flat = createAtenVideoDecoder().decode({ width: 1024, height: 768, encoding: 0x57, payload });
+		expect(flat).toMatchObject({ kind: "picture", complete: true });
+		if (flat.kind === "picture") expect(sha256(flat.picture.rgba)).toBe(v.expected.rgba_sha256);
 		expect(result).toMatchObject({ kind: "picture", codec: "ast2100", resized: true, complete: true });
 		expect(sha256(video.snapshot()?.rgba ?? new Uint8Array())).toBe(v.expected.rgba_sha256);
 		expect(video.size).toEqual({ width: 1024, height: 768 });
@@ -267,5 +275,75 @@ describe("Hermon 0x59", () => {
 			kind: "need-more",
 			missing: good.length - 10,
 		});
+	});
+});
+
+describe("streams as the mock BMC sends them", () => {
+	test("all four shared vectors as FramebufferUpdate messages, one session decoder per vector: bit-exact", async () => {
+		const vectors = await loadAtenVectors();
+		expect(vectors.map((v) => v.updates.length)).toEqual([1, 1, 2, 1]);
+		for (const vector of vectors) {
+			const video = createAtenVideoDecoder();
+			for (const message of vector.updates) {
+				const parsed = parseAtenFramebufferUpdate(message);
+				if (parsed.kind !== "ok" || !parsed.value[0]) throw new Error("incomplete");
+				expect(video.decodeRect(parsed.value[0]).kind).toBe("picture");
+			}
+			expect(await matchesAtenVector(vector, video.snapshot()?.rgba ?? new Uint8Array())).toBe(true);
+		}
+		// And the check can fail: one changed pixel is not the vector's picture.
+		const [v1] = vectors;
+		if (!v1) throw new Error("no vector");
+		const video = createAtenVideoDecoder();
+		const parsed = parseAtenFramebufferUpdate(v1.updates[0] ?? new Uint8Array());
+		if (parsed.kind !== "ok" || !parsed.value[0]) throw new Error("incomplete");
+		video.decodeRect(parsed.value[0]);
+		const wrong = video.snapshot()?.rgba ?? new Uint8Array();
+		wrong[0] = (wrong[0] ?? 0) ^ 1;
+		expect(await matchesAtenVector(v1, wrong)).toBe(false);
+	});
+
+	test("0x57: a mode change mid-stream gives a resized, complete full frame; incremental frames after it", () => {
+		const stream = new AtenStreamEncoder();
+		const video = createAtenVideoDecoder();
+		const send = (pic: { width: number; height: number; rgba: Uint8Array }, full = false) => {
+			const parsed = parseAtenFramebufferUpdate(
+				atenFramebufferUpdate(stream.encode(pic, { full }), pic.width, pic.height),
+			);
+			if (parsed.kind !== "ok" || !parsed.value[0]) throw new Error("incomplete");
+			return video.decodeRect(parsed.value[0]);
+		};
+		const big = sampleConsolePicture(1024, 768);
+		expect(send(big)).toMatchObject({ resized: true, complete: true });
+		const small = sampleConsolePicture(720, 400);
+		const changed = send(small);
+		expect(changed).toMatchObject({ kind: "picture", resized: true, complete: true });
+		if (changed.kind !== "picture") return;
+		expect(changed.picture.rgba).toEqual(small.rgba);
+		const edited = { ...small, rgba: small.rgba.slice() };
+		edited.rgba.fill(255, 0, 720 * 4 * 8);
+		expect(send(edited)).toMatchObject({ resized: false, complete: true });
+		expect(video.snapshot()?.rgba).toEqual(edited.rgba);
+		expect(video.size).toEqual({ width: 720, height: 400 });
+	});
+
+	test("0x59: a raw first frame, then only the changed tiles", () => {
+		const stream = new HermonStreamEncoder();
+		const decoder = createHermonDecoder();
+		const pic = sampleConsolePicture(640, 480);
+		const first = stream.encode(pic);
+		expect(first[0]).toBe(1);
+		decoder.decode(first, pic);
+		const edited = { ...pic, rgba: pic.rgba.slice() };
+		edited.rgba.fill(255, (100 * 640 + 100) * 4, (100 * 640 + 140) * 4); // 40 pixels of one row: 3 tiles
+		const update = stream.encode(edited);
+		expect(update[0]).toBe(0);
+		expect(new DataView(update.buffer).getUint32(2)).toBe(3);
+		const result = decoder.decode(update, edited);
+		expect(result).toMatchObject({ kind: "picture", update: "tiles", tiles: 3, complete: true });
+		// Every pixel is the source reduced to 5 bits per channel and widened back (170 → 173).
+		const widened = (c: number) => ((c >> 3) << 3) | (c >> 5);
+		const expected = edited.rgba.map((v, i) => ((i & 3) === 3 ? 255 : widened(v)));
+		expect(decoder.snapshot()?.rgba).toEqual(expected);
 	});
 });

@@ -24,10 +24,21 @@ async function shot(serverId: string): Promise<CallToolResult> {
 }
 
 describe("bun run demo", () => {
-	test("lists the simulated OVH, VNC, AMI and Supermicro servers, announcing demo mode", async () => {
+	test("lists the simulated OVH, VNC, AMI, Supermicro and Redfish servers, announcing demo mode", async () => {
 		const r = (await client.callTool({ name: "list_servers", arguments: {} })) as CallToolResult;
 		const servers = JSON.parse(texts(r)[0] ?? "") as Array<{ id: string; provider: string }>;
-		expect(servers.map((s) => s.provider).sort()).toEqual(["ami", "ami", "ovh", "ovh", "supermicro", "vnc", "vnc"]);
+		expect(servers.map((s) => s.provider).sort()).toEqual([
+			"ami",
+			"ami",
+			"ovh",
+			"ovh",
+			"redfish",
+			"redfish",
+			"supermicro",
+			"supermicro",
+			"vnc",
+			"vnc",
+		]);
 		expect(texts(r).join("\n")).toContain("DEMO MODE");
 		expect(server.stderr()).toContain("claude mcp add");
 	});
@@ -44,6 +55,10 @@ describe("bun run demo", () => {
 			["rack-7", DEMO_SCREENS.uefiSetup, 30],
 			// Supermicro BMC: CGI login, entry_value, ATEN RFB dialect over wss://, 0x57 4:2:0
 			["smc-1", DEMO_SCREENS.kernelPanic, 30],
+			// Redfish: Dell's screenshot action (a PNG: exact)
+			["idrac-9", DEMO_SCREENS.kernelPanic, Number.POSITIVE_INFINITY],
+			// Redfish: OpenBMC's /kvm/0 carrying RFB (ZRLE: exact)
+			["openbmc-1", DEMO_SCREENS.grubRescue, Number.POSITIVE_INFINITY],
 		];
 		for (const [id, screen, minPsnr] of cases) {
 			const r = await shot(id);
@@ -53,6 +68,19 @@ describe("bun run demo", () => {
 			const want = await loadScreen(screen);
 			expect([got.width, got.height]).toEqual([want.width, want.height]);
 			expect(psnr(new Uint8Array(got.rgba), want.rgba)).toBeGreaterThanOrEqual(minPsnr);
+		}
+	}, 60_000);
+
+	test("the demo has hands: typing into the shell machines over VNC and the BMC answers on screen", async () => {
+		for (const serverId of ["shell-vm", "shell-bmc"]) {
+			const keys = "root{Enter}demo{Enter}echo hello from the demo{Enter}";
+			const r = (await client.callTool({
+				name: "send_keys",
+				arguments: { serverId, keys, settleMs: 300 },
+			})) as CallToolResult;
+			expect(`${serverId}: ${r.isError ? texts(r)[0] : "ok"}`).toBe(`${serverId}: ok`);
+			const text = (await client.callTool({ name: "get_screen_text", arguments: { serverId } })) as CallToolResult;
+			expect(texts(text).join("\n")).toContain("hello from the demo");
 		}
 	}, 60_000);
 

@@ -35,9 +35,22 @@ export type AtenVideoResult =
 	/** The host screen is off, rebooting or has no signal. The picture is left as it was. */
 	| { kind: "no-signal"; reason: "sentinel" | "empty" };
 
+/** A rectangle as a dialect parser hands it over: the header fields and exactly dataLen bytes of payload. */
+export interface AtenRectWithPayload {
+	readonly x?: number;
+	readonly y?: number;
+	readonly width: number;
+	readonly height: number;
+	readonly encoding: number;
+	readonly mode?: number;
+	readonly payload: Uint8Array;
+}
+
 export interface AtenVideoDecoder {
 	/** Decodes one rectangle (header + exactly dataLength bytes). Bad data throws an IkvmError. */
 	decodeRect(rect: AtenRect): AtenVideoResult;
+	/** Same, for a rectangle whose payload is exactly its data (dataLength = payload.length). */
+	decode(rect: AtenRectWithPayload): AtenVideoResult;
 	/** A copy of the latest picture, or undefined before the first one. */
 	snapshot(): AtenVideoPicture | undefined;
 	/** Current resolution (0 × 0 before the first picture). */
@@ -50,9 +63,16 @@ export function createAtenVideoDecoder(limits: AtenVideoLimits = {}): AtenVideoD
 	let last: "ast2100" | "hermon" | undefined;
 	const size = { width: 0, height: 0 };
 
-	return {
+	const decoder: AtenVideoDecoder = {
 		get size() {
 			return { ...size };
+		},
+		decode(rect: AtenRectWithPayload): AtenVideoResult {
+			const { x = 0, y = 0, width, height, encoding, mode = 0, payload } = rect;
+			return decoder.decodeRect({
+				header: { x, y, width, height, encoding, mode, dataLength: payload.length },
+				payload,
+			});
 		},
 		decodeRect(rect: AtenRect): AtenVideoResult {
 			const cls = classifyAtenRect(rect.header, size);
@@ -79,4 +99,5 @@ export function createAtenVideoDecoder(limits: AtenVideoLimits = {}): AtenVideoD
 			return undefined;
 		},
 	};
+	return decoder;
 }

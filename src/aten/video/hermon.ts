@@ -17,7 +17,9 @@ import { IkvmError } from "../../errors.ts";
 export const HERMON_ENCODING = 0x59;
 export const HERMON_HEADER_LENGTH = 10;
 export const HERMON_TILE_BYTES = 518;
-const TILE = 16;
+/** Tile edge in pixels. */
+export const HERMON_TILE = 16;
+const TILE = HERMON_TILE;
 
 export interface HermonDecoderLimits {
 	maxWidth?: number;
@@ -199,44 +201,4 @@ class HermonDecoderImpl implements HermonDecoder {
 /** A decoder for one KVM session's Hermon rectangles. */
 export function createHermonDecoder(limits: HermonDecoderLimits = {}): HermonDecoder {
 	return new HermonDecoderImpl(limits);
-}
-
-/** Encoder side, for the mock BMC and tests: RGBA → RGB555 little-endian (as the BMC sends). */
-export function encodeHermon(
-	picture: HermonPicture,
-	options: { tiles?: readonly { row: number; col: number }[] } = {},
-): Uint8Array {
-	const { width, height, rgba } = picture;
-	const rgb555 = (x: number, y: number): number => {
-		const o = (Math.min(y, height - 1) * width + Math.min(x, width - 1)) * 4;
-		return ((rgba[o]! >> 3) << 10) | ((rgba[o + 1]! >> 3) << 5) | (rgba[o + 2]! >> 3);
-	};
-	if (!options.tiles) {
-		const out = new Uint8Array(HERMON_HEADER_LENGTH + width * height * 2);
-		const view = new DataView(out.buffer);
-		view.setUint8(0, 1);
-		view.setUint32(2, 0);
-		view.setUint32(6, out.length);
-		for (let y = 0, b = HERMON_HEADER_LENGTH; y < height; y++) {
-			for (let x = 0; x < width; x++, b += 2) view.setUint16(b, rgb555(x, y), true);
-		}
-		return out;
-	}
-	const tiles = options.tiles;
-	const out = new Uint8Array(HERMON_HEADER_LENGTH + tiles.length * HERMON_TILE_BYTES);
-	const view = new DataView(out.buffer);
-	view.setUint8(0, 0);
-	view.setUint32(2, tiles.length);
-	view.setUint32(6, out.length);
-	tiles.forEach((tile, t) => {
-		const o = HERMON_HEADER_LENGTH + t * HERMON_TILE_BYTES;
-		view.setUint8(o + 4, tile.row);
-		view.setUint8(o + 5, tile.col);
-		for (let j = 0; j < TILE; j++) {
-			for (let i = 0; i < TILE; i++) {
-				view.setUint16(o + 6 + (j * TILE + i) * 2, rgb555(tile.col * TILE + i, tile.row * TILE + j), true);
-			}
-		}
-	});
-	return out;
 }

@@ -4,6 +4,7 @@
  * 0x59 Hermon. Pure: parsers return "need more bytes", decoders never wait.
  */
 export {
+	type AtenRectWithPayload,
 	type AtenVideoDecoder,
 	type AtenVideoLimits,
 	type AtenVideoPicture,
@@ -27,8 +28,10 @@ export {
 } from "./framing.ts";
 export {
 	createHermonDecoder,
-	encodeHermon,
 	HERMON_ENCODING,
+	HERMON_HEADER_LENGTH,
+	HERMON_TILE,
+	HERMON_TILE_BYTES,
 	type HermonDecodeResult,
 	type HermonDecoder,
 	type HermonDecoderLimits,
