@@ -316,6 +316,7 @@ class TcpStream extends BufferedStream {
 /** Node TLS options for a target's `tls` settings: a CA file, a pinned certificate, or no check at all. */
 export function tlsVerification(options: TlsOptions | undefined): { rejectUnauthorized: boolean; ca?: string } {
 	if (options?.insecure || options?.fingerprint256) return { rejectUnauthorized: false };
+	if (options?.ca) return { rejectUnauthorized: true, ca: options.ca };
 	if (options?.caFile) {
 		let ca: string;
 		try {
