@@ -10,6 +10,7 @@ import { printRows, type Row } from "./harness.ts";
 import { imageSuite } from "./image.ts";
 import { inputSuite } from "./input.ts";
 import { pngSuite } from "./png.ts";
+import { redfishSuite } from "./redfish.ts";
 import { supermicroSuite } from "./supermicro.ts";
 import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";
@@ -22,6 +23,7 @@ const suites: Array<() => Promise<Row[]>> = [
 	kvmSuite,
 	supermicroSuite,
 	vncSuite,
+	redfishSuite,
 	textSuite,
 	inputSuite,
 ];

@@ -43,6 +43,30 @@ export interface ProbeReport {
 	warning?: string;
 }
 
+/** Inventory facts a driver may know about a server (Redfish ComputerSystem fields); all optional. */
+export interface ServerFacts {
+	readonly manufacturer?: string;
+	readonly model?: string;
+	readonly serial?: string;
+	/** As the BMC reports it, e.g. "On", "Off", "PoweringOn". */
+	readonly powerState?: string;
+	/** "OK", "Warning", "Critical". */
+	readonly health?: string;
+	/** Redfish BootProgress.LastState, e.g. "OSRunning", "SetupEntered". */
+	readonly bootProgress?: string;
+}
+
+/** One server a target stands for, as `listServers` finds it. */
+export interface ListedConsole<T extends ConsoleTarget = ConsoleTarget> {
+	/** Appended to the entry's id as `<id>/<idSuffix>` when one target holds several servers; absent for one. */
+	readonly idSuffix?: string;
+	/** What the target calls this server (e.g. the system's HostName), for when the entry has no name. */
+	readonly name?: string;
+	readonly facts?: ServerFacts;
+	/** The target that reaches exactly this server (e.g. the Redfish target narrowed to one SystemId). */
+	readonly target: T;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: a driver list holds drivers of every target and schema type.
 export type AnyConsoleDriver = ConsoleDriver<any, any>;
 
@@ -72,4 +96,11 @@ export interface ConsoleDriver<T extends ConsoleTarget = ConsoleTarget, S extend
 	probe?(target: T, ctx: ProbeContext): Promise<ProbeReport>;
 	/** Power control and status, when the protocol or the BMC behind it has one. */
 	power?(target: T, action: PowerAction, ctx: CallContext, session: SessionRunner): Promise<PowerResult>;
+	/**
+	 * The servers behind one entry, with their facts, when a target can stand for several (a Redfish
+	 * BMC with several ComputerSystems) or knows inventory. Absent: the entry is one server, no facts.
+	 */
+	listServers?(target: T, ctx: CallContext): Promise<ListedConsole<T>[]>;
+	/** Releases what the driver holds across sessions (Redfish: its BMC sessions); called on shutdown. */
+	close?(): Promise<void>;
 }

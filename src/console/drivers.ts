@@ -6,11 +6,12 @@
 import { amiDriver } from "../ami/driver.ts";
 import { atenDriver } from "../aten/driver.ts";
 import { IkvmError } from "../errors.ts";
+import { redfishDriver } from "../redfish/driver.ts";
 import { vncDriver } from "../vnc/driver.ts";
 import type { AnyConsoleDriver } from "./driver.ts";
 import type { ConsoleOpener, ConsoleTarget } from "./types.ts";
 
-export const DRIVERS: readonly AnyConsoleDriver[] = [vncDriver, amiDriver, atenDriver];
+export const DRIVERS: readonly AnyConsoleDriver[] = [vncDriver, amiDriver, atenDriver, redfishDriver];
 
 /** The driver that opens targets of `kind`, or undefined. */
 export function driverForKind(

@@ -38,6 +38,10 @@ export interface ConsoleLimits {
 export interface TlsOptions {
 	/** Accept a self-signed certificate for this host only (the norm for BMCs). */
 	insecure?: boolean;
+	/** PEM text of the certificates to trust (read from the file the config names). */
+	ca?: string;
+	/** SHA-256 fingerprint of the one certificate to accept ("AB:CD:…"); see src/net/tls.ts. */
+	fingerprint256?: string;
 }
 
 /**

@@ -2,9 +2,13 @@
  * The demo's simulated hardware, all in process on loopback: a mock OVH API
  * whose servers hand out viewer URLs of mock AMI BMCs (sending AST2500 video
  * of real console screens), one BMC reached by direct login, and a VNC server
- * showing a login prompt. Everything downstream is the real code path:
- * request signing, IPMI access task, BMC session, IVTP, our decoder, RFB.
+ * showing a login prompt, and two fake Redfish BMCs (a Dell iDRAC with the
+ * screenshot action, an OpenBMC whose /kvm/0 carries RFB). Everything
+ * downstream is the real code path: request signing, IPMI access task, BMC
+ * session, IVTP, our decoder, RFB, Redfish sessions and TLS pinning.
  */
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 import type { AmiLoginTarget } from "../ami/target.ts";
 import type { SupermicroTarget } from "../aten/types.ts";
@@ -13,10 +17,13 @@ import { OvhProvider } from "../providers/ovh/provider.ts";
 import type { StaticServer } from "../providers/static/config.ts";
 import { StaticProvider } from "../providers/static/provider.ts";
 import type { Provider } from "../providers/types.ts";
+import type { RedfishTarget } from "../redfish/target.ts";
 import type { VncTarget } from "../vnc/target.ts";
 import { encodeAst2500Frame, type RgbaPicture } from "./ast2500-encoder.ts";
 import { MockBmc } from "./bmc.ts";
+import { MOCK_BMC_CERT } from "./mock-bmc-cert.ts";
 import { MOCK_APPLICATION_KEY, MOCK_APPLICATION_SECRET, MOCK_CONSUMER_KEY, MockOvhApi } from "./ovh-api.ts";
+import { FakeRedfishBmc } from "./redfish-bmc.ts";
 import { type RfbTestServer, startRfbServer } from "./rfb-server.ts";
 import { DEMO_SCREENS, loadScreen } from "./screens.ts";
 import { DemoShell } from "./shell.ts";
@@ -26,8 +33,8 @@ import { MockSupermicroBmc, screenFrames } from "./supermicro-bmc.ts";
 
 export const DEMO_NOTICE =
 	"DEMO MODE: these servers are simulated by `bun run demo` (a mock OVH API, mock AMI BMCs, a mock Supermicro " +
-	"BMC and a local VNC server, all on this machine). Nothing here is real hardware; control (keys, mouse, power) " +
-	"is on for them.";
+	"BMC, fake Redfish BMCs and local VNC servers, all on this machine). Nothing here is real hardware; control " +
+	"(keys, mouse, power) is on for them.";
 
 /** Every demo target allows control; the demo turns the operator's switch on too (IKVM_CONTROL=all by default). */
 const DEMO_CONTROL: ReadonlySet<ControlKind> = new Set(["keyboard", "mouse", "power"]);
@@ -43,6 +50,7 @@ export interface DemoBackends {
 	readonly serverCount: number;
 	/** The demo machines that answer keys: behind a VNC server and behind a BMC. */
 	readonly shells: { vnc: DemoShell; bmc: DemoShell; supermicro: DemoShell };
+	readonly redfish: FakeRedfishBmc[];
 	stop(): Promise<void>;
 }
 
@@ -106,6 +114,17 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		username: "ADMIN",
 		password: "demo-smc-password",
 	});
+	// The OpenBMC host's own screen, behind the BMC's /kvm/0.
+	const openbmcHost = await startRfbServer({ image: rescue, encoding: "zrle", name: "openbmc-host" });
+	const panicPng = new Uint8Array(readFileSync(new URL(`./screens/${DEMO_SCREENS.kernelPanic}`, import.meta.url)));
+	const redfishLogin = { username: "root", password: "demo-redfish-password" };
+	const redfish = await Promise.all([
+		FakeRedfishBmc.start({ vendor: "dell", screen: { png: panicPng }, ...redfishLogin }),
+		FakeRedfishBmc.start({ vendor: "openbmc", rfbPort: openbmcHost.tcpPort, ...redfishLogin }),
+	]);
+	const [idrac, openbmc] = redfish as [FakeRedfishBmc, FakeRedfishBmc];
+	// Pinned, as the README recommends for real BMCs.
+	const pin = { fingerprint256: new X509Certificate(MOCK_BMC_CERT).fingerprint256 };
 
 	const settings: OvhSettings = {
 		endpoint: ovh.endpoint,
@@ -179,6 +198,20 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				tls: { insecure: true },
 			} as SupermicroTarget,
 		},
+		{
+			id: "idrac-9",
+			name: "Dell iDRAC over Redfish (screenshot action, kernel panic)",
+			type: "redfish",
+			ip: "127.0.0.1",
+			target: { kind: "redfish", url: idrac.origin, tls: pin, ...redfishLogin } as RedfishTarget,
+		},
+		{
+			id: "openbmc-1",
+			name: "OpenBMC over Redfish (KVM WebSocket, grub rescue)",
+			type: "redfish",
+			ip: "127.0.0.1",
+			target: { kind: "redfish", url: openbmc.origin, tls: pin, ...redfishLogin } as RedfishTarget,
+		},
 	];
 
 	return {
@@ -186,6 +219,7 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 		bmcs: [...bmcs, shellBmc.bmc],
 		vnc,
 		supermicro,
+		redfish,
 		serverCount: ovhServers.length + configured.length,
 		shells: { vnc: vncShell, bmc: shellBmc.shell, supermicro: shellSmc.shell },
 		providers: () => [
@@ -206,7 +240,9 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				shellVnc.close(),
 				shellBmc.bmc.stop(),
 				shellSmc.bmc.stop(),
+				openbmcHost.close(),
 				...bmcs.map((b) => b.stop()),
+				...redfish.map((b) => b.stop()),
 			]);
 		},
 	};

@@ -10,6 +10,7 @@ export { type MouseAction, type MouseButton, type PointerPlan, planPointer } fro
 export {
 	charKeysym,
 	describeKeys,
+	describeSteps,
 	type KeyPlan,
 	type KeyPlanOptions,
 	MAX_KEYS,

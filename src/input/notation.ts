@@ -12,7 +12,7 @@
  * naming the problem by position and never quote typed text.
  */
 import { IkvmError } from "../errors.ts";
-import { type Modifier, modifier, NAMED_KEYS, namedKey } from "./keys.ts";
+import { MODIFIER_NAMES, type Modifier, modifier, NAMED_KEYS, namedKey } from "./keys.ts";
 
 export type KeyToken =
 	| { readonly kind: "text"; readonly text: string }
@@ -31,8 +31,6 @@ export const MAX_TOTAL_WAIT_MS = 60_000;
 export const MAX_NOTATION_LENGTH = 65_536;
 
 const SECRET_NAME = /^[A-Za-z0-9_]{1,64}$/;
-/** What a brace group may hold: key names, chords, wait and secret commands. Anything else is not quoted back. */
-const SHOWABLE = /^[A-Za-z0-9+ _-]{1,40}$/;
 
 function bad(message: string, hint?: string): never {
 	throw new IkvmError("BAD_INPUT", message, {
@@ -40,8 +38,40 @@ function bad(message: string, hint?: string): never {
 	});
 }
 
-function show(group: string): string {
-	return SHOWABLE.test(group) ? `{${group}}` : "a {…} group";
+/**
+ * A brace group is never quoted back: a model that put a password in braces by mistake must not see
+ * it in a log or an error. Instead the error points at the position and suggests the nearest name.
+ */
+function nearest(word: string, names: readonly string[]): string | undefined {
+	const w = word.toLowerCase();
+	let best: { name: string; d: number } | undefined;
+	for (const name of names) {
+		const d = distance(w, name.toLowerCase());
+		if (d <= Math.max(1, Math.min(2, Math.floor(name.length / 3))) && (!best || d < best.d)) best = { name, d };
+	}
+	return best?.name;
+}
+
+/** Edit distance with adjacent transpositions ("Atl" is one step from "Alt"). */
+function distance(a: string, b: string): number {
+	if (Math.abs(a.length - b.length) > 2) return 3;
+	const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+		Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+	);
+	const at = (i: number, j: number) => (d[i] as number[])[j] as number;
+	for (let i = 1; i <= a.length; i++) {
+		for (let j = 1; j <= b.length; j++) {
+			let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1));
+			if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1);
+			(d[i] as number[])[j] = v;
+		}
+	}
+	return at(a.length, b.length);
+}
+
+function didYouMean(word: string, names: readonly string[], wrap: (n: string) => string): string {
+	const guess = nearest(word, names);
+	return guess ? ` (did you mean ${wrap(guess)}?)` : "";
 }
 
 export function parseKeys(input: string): KeyToken[] {
@@ -117,24 +147,24 @@ function parseGroup(raw: string, at: number): KeyToken {
 	const parts = group.split("+").map((p) => p.trim());
 	// "{Ctrl++}" types Ctrl and "+": an empty last part after a "+" is the plus key itself.
 	if (parts.length > 1 && parts.at(-1) === "" && parts.at(-2) === "") parts.splice(-2, 2, "+");
-	if (parts.some((p) => p === "")) bad(`${show(group)} at position ${at} has an empty part in its chord.`);
+	if (parts.some((p) => p === "")) bad(`The chord at position ${at} has an empty part.`);
 	const last = parts.pop() as string;
 	const modifiers: Modifier[] = [];
 	for (const part of parts) {
 		const m = modifier(part);
 		if (!m) {
 			bad(
-				`${show(group)} at position ${at}: "${SHOWABLE.test(part) ? part : "…"}" is not a modifier.`,
+				`The chord at position ${at}: part ${modifiers.length + 1} is not a modifier${didYouMean(part, MODIFIER_NAMES, (n) => n)}.`,
 				"Modifiers are Ctrl, Shift, Alt, AltGr, Meta (Win) and SysRq. Nothing was typed.",
 			);
 		}
-		if (modifiers.includes(m)) bad(`${show(group)} at position ${at} names ${m.name} twice.`);
+		if (modifiers.includes(m)) bad(`The chord at position ${at} names ${m.name} twice.`);
 		modifiers.push(m);
 	}
-	return { kind: "key", modifiers, key: chordKey(last, group, at) };
+	return { kind: "key", modifiers, key: chordKey(last, at) };
 }
 
-function chordKey(name: string, group: string, at: number): ChordKey {
+function chordKey(name: string, at: number): ChordKey {
 	const named = namedKey(name);
 	if (named) return { kind: "named", name: named.name, usage: named.usage, keysym: named.keysym };
 	const m = modifier(name);
@@ -142,7 +172,7 @@ function chordKey(name: string, group: string, at: number): ChordKey {
 	// A single character, as the last key of a chord ({Ctrl+C}, {Alt+SysRq+b}) or alone ({a}).
 	if ([...name].length === 1 && name >= " ") return { kind: "char", char: name };
 	bad(
-		`Unknown key ${show(group)} at position ${at}.`,
+		`Unknown key name at position ${at}${didYouMean(name, [...NAMED_KEYS, ...MODIFIER_NAMES], (n) => `{${n}}`)}.`,
 		`Known keys: ${NAMED_KEYS.join(", ")}; chords like {Ctrl+C}; {wait 500}; {secret NAME}; {{ and }} for braces. Nothing was typed.`,
 	);
 }

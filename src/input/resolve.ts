@@ -203,3 +203,38 @@ export function describeKeys(tokens: readonly KeyToken[]): string {
 	flush();
 	return parts.join(" ");
 }
+
+/**
+ * The same view from resolved steps alone (for code that never saw the notation): strokes labelled
+ * "char" count as `<N chars>`, a run of "secret" strokes is `<secret>` (steps do not carry its name).
+ */
+export function describeSteps(steps: readonly KeyStep[]): string {
+	const parts: string[] = [];
+	let chars = 0;
+	let inSecret = false;
+	const flush = () => {
+		if (chars > 0) parts.push(`<${chars} chars>`);
+		chars = 0;
+		inSecret = false;
+	};
+	for (const step of steps) {
+		if (step.kind === "wait") {
+			flush();
+			parts.push(`wait ${step.ms}`);
+		} else if (step.label === "char") {
+			if (inSecret) flush();
+			if (step.keysym !== KEYSYM.VoidSymbol) chars++;
+		} else if (step.label === "secret") {
+			if (!inSecret) {
+				flush();
+				parts.push("<secret>");
+				inSecret = true;
+			}
+		} else {
+			flush();
+			parts.push(step.label);
+		}
+	}
+	flush();
+	return parts.join(" ");
+}

@@ -14,6 +14,7 @@ import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
 import { log } from "../log.ts";
 import { registerSecret } from "../redact.ts";
 import { seconds } from "../timing.ts";
+import type { BunTls } from "./tls.ts";
 
 export interface WsEndpoint {
 	kind: "ws";
@@ -31,6 +32,8 @@ export interface WsEndpoint {
 	framing?: "binary" | "negotiated";
 	/** Accept a self-signed certificate for this connection only. */
 	insecure?: boolean;
+	/** A CA or a pinned certificate (src/net/tls.ts), when not insecure. */
+	tls?: BunTls;
 }
 
 export interface TcpEndpoint {
@@ -329,7 +332,7 @@ function connectWebSocket(
 			ws = new WebSocket(endpoint.url, {
 				headers: endpoint.headers,
 				...(protocols ? { protocols: [...protocols] } : {}),
-				...(endpoint.insecure ? { tls: { rejectUnauthorized: false } } : {}),
+				...(endpoint.insecure ? { tls: { rejectUnauthorized: false } } : endpoint.tls ? { tls: endpoint.tls } : {}),
 			} as unknown as string[]);
 		} catch (error) {
 			reject(

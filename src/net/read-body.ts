@@ -16,6 +16,17 @@ export async function readBodyWithin(response: Response, maxBytes: number): Prom
 	return complete ? decode(chunks) : undefined;
 }
 
+/** The whole body as bytes (images), or undefined when it is larger than `maxBytes`. */
+export async function readBytesWithin(response: Response, maxBytes: number): Promise<Uint8Array | undefined> {
+	if (Number(response.headers.get("content-length") ?? 0) > maxBytes) {
+		await response.body?.cancel().catch(() => {});
+		return undefined;
+	}
+	if (!response.body) return new Uint8Array(0);
+	const { chunks, complete } = await readUpTo(response.body, maxBytes);
+	return complete ? new Uint8Array(Buffer.concat(chunks)) : undefined;
+}
+
 /** The first `maxBytes` of the body as text, for pages of which only the start matters; the rest is not read. */
 export async function readBodyPrefix(response: Response, maxBytes: number): Promise<string> {
 	if (!response.body) return "";

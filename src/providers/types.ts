@@ -29,6 +29,16 @@ export interface ServerInfo {
 	readonly provider: string;
 	readonly datacenter: string | null;
 	readonly ip: string | null;
+	// Inventory a BMC reports (Redfish targets); absent where the provider does not know it.
+	readonly manufacturer?: string;
+	readonly model?: string;
+	readonly serial?: string;
+	/** As the BMC says it: "On", "Off", "PoweringOn", "PoweringOff", "Paused". */
+	readonly powerState?: string;
+	/** "OK", "Warning" or "Critical" (the system's health rollup). */
+	readonly health?: string;
+	/** What the host is doing, from Redfish BootProgress.LastState, e.g. "OSRunning", "SetupEntered". */
+	readonly bootProgress?: string;
 }
 
 export interface Provider {

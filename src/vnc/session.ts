@@ -20,6 +20,7 @@ import {
 	openByteStream,
 	type StreamEndpoint,
 } from "../net/byte-stream.ts";
+import { bunTlsOptions } from "../net/tls.ts";
 import { registerSecret } from "../redact.ts";
 import { seconds, sleep, withDeadline } from "../timing.ts";
 import { HeldInput, keyMessage, pointerEventMessage, strokeEvents, XvpCode, xvpMessage } from "./input.ts";
@@ -84,7 +85,13 @@ export function vncEndpoint(target: VncTarget): StreamEndpoint {
 			});
 		}
 		if (url.protocol === "ws:" || url.protocol === "wss:") {
-			return { kind: "ws", url: target.url, headers: target.headers, insecure: target.tls?.insecure === true };
+			return {
+				kind: "ws",
+				url: target.url,
+				headers: target.headers,
+				insecure: target.tls?.insecure === true,
+				tls: bunTlsOptions(target.tls),
+			};
 		}
 		if (url.protocol === "vnc:" && url.hostname) {
 			return { kind: "tcp", host: url.hostname.replace(/^\[|\]$/g, ""), port: url.port ? Number(url.port) : 5900 };

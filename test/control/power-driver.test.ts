@@ -51,6 +51,15 @@ const powerDriver: ConsoleDriver<ConsoleTarget & { id: string }> = {
 	},
 };
 
+/** A console kind without power (VNC gains XVP power elsewhere, so the test does not lean on it). */
+const plainDriver: ConsoleDriver<ConsoleTarget & { id: string }> = {
+	...powerDriver,
+	type: "test-plain",
+	kinds: ["test-plain"],
+	configSchema: z.object({ id: z.string(), type: z.literal("test-plain") }),
+	power: undefined,
+};
+
 const INFO = (id: string): ServerInfo => ({ id, name: id, provider: "test", datacenter: null, ip: null });
 
 class DriverOnlyProvider implements Provider {
@@ -59,8 +68,7 @@ class DriverOnlyProvider implements Provider {
 		return [INFO("bmc-1"), INFO("vm-1")];
 	}
 	console(serverId: string): ConsoleHandle {
-		const target =
-			serverId === "bmc-1" ? { kind: "test-power", id: serverId } : { kind: "vnc", url: "ws://127.0.0.1:1/" };
+		const target = serverId === "bmc-1" ? { kind: "test-power", id: serverId } : { kind: "test-plain", id: serverId };
 		return { key: serverId, resolve: async () => target };
 	}
 	control(): TargetControl {
@@ -101,7 +109,7 @@ test("power goes to the console kind's driver after confirmation; an action the 
 	done.length = 0;
 	const app = await createApp(testConfig({ IKVM_CONTROL: "power" }), {
 		providers: [new DriverOnlyProvider()],
-		drivers: [powerDriver],
+		drivers: [powerDriver, plainDriver],
 	});
 	const server = createMcpServer(app.toolDeps);
 	const [a, b] = InMemoryTransport.createLinkedPair();
@@ -118,7 +126,9 @@ test("power goes to the console kind's driver after confirmation; an action the 
 		expect(done).toEqual([{ id: "bmc-1", action: "cycle", sessionOpen: true }]);
 		const vnc = await call({ serverId: "vm-1", action: "status" });
 		expect(vnc.isError).toBe(true);
-		expect(texts(vnc)[0]).toContain('Error (NOT_SUPPORTED): Power "status" is not supported on a VNC console.');
+		expect(texts(vnc)[0]).toContain(
+			'Error (NOT_SUPPORTED): Power control is not supported for test-plain consoles ("vm-1").',
+		);
 	} finally {
 		await client.close();
 		await server.close();

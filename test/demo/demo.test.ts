@@ -24,7 +24,7 @@ async function shot(serverId: string): Promise<CallToolResult> {
 }
 
 describe("bun run demo", () => {
-	test("lists the simulated OVH, VNC, AMI and Supermicro servers, announcing demo mode", async () => {
+	test("lists the simulated OVH, VNC, AMI, Supermicro and Redfish servers, announcing demo mode", async () => {
 		const r = (await client.callTool({ name: "list_servers", arguments: {} })) as CallToolResult;
 		const servers = JSON.parse(texts(r)[0] ?? "") as Array<{ id: string; provider: string }>;
 		expect(servers.map((s) => s.provider).sort()).toEqual([
@@ -32,6 +32,8 @@ describe("bun run demo", () => {
 			"ami",
 			"ovh",
 			"ovh",
+			"redfish",
+			"redfish",
 			"supermicro",
 			"supermicro",
 			"vnc",
@@ -53,6 +55,10 @@ describe("bun run demo", () => {
 			["rack-7", DEMO_SCREENS.uefiSetup, 30],
 			// Supermicro BMC: CGI login, entry_value, ATEN RFB dialect over wss://, 0x57 4:2:0
 			["smc-1", DEMO_SCREENS.kernelPanic, 30],
+			// Redfish: Dell's screenshot action (a PNG: exact)
+			["idrac-9", DEMO_SCREENS.kernelPanic, Number.POSITIVE_INFINITY],
+			// Redfish: OpenBMC's /kvm/0 carrying RFB (ZRLE: exact)
+			["openbmc-1", DEMO_SCREENS.grubRescue, Number.POSITIVE_INFINITY],
 		];
 		for (const [id, screen, minPsnr] of cases) {
 			const r = await shot(id);

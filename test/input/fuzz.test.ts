@@ -78,6 +78,30 @@ describe("key notation fuzz", () => {
 		);
 	});
 
+	test("a word in braces that is no key is never quoted back", () => {
+		// Letters and digits mixed (like a password): no key name or hint text contains such a word.
+		const words = fc
+			.tuple(
+				fc.stringMatching(/^[A-Za-z]{3,10}$/),
+				fc.stringMatching(/^[0-9]{1,4}$/),
+				fc.stringMatching(/^[a-z]{0,5}$/),
+			)
+			.map((parts) => parts.join(""));
+		fc.assert(
+			fc.property(words, fc.string({ maxLength: 10 }), (word, before) => {
+				let error: IkvmError | undefined;
+				try {
+					parseKeys(`${before.replaceAll("{", "{{").replaceAll("}", "}}")}{${word}}`);
+				} catch (e) {
+					error = e as IkvmError;
+				}
+				if (!error) return; // a real key name
+				expect(`${error.message} ${error.hint}`).not.toContain(word);
+			}),
+			{ numRuns: 1000 },
+		);
+	});
+
 	test("parse → reprint → parse is the identity", () => {
 		fc.assert(
 			fc.property(notation, (keys) => {

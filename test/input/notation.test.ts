@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import {
 	describeKeys,
+	describeSteps,
 	destructiveChords,
 	KEYSYM,
 	MAX_KEYS,
@@ -55,8 +56,13 @@ describe("key notation parser", () => {
 	});
 
 	test("errors name the problem and never quote typed text", () => {
-		expect(errorOf(() => plan("abc{Entr}")).message).toBe("Unknown key {Entr} at position 4.");
-		expect(errorOf(() => plan("{Hyper+x}")).message).toContain('"Hyper" is not a modifier');
+		expect(errorOf(() => plan("abc{Entr}")).message).toBe("Unknown key name at position 4 (did you mean {Enter}?).");
+		expect(errorOf(() => plan("{PgDown}")).message).toBe("Unknown key name at position 1 (did you mean {PageDown}?).");
+		expect(errorOf(() => plan("{Hyper+x}")).message).toBe("The chord at position 1: part 1 is not a modifier.");
+		expect(errorOf(() => plan("{Ctrl+Atl+Del}")).message).toBe(
+			"The chord at position 1: part 2 is not a modifier (did you mean Alt?).",
+		);
+		expect(errorOf(() => plan("{hunter2}")).message).toBe("Unknown key name at position 1.");
 		expect(errorOf(() => plan("abc{Enter")).message).toBe('Unclosed "{" at position 4.');
 		expect(errorOf(() => plan("a}b")).message).toBe('Unmatched "}" at position 2.');
 		expect(errorOf(() => plan("{wait 20000}")).message).toContain("longer than 10000 ms");
@@ -94,6 +100,9 @@ describe("key notation parser", () => {
 		);
 		expect(describeKeys(parseKeys("a{{b\nc{Ctrl+C}{x}{Shift+Y}"))).toBe("<3 chars> Enter <1 chars> Ctrl+C <2 chars>");
 		expect(plan("{secret ROOT}").description).toBe("<secret ROOT>");
+		expect(describeSteps(plan("ls{Enter}{wait 5}{secret ROOT}{secret ROOT}x{Ctrl+C}").steps)).toBe(
+			"<2 chars> Enter wait 5 <secret> <1 chars> Ctrl+C",
+		);
 	});
 });
 

@@ -107,7 +107,7 @@ describe("send_keys", () => {
 	test("bad input is refused whole, with nothing sent", async () => {
 		h = await controlHarness({ IKVM_CONTROL: "keyboard" });
 		for (const [keys, message] of [
-			["ls{Entr}", "Unknown key {Entr}"],
+			["ls{Entr}", "Unknown key name at position 3 (did you mean {Enter}?)"],
 			["{secret NOPE}", "Unknown secret NOPE"],
 			["x".repeat(4097), "more than 4096 keystrokes"],
 		] as const) {

@@ -11,6 +11,15 @@ const serverSchema = z.object({
 	provider: z.string(),
 	datacenter: z.string().nullable(),
 	ip: z.string().nullable(),
+	manufacturer: z.string().optional().describe("Redfish targets: system manufacturer"),
+	model: z.string().optional().describe("Redfish targets: system model"),
+	serial: z.string().optional().describe("Redfish targets: serial number"),
+	powerState: z.string().optional().describe("Redfish targets: On, Off, PoweringOn, PoweringOff or Paused"),
+	health: z.string().optional().describe("Redfish targets: OK, Warning or Critical"),
+	bootProgress: z
+		.string()
+		.optional()
+		.describe("Redfish targets: BootProgress.LastState, e.g. OSRunning, SetupEntered (what the screen should show)"),
 });
 
 export function registerListServers(server: McpServer, deps: ToolDeps): void {
@@ -20,7 +29,8 @@ export function registerListServers(server: McpServer, deps: ToolDeps): void {
 			title: "List servers",
 			description:
 				"List every bare-metal server or VM whose console this server can show (OVH dedicated servers, " +
-				"configured VNC and AMI BMC targets). Returns a JSON array of {id, name, provider, datacenter, ip}; " +
+				"configured VNC, AMI BMC and Redfish targets). Returns a JSON array of {id, name, provider, datacenter, ip}, " +
+				"plus for Redfish BMCs manufacturer, model, serial, powerState, health and bootProgress when known; " +
 				"pass an id to get_screenshot. Cheap: no console is opened.",
 			inputSchema: {},
 			outputSchema: { servers: z.array(serverSchema) },
