@@ -14,6 +14,7 @@ import { redfishSuite } from "./redfish.ts";
 import { supermicroSuite } from "./supermicro.ts";
 import { textSuite } from "./text.ts";
 import { vncSuite } from "./vnc.ts";
+import { vncServersSuite } from "./vnc-servers.ts";
 
 const suites: Array<() => Promise<Row[]>> = [
 	pngSuite,
@@ -23,6 +24,7 @@ const suites: Array<() => Promise<Row[]>> = [
 	kvmSuite,
 	supermicroSuite,
 	vncSuite,
+	vncServersSuite,
 	redfishSuite,
 	textSuite,
 	inputSuite,

@@ -8,6 +8,7 @@
  * against the ground truth, per fixture and overall, with output bytes and pixel counts.
  *
  *   bun run eval:readability [--json] [fixture-name ...]
+ *   bun run eval:readability --compare [fixture-name ...]   candidate rules side by side
  *
  * OCR is a stand-in for a vision model: both fail on the same things (tiny glyphs, weak
  * contrast, blur, blocky artefacts), and OCR gives a number we can track.
@@ -20,9 +21,11 @@ import sharp from "sharp";
 import { createWorker, OEM, PSM } from "tesseract.js";
 import { createFrame, type Frame } from "../src/frame.ts";
 import { encodePng } from "../src/image/encode.ts";
-import { optimizeFrame, VISION_LIMITS } from "../src/image/optimize.ts";
+import { type OptimizeOptions, optimizeFrame, VISION_LIMITS } from "../src/image/optimize.ts";
 
 const FIXTURES = join(import.meta.dir, "..", "test", "fixtures", "screens");
+/** Screens kept for this measurement only (see its README). */
+const EXTRA = join(import.meta.dir, "..", "test", "fixtures", "readability");
 const require = createRequire(import.meta.url);
 // The LSTM-only ("best_int") English model shipped in the npm package: no download at run time.
 const LANG_PATH = join(dirname(require.resolve("@tesseract.js-data/eng/package.json")), "4.0.0_best_int");
@@ -115,15 +118,63 @@ interface Row {
 	optimized: Side & { scale: number; kernel: string; lift: boolean; palette: boolean };
 }
 
+let fixtureDir: (name: string) => string = () => FIXTURES;
+
+/** Candidate rules for the default image, compared by `--compare` (see README, "Readability"). */
+const RULES: Array<{ name: string; options: OptimizeOptions }> = [
+	{ name: "lanczos3 ≤2x", options: { kernel: "lanczos3", maxUpscale: 2 } },
+	{ name: "nearest ≤2x", options: { kernel: "nearest", maxUpscale: 2 } },
+	{ name: "lanczos2 ≤2x", options: { kernel: "lanczos2", maxUpscale: 2 } },
+	{ name: "mitchell ≤2x", options: { kernel: "mitchell", maxUpscale: 2 } },
+	{ name: "linear ≤2x", options: { kernel: "linear", maxUpscale: 2 } },
+	{ name: "no enlargement", options: { maxUpscale: 1 } },
+	{ name: "default", options: {} },
+];
+
+/** `--compare`: CER of the raw PNG and of each candidate rule, per fixture and overall. */
+async function compare(names: string[], worker: Awaited<ReturnType<typeof createWorker>>): Promise<void> {
+	const totals = new Map<string, number>();
+	let chars = 0;
+	console.log(`| fixture | raw | ${RULES.map((r) => r.name).join(" | ")} |`);
+	console.log(`|---|---:|${RULES.map(() => "---:").join("|")}|`);
+	for (const name of names) {
+		const frame = await loadFixture(join(fixtureDir(name), `${name}.png`));
+		const truth = normalise(await Bun.file(join(fixtureDir(name), `${name}.txt`)).text());
+		const errorsOf = async (png: Buffer) =>
+			editDistance(truth, normalise((await worker.recognize(await asOcrInput(png))).data.text));
+		chars += truth.length;
+		const raw = await errorsOf(await encodePng(frame));
+		totals.set("raw", (totals.get("raw") ?? 0) + raw);
+		const cells = [pct(raw / truth.length)];
+		for (const rule of RULES) {
+			const opt = await optimizeFrame(frame, rule.options);
+			const errors = await errorsOf(opt.png);
+			totals.set(rule.name, (totals.get(rule.name) ?? 0) + errors);
+			const mark = errors > raw ? " ✗" : "";
+			cells.push(`${pct(errors / truth.length)}${mark} (${opt.width}x${opt.height})`);
+		}
+		console.log(`| ${name} | ${cells.join(" | ")} |`);
+		process.stderr.write(`${name}: ${cells.join(", ")}\n`);
+	}
+	const overall = ["raw", ...RULES.map((r) => r.name)].map((n) => pct((totals.get(n) ?? 0) / chars));
+	console.log(`| **overall** (${chars} characters) | ${overall.join(" | ")} |`);
+}
+
 async function main(): Promise<void> {
 	const args = process.argv.slice(2);
 	const json = args.includes("--json");
 	const only = args.filter((a) => !a.startsWith("--"));
-	const names = readdirSync(FIXTURES)
-		.filter((f) => f.endsWith(".png"))
-		.map((f) => f.slice(0, -4))
-		.filter((n) => only.length === 0 || only.includes(n))
-		.sort();
+	const ruleFilter = args
+		.find((a) => a.startsWith("--rules="))
+		?.slice("--rules=".length)
+		.split(",");
+	if (ruleFilter) RULES.splice(0, RULES.length, ...RULES.filter((r) => ruleFilter.some((f) => r.name.startsWith(f))));
+	const dirOf = new Map<string, string>();
+	for (const dir of [FIXTURES, EXTRA]) {
+		for (const f of readdirSync(dir)) if (f.endsWith(".png")) dirOf.set(f.slice(0, -4), dir);
+	}
+	const names = [...dirOf.keys()].filter((n) => only.length === 0 || only.includes(n)).sort();
+	fixtureDir = (name) => dirOf.get(name) ?? FIXTURES;
 	const cache = mkdtempSync(join(tmpdir(), "ikvm-eval-"));
 	const worker = await createWorker("eng", OEM.LSTM_ONLY, {
 		langPath: LANG_PATH,
@@ -131,12 +182,25 @@ async function main(): Promise<void> {
 		cacheMethod: "none",
 		gzip: true,
 	});
-	await worker.setParameters({ tessedit_pageseg_mode: PSM.AUTO, preserve_interword_spaces: "1" });
+	// --psm 6 reads the screen as one block of lines: no column detection, which on dense screens
+	// (an oops's register dump) splits a 2x picture into columns and reorders the text.
+	const psmArg = args.find((a) => a.startsWith("--psm="))?.slice("--psm=".length);
+	const psm = psmArg === "6" ? PSM.SINGLE_BLOCK : PSM.AUTO;
+	await worker.setParameters({ tessedit_pageseg_mode: psm, preserve_interword_spaces: "1" });
+	if (args.includes("--compare")) {
+		try {
+			await compare(names, worker);
+		} finally {
+			await worker.terminate();
+			rmSync(cache, { recursive: true, force: true });
+		}
+		return;
+	}
 	const rows: Row[] = [];
 	try {
 		for (const name of names) {
-			const frame = await loadFixture(join(FIXTURES, `${name}.png`));
-			const truth = normalise(await Bun.file(join(FIXTURES, `${name}.txt`)).text());
+			const frame = await loadFixture(join(fixtureDir(name), `${name}.png`));
+			const truth = normalise(await Bun.file(join(fixtureDir(name), `${name}.txt`)).text());
 			const ocr = async (png: Buffer) => {
 				const t0 = performance.now();
 				const { data } = await worker.recognize(await asOcrInput(png));

@@ -221,6 +221,12 @@ if [ "$mode" = fb1080 ]; then
 	for m in drm drm_kms_helper ttm drm_ttm_helper drm_vram_helper bochs; do insmod /lib/modules/$m.ko; done
 	sleep 2
 fi
+if [ "$mode" = crash ]; then
+	# A real oops and panic, as a driver bug gives: the register dump and call trace fill the screen.
+	sleep 1
+	echo 1 > /proc/sys/kernel/sysrq
+	echo c > /proc/sysrq-trigger
+fi
 # Ground truth for the fixture script: the exact screen text of tty1, every 2 s, on the serial port.
 (while :; do sleep 2; echo "@@VCSA@@ $(od -An -v -tx1 /dev/vcsa1 | tr -d ' \\n') @@END@@" > /dev/ttyS0; done) &
 case "$mode" in
@@ -286,6 +292,27 @@ const kernelPanic720: Maker = () =>
 		const ppm = await vm.waitStable(1);
 		await writeFixture("kernel-panic-720x400", ppm, await vgaTextTruth(vm, ppm));
 	});
+
+/** The same panic from another boot (more memory: other timestamps, addresses and trace). */
+const kernelPanic720Boot2: Maker = () =>
+	withVm(kernelVm(PANIC_APPEND, { memoryMb: 512 }), async (vm) => {
+		await vm.waitFor("Kernel panic", () => vm.serial().includes("end Kernel panic"));
+		const ppm = await vm.waitStable(1);
+		await writeFixture("kernel-panic-boot2-720x400", ppm, await vgaTextTruth(vm, ppm));
+	});
+
+/** An oops turned panic (sysrq crash) in VGA text mode: registers, hex addresses and a call trace. */
+const kernelOops720: Maker = () =>
+	withVm(
+		kernelVm("console=ttyS0 console=tty0 panic=0 consoleblank=0 fixture=crash vt.global_cursor_default=0", {
+			initrd: busyboxInitramfs(),
+		}),
+		async (vm) => {
+			await vm.waitFor("Kernel panic", () => vm.serial().includes("end Kernel panic"), 180_000);
+			const ppm = await vm.waitStable(1);
+			await writeFixture("kernel-oops-720x400", ppm, await vgaTextTruth(vm, ppm));
+		},
+	);
 
 const kernelPanic1024: Maker = () =>
 	withVm(kernelVm(`${PANIC_APPEND} vga=791`), async (vm) => {
@@ -561,6 +588,8 @@ const jpegCapture: Maker = async () => {
 
 const MAKERS: Record<string, Maker> = {
 	"kernel-panic-720x400": kernelPanic720,
+	"kernel-panic-boot2-720x400": kernelPanic720Boot2,
+	"kernel-oops-720x400": kernelOops720,
 	"kernel-panic-1024x768": kernelPanic1024,
 	"grub-menu-720x400": grubMenu,
 	"grub-rescue-720x400": grubRescue,

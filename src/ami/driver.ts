@@ -4,13 +4,14 @@
  * OVH hands out viewer URLs (`ami-viewer`).
  */
 import { z } from "zod";
-import { entryFields, envName, httpUrl, tlsSchema } from "../console/config-schema.ts";
+import { entryFields, envName, httpUrl, tlsFromConfig, tlsSchema } from "../console/config-schema.ts";
 import type { ConsoleDriver } from "../console/driver.ts";
 import { bareUrl } from "../net/bare-url.ts";
 import { loginWithPassword, logout } from "./bmc-session.ts";
 import { amiPower } from "./power.ts";
 import { openAmiSession } from "./session.ts";
 import type { AmiTarget } from "./target.ts";
+import { amiViewer } from "./viewer.ts";
 
 const configSchema = z
 	.object({
@@ -43,7 +44,7 @@ export const amiDriver: ConsoleDriver<AmiTarget, typeof configSchema> = {
 		const username = readSecret(entry.username, entry.usernameEnv, "usernameEnv", { secret: false }) as string;
 		const password = readSecret(entry.password, entry.passwordEnv, "passwordEnv") ?? "";
 		return {
-			target: { kind: "ami-login", url: entry.url, username, password, tls: entry.tls },
+			target: { kind: "ami-login", url: entry.url, username, password, tls: tlsFromConfig(entry.tls) },
 			ip: new URL(entry.url).hostname,
 		};
 	},
@@ -52,6 +53,7 @@ export const amiDriver: ConsoleDriver<AmiTarget, typeof configSchema> = {
 		target.kind === "ami-login" ? `ami ${bareUrl(target.url)}` : `ami viewer ${bareUrl(target.viewerUrl)}`,
 	stages: ["bmc-login", "ws-connect", "handshake", "first-frame", "decode"],
 	power: amiPower,
+	viewer: amiViewer,
 	async probe(target, ctx) {
 		// A login and a logout, no KVM session: BMCs allow few, and the owner may be using one.
 		if (target.kind !== "ami-login") return { detail: "viewer URLs are checked when a screenshot is taken" };

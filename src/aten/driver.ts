@@ -16,6 +16,7 @@ import { atenLogins } from "./logins.ts";
 import { createAtenOpener } from "./open.ts";
 import { AtenConsoleSession } from "./session.ts";
 import { type AtenTarget, DEFAULT_ATEN_TIMEOUTS, type SupermicroTarget } from "./types.ts";
+import { atenViewer } from "./viewer.ts";
 import { atenPowerState } from "./web.ts";
 
 export const supermicroConfigSchema = z
@@ -165,4 +166,5 @@ export const atenDriver: ConsoleDriver<AtenTarget, typeof supermicroConfigSchema
 	stages: STAGES,
 	probe,
 	power,
+	viewer: atenViewer,
 };

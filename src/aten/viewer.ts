@@ -7,6 +7,7 @@
  * with it, so the token a looked-at page held is never reused.
  * Pure functions; the fetch is the caller's.
  */
+import type { ViewerSniffer } from "../console/viewer.ts";
 import type { AtenViewerTarget } from "./types.ts";
 
 /** What a fetch of the viewer link returned (the same fields the OVH provider reads). */
@@ -64,3 +65,10 @@ export function atenTargetFromViewer(viewerUrl: string, page?: AtenViewerPage): 
 		isAtenPath(url) || (redirect !== undefined && isAtenPath(redirect)) || SUPERMICRO_PAGE.test(page.body);
 	return looksAten ? target(sid) : null;
 }
+
+/** The ATEN sniffer for provider viewer links: before the generic noVNC one (the Supermicro viewer is noVNC-based). */
+export const atenViewer: ViewerSniffer = {
+	rank: 10,
+	fromUrl: (_url, link) => atenTargetFromViewer(link),
+	fromPage: (_url, page, link) => atenTargetFromViewer(link, page),
+};

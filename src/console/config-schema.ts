@@ -14,10 +14,22 @@ export const idSchema = z
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
 export const tlsSchema = z
-	.object({ insecure: z.boolean().optional() })
+	.object({
+		insecure: z.boolean().optional(),
+		ca: z.string().min(1).optional(),
+		fingerprint256: z
+			.string()
+			.regex(
+				/^(sha256[/:=]?)?([0-9A-Fa-f]{2}:?){32}$/,
+				"must be a SHA-256 fingerprint (64 hex digits, colons optional)",
+			)
+			.optional(),
+	})
 	.strict()
 	.optional()
-	.describe("accept a self-signed certificate for this target only");
+	.describe(
+		"how to trust the target's TLS certificate: insecure (self-signed, this target only), ca (a PEM file of the CA), or a pinned fingerprint256",
+	);
 
 export const wsUrl = z
 	.string()
@@ -46,3 +58,12 @@ export const entryFields = {
 	control: controlSchema,
 	keyboardLayout: keyboardLayoutSchema,
 };
+
+/** A validated `tls` field as the consoles take it: `ca` names a PEM file, read when connecting. */
+export function tlsFromConfig(
+	tls: { insecure?: boolean; ca?: string; fingerprint256?: string } | undefined,
+): { insecure?: boolean; caFile?: string; fingerprint256?: string } | undefined {
+	if (!tls) return undefined;
+	const { ca, ...rest } = tls;
+	return ca ? { ...rest, caFile: ca } : rest;
+}

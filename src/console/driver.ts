@@ -7,6 +7,7 @@ import type { CallContext } from "../call-context.ts";
 import type { Stage } from "../errors.ts";
 import type { PowerAction, PowerResult } from "../input/types.ts";
 import type { ConsoleLimits, ConsoleSession, ConsoleTarget } from "./types.ts";
+import type { ViewerSniffer } from "./viewer.ts";
 
 /**
  * Reads a value an entry names (`passwordEnv`: from the environment) or holds inline, failing with
@@ -94,6 +95,8 @@ export interface ConsoleDriver<T extends ConsoleTarget = ConsoleTarget, S extend
 	 * sessions) and throws an IkvmError when it does not answer.
 	 */
 	probe?(target: T, ctx: ProbeContext): Promise<ProbeReport>;
+	/** Recognises provider viewer links (and the pages they serve) of this kind. */
+	readonly viewer?: ViewerSniffer;
 	/** Power control and status, when the protocol or the BMC behind it has one. */
 	power?(target: T, action: PowerAction, ctx: CallContext, session: SessionRunner): Promise<PowerResult>;
 	/**

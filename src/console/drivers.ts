@@ -6,12 +6,13 @@
 import { amiDriver } from "../ami/driver.ts";
 import { atenDriver } from "../aten/driver.ts";
 import { IkvmError } from "../errors.ts";
+import { openbmcDriver } from "../openbmc/driver.ts";
 import { redfishDriver } from "../redfish/driver.ts";
 import { vncDriver } from "../vnc/driver.ts";
 import type { AnyConsoleDriver } from "./driver.ts";
 import type { ConsoleOpener, ConsoleTarget } from "./types.ts";
 
-export const DRIVERS: readonly AnyConsoleDriver[] = [vncDriver, amiDriver, atenDriver, redfishDriver];
+export const DRIVERS: readonly AnyConsoleDriver[] = [vncDriver, amiDriver, atenDriver, openbmcDriver, redfishDriver];
 
 /** The driver that opens targets of `kind`, or undefined. */
 export function driverForKind(

@@ -38,9 +38,11 @@ export interface ConsoleLimits {
 export interface TlsOptions {
 	/** Accept a self-signed certificate for this host only (the norm for BMCs). */
 	insecure?: boolean;
-	/** PEM text of the certificates to trust (read from the file the config names). */
+	/** PEM text of the certificates to trust, already read (Redfish targets; see src/net/tls.ts). */
 	ca?: string;
-	/** SHA-256 fingerprint of the one certificate to accept ("AB:CD:…"); see src/net/tls.ts. */
+	/** PEM file of the CA that signed the console's certificate, read when connecting (the config's `tls.ca`). */
+	caFile?: string;
+	/** Accept exactly the certificate with this SHA-256 fingerprint (hex, colons optional). */
 	fingerprint256?: string;
 }
 

@@ -109,11 +109,6 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 	const vncShell = new DemoShell({ hostname: "shell-vm" });
 	const shellVnc = await startRfbServer({ image: vncShell.render(), shell: vncShell, xvp: true, name: "shell-vm" });
 	const shellBmc = await startShellBmc({ hostname: "shell-bmc", ...directLogin });
-	const shellSmc = await startShellSupermicro({
-		hostname: "shell-smc",
-		username: "ADMIN",
-		password: "demo-smc-password",
-	});
 	// The OpenBMC host's own screen, behind the BMC's /kvm/0.
 	const openbmcHost = await startRfbServer({ image: rescue, encoding: "zrle", name: "openbmc-host" });
 	const panicPng = new Uint8Array(readFileSync(new URL(`./screens/${DEMO_SCREENS.kernelPanic}`, import.meta.url)));
@@ -125,6 +120,11 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 	const [idrac, openbmc] = redfish as [FakeRedfishBmc, FakeRedfishBmc];
 	// Pinned, as the README recommends for real BMCs.
 	const pin = { fingerprint256: new X509Certificate(MOCK_BMC_CERT).fingerprint256 };
+	const shellSmc = await startShellSupermicro({
+		hostname: "shell-smc",
+		username: "ADMIN",
+		password: "demo-smc-password",
+	});
 
 	const settings: OvhSettings = {
 		endpoint: ovh.endpoint,
@@ -186,19 +186,6 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 			} as AmiLoginTarget,
 		},
 		{
-			id: "shell-smc",
-			name: "Supermicro BMC whose host runs a shell that answers keys (HTML5 iKVM, power)",
-			type: "supermicro",
-			ip: "127.0.0.1",
-			target: {
-				kind: "supermicro",
-				url: shellSmc.bmc.origin,
-				username: shellSmc.bmc.username,
-				password: shellSmc.bmc.password,
-				tls: { insecure: true },
-			} as SupermicroTarget,
-		},
-		{
 			id: "idrac-9",
 			name: "Dell iDRAC over Redfish (screenshot action, kernel panic)",
 			type: "redfish",
@@ -211,6 +198,19 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 			type: "redfish",
 			ip: "127.0.0.1",
 			target: { kind: "redfish", url: openbmc.origin, tls: pin, ...redfishLogin } as RedfishTarget,
+		},
+		{
+			id: "shell-smc",
+			name: "Supermicro BMC whose host runs a shell that answers keys (HTML5 iKVM, power)",
+			type: "supermicro",
+			ip: "127.0.0.1",
+			target: {
+				kind: "supermicro",
+				url: shellSmc.bmc.origin,
+				username: shellSmc.bmc.username,
+				password: shellSmc.bmc.password,
+				tls: { insecure: true },
+			} as SupermicroTarget,
 		},
 	];
 
@@ -239,8 +239,8 @@ export async function startDemoBackends(): Promise<DemoBackends> {
 				supermicro.stop(),
 				shellVnc.close(),
 				shellBmc.bmc.stop(),
-				shellSmc.bmc.stop(),
 				openbmcHost.close(),
+				shellSmc.bmc.stop(),
 				...bmcs.map((b) => b.stop()),
 				...redfish.map((b) => b.stop()),
 			]);

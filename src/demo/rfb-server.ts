@@ -24,16 +24,29 @@ import {
 	ZrleStream,
 	zrleTiles,
 } from "./rfb-encoders.ts";
+import { compressZlibRect, planTight, TightStreams } from "./rfb-tight.ts";
 import type { DemoShell } from "./shell.ts";
 import { KeysymFeeder } from "./shell-input.ts";
 
-export type RfbServerEncoding = "raw" | "copyrect" | "hextile" | "zrle";
+export type RfbServerEncoding = "raw" | "copyrect" | "hextile" | "zrle" | "tight" | "tightpng" | "zlib";
 export type RfbServerSecurity = "none" | "vnc" | "unsupported";
 
 export interface RfbServerOptions {
 	image: RgbaImage;
-	/** Encoding used when the client announced it (else Raw). Default "raw". */
+	/** Encoding used when the client announced it (else Raw). Default "raw". Tight sends JPEG only when the client announced a quality level. */
 	encoding?: RfbServerEncoding;
+	/** Tight/TightPNG tile size (default 64). */
+	tightTile?: number;
+	/** Reset Tight stream 0 before every frame after the first (the reset flags). */
+	tightReset?: boolean;
+	/** A pointer shape sent with the first frame when the client asked for Cursor or Cursor With Alpha (`as` forces one). */
+	cursor?: { image: RgbaImage; hotX: number; hotY: number; as?: "cursor" | "alpha" };
+	/** Sent with the first frame as PointerPos when the client asked for it. */
+	pointer?: { x: number; y: number };
+	/** Sent with the first frame as DesktopName when the client asked for it. */
+	renameTo?: string;
+	/** Send every update with the "unknown count" 65535 and end it with a LastRect rectangle (when the client asked for it). */
+	lastRect?: boolean;
 	security?: RfbServerSecurity;
 	/** The password for security "vnc". */
 	password?: string;
@@ -53,6 +66,12 @@ export interface RfbServerOptions {
 	resizeWith?: "desktop-size" | "extended-desktop-size";
 	/** Send every full frame as this many FramebufferUpdate messages (horizontal bands). */
 	updateBands?: number;
+	/**
+	 * How the server answers update requests, as real ones do: "empty-first" answers the first
+	 * with 0 rectangles (TigerVNC), "ignore-first" drops the first request entirely (a server
+	 * that only sends on change). Default: every request is answered.
+	 */
+	answer?: "empty-first" | "ignore-first" | "always-empty";
 	/** Send half of the first frame update, then close the connection. */
 	closeMidFrame?: boolean;
 	/** Never answer at this point (for timeout tests). */
@@ -125,6 +144,9 @@ const ENCODING_NUMBER: Record<RfbServerEncoding, number> = {
 	copyrect: Encoding.CopyRect,
 	hextile: Encoding.Hextile,
 	zrle: Encoding.ZRLE,
+	tight: Encoding.Tight,
+	tightpng: Encoding.TightPNG,
+	zlib: Encoding.ZLIB,
 };
 
 interface Sink {
@@ -175,6 +197,8 @@ class RfbConnection {
 	private pending: Uint8Array[] = [];
 	private chain: Promise<void> = Promise.resolve();
 	private zrle: ZrleStream | undefined;
+	private zlib: ZrleStream | undefined;
+	private tight: TightStreams | undefined;
 	private readonly rand: () => number;
 	private framesSent = 0;
 	private readonly keys: KeysymFeeder | undefined;
@@ -209,6 +233,8 @@ class RfbConnection {
 		if (this.state === "dead") return;
 		this.state = "dead";
 		this.zrle?.close();
+		this.zlib?.close();
+		this.tight?.close();
 		this.sink.close();
 	}
 
@@ -366,6 +392,13 @@ class RfbConnection {
 				q.skip(8);
 				this.report.updateRequests++;
 				if (this.server.options.stall === "frame") return true;
+				if (this.report.updateRequests === 1 && this.server.options.answer === "ignore-first") return true;
+				const answer = this.server.options.answer;
+				if ((this.report.updateRequests === 1 && answer === "empty-first") || answer === "always-empty") {
+					this.send(Uint8Array.of(0, 0, 0, 0));
+					this.flush();
+					return true;
+				}
 				if (incremental && this.sentVersion === this.server.imageVersion) return true;
 				this.chain = this.chain.then(() => this.sendFrame()).catch(() => this.close());
 				return true;
@@ -442,6 +475,7 @@ class RfbConnection {
 			rects.push(rect);
 			this.size = { width: image.width, height: image.height };
 		}
+		if (this.framesSent === 0) rects.push(...this.stateRects());
 		const bands = Math.max(1, Math.min(opts.updateBands ?? 1, image.height));
 		const updates: EncodedRect[][] = [];
 		for (let b = 0; b < bands; b++) {
@@ -453,9 +487,12 @@ class RfbConnection {
 		}
 		if (this.isDead()) return;
 		if (opts.interleave) this.sendNoise();
+		const lastRect = opts.lastRect && this.encodings.includes(Encoding.LastRect);
 		for (const update of updates) {
+			if (lastRect)
+				update.push({ x: 0, y: 0, width: 0, height: 0, encoding: Encoding.LastRect, payload: new Uint8Array(0) });
 			const header = new Uint8Array(4);
-			new DataView(header.buffer).setUint16(2, update.length);
+			new DataView(header.buffer).setUint16(2, lastRect ? 0xffff : update.length);
 			const body = [header, ...update.map(rectMessage)];
 			if (opts.closeMidFrame && this.framesSent === 0) {
 				const all = Buffer.concat(body);
@@ -469,6 +506,61 @@ class RfbConnection {
 		}
 		this.framesSent++;
 		this.flush();
+	}
+
+	/** Cursor, PointerPos and DesktopName rectangles for the first frame, as far as the client asked for them. */
+	private stateRects(): EncodedRect[] {
+		const opts = this.server.options;
+		const rects: EncodedRect[] = [];
+		const cursor = opts.cursor;
+		if (cursor) {
+			const alpha = this.encodings.includes(Encoding.CursorWithAlpha) && cursor.as !== "cursor";
+			const plain = this.encodings.includes(Encoding.Cursor) && cursor.as !== "alpha";
+			const { width, height, rgba } = cursor.image;
+			const at = { x: cursor.hotX, y: cursor.hotY, width, height };
+			if (alpha) {
+				// Raw RGBA with premultiplied alpha.
+				const payload = new Uint8Array(4 + width * height * 4);
+				for (let i = 0; i < width * height * 4; i += 4) {
+					const a = rgba[i + 3] as number;
+					for (let c = 0; c < 3; c++) payload[4 + i + c] = Math.round(((rgba[i + c] as number) * a) / 255);
+					payload[4 + i + 3] = a;
+				}
+				rects.push({ ...at, encoding: Encoding.CursorWithAlpha, payload });
+				this.server.forms.add("pseudo:cursor-with-alpha");
+			} else if (plain) {
+				const pic = toWirePicture(cursor.image, this.pixelFormat);
+				const maskRow = Math.ceil(width / 8);
+				const payload = new Uint8Array(width * height * 4 + maskRow * height);
+				payload.set(pic.wire);
+				for (let j = 0; j < height; j++) {
+					for (let i = 0; i < width; i++) {
+						if ((rgba[(j * width + i) * 4 + 3] as number) >= 128) {
+							const at = width * height * 4 + j * maskRow + (i >> 3);
+							payload[at] = (payload[at] as number) | (0x80 >> (i & 7));
+						}
+					}
+				}
+				rects.push({ ...at, encoding: Encoding.Cursor, payload });
+				this.server.forms.add("pseudo:cursor");
+			}
+		}
+		if (opts.pointer && this.encodings.includes(Encoding.PointerPos)) {
+			rects.push({ ...opts.pointer, width: 0, height: 0, encoding: Encoding.PointerPos, payload: new Uint8Array(0) });
+			this.server.forms.add("pseudo:pointer-pos");
+		}
+		if (opts.renameTo !== undefined && this.encodings.includes(Encoding.DesktopName)) {
+			rects.push({
+				x: 0,
+				y: 0,
+				width: 0,
+				height: 0,
+				encoding: Encoding.DesktopName,
+				payload: withLength(opts.renameTo),
+			});
+			this.server.forms.add("pseudo:desktop-name");
+		}
+		return rects;
 	}
 
 	/** Bell, ServerCutText and SetColourMapEntries: messages a client must read past. */
@@ -537,6 +629,35 @@ class RfbConnection {
 				const out: EncodedRect[] = [];
 				for (const { y0, hh, tiles } of areas) {
 					out.push({ x: 0, y: y0, width: w, height: hh, encoding, payload: await compressZrle(this.zrle, tiles) });
+				}
+				return out;
+			}
+			case Encoding.ZLIB: {
+				this.zlib ??= new ZrleStream();
+				const raw = this.server.cached(key, () => encodeRaw(pic, 0, y, w, h));
+				forms.add("zlib");
+				return [{ x: 0, y, width: w, height: h, encoding, payload: await compressZlibRect(this.zlib, raw) }];
+			}
+			case Encoding.Tight:
+			case Encoding.TightPNG: {
+				const level = this.encodings.find((e) => e >= Encoding.QualityLevel0 && e <= Encoding.QualityLevel0 + 9);
+				const quality = level === undefined ? undefined : level - Encoding.QualityLevel0;
+				const png = encoding === Encoding.TightPNG;
+				const plan = await this.server.cached(`${key}:${quality}`, () =>
+					planTight(pic, 0, y, w, h, { quality, png, tile: this.server.options.tightTile, forms }),
+				);
+				if (!this.tight) this.tight = new TightStreams();
+				else if (this.server.options.tightReset && y === 0) this.tight.reset(0);
+				const out: EncodedRect[] = [];
+				for (const r of plan) {
+					out.push({
+						x: r.x,
+						y: r.y,
+						width: r.width,
+						height: r.height,
+						encoding,
+						payload: await this.tight.payload(r, forms),
+					});
 				}
 				return out;
 			}

@@ -11,6 +11,7 @@ import type { RenderedScreenshot } from "../image/render.ts";
 import { renderShared } from "../image/shared-render.ts";
 import { log } from "../log.ts";
 import { redact } from "../redact.ts";
+import { LOW_LINE_CONFIDENCE, type ScreenText } from "../text/index.ts";
 import type { ToolDeps } from "./deps.ts";
 
 export type ContentBlock = { type: "text"; text: string } | { type: "image"; data: string; mimeType: string };
@@ -68,4 +69,25 @@ export function toolError(error: unknown, tool: string, keep: readonly string[] 
 	if (e.code === "INTERNAL") log.error(`${tool} failed`, { error: e.message, stack: (e.cause as Error)?.stack });
 	else log.warn(`${tool} failed`, { code: e.code, stage: e.stage, error: e.message });
 	return { isError: true, content: [textBlock(`Error (${e.code}): ${e.toUserMessage()}`, keep)] };
+}
+
+/**
+ * For OCR text read with low confidence: which lines to doubt, and the region that zooms into
+ * each. A screenshot of a region is enlarged up to 4x for the vision model; OCR of the same
+ * region reads no better (measured on the demo's UEFI screen), so the note points to get_screenshot.
+ */
+export function lowConfidenceNote(text: ScreenText): string | undefined {
+	if (text.method !== "ocr") return undefined;
+	const lines = text.uncertain ?? [];
+	if (lines.length === 0 && text.confidence >= LOW_LINE_CONFIDENCE) return undefined;
+	const zoom = "look at them zoomed in with get_screenshot and that region (enlarged up to 4x) before relying on them";
+	if (lines.length === 0) {
+		return `Low OCR confidence (${text.confidence.toFixed(2)}): digits and look-alike letters may be misread; look at the part you need zoomed in with get_screenshot and a region (enlarged up to 4x) before relying on it.`;
+	}
+	const shown = lines.slice(0, 8).map((u) => {
+		const r = u.region;
+		return `line ${u.line + 1} (${u.confidence.toFixed(2)}): region {"x": ${r.x}, "y": ${r.y}, "width": ${r.width}, "height": ${r.height}}`;
+	});
+	const more = lines.length > shown.length ? ` (and ${lines.length - shown.length} more)` : "";
+	return `Low OCR confidence (under ${LOW_LINE_CONFIDENCE}) on ${lines.length} line(s)${more}: digits and look-alike letters there may be misread; ${zoom}.\n${shown.join("\n")}`;
 }

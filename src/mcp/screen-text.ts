@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { ScreenText } from "../text/index.ts";
+import { lowConfidenceNote } from "./results.ts";
 
 export const screenTextShape = {
 	lines: z.array(z.string()),
@@ -21,6 +22,15 @@ export const screenTextShape = {
 		})
 		.optional(),
 	truncated: z.string().optional(),
+	uncertain: z
+		.array(
+			z.object({
+				line: z.number(),
+				confidence: z.number(),
+				region: z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() }),
+			}),
+		)
+		.optional(),
 };
 
 /** The lines in a fenced block (layout kept), under one line saying how they were read. */
@@ -31,7 +41,8 @@ export function describeText(text: ScreenText): string {
 			: text.method;
 	const body = text.lines.length > 0 ? text.lines.join("\n") : "(no text on screen)";
 	const cut = text.truncated ? `\nTruncated: ${text.truncated}.` : "";
-	return `Read by ${how}, confidence ${text.confidence.toFixed(2)}:\n\`\`\`\n${body}\n\`\`\`${cut}`;
+	const note = lowConfidenceNote(text);
+	return `Read by ${how}, confidence ${text.confidence.toFixed(2)}:\n\`\`\`\n${body}\n\`\`\`${cut}${note ? `\n${note}` : ""}`;
 }
 
 export function structuredText(text: ScreenText) {
@@ -42,5 +53,6 @@ export function structuredText(text: ScreenText) {
 		...(text.font ? { font: text.font } : {}),
 		...(text.grid ? { grid: text.grid } : {}),
 		...(text.truncated ? { truncated: text.truncated } : {}),
+		...(text.uncertain ? { uncertain: text.uncertain } : {}),
 	};
 }

@@ -9,7 +9,10 @@
  * connection. TLS verification is relaxed only for the one connection whose
  * target asks for it (`insecure`), never process-wide.
  */
+import { readFileSync } from "node:fs";
 import net from "node:net";
+import tls from "node:tls";
+import type { TlsOptions } from "../console/types.ts";
 import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
 import { log } from "../log.ts";
 import { registerSecret } from "../redact.ts";
@@ -32,8 +35,10 @@ export interface WsEndpoint {
 	framing?: "binary" | "negotiated";
 	/** Accept a self-signed certificate for this connection only. */
 	insecure?: boolean;
-	/** A CA or a pinned certificate (src/net/tls.ts), when not insecure. */
+	/** A CA or a pinned certificate already read (src/net/tls.ts), when not insecure. */
 	tls?: BunTls;
+	/** PEM file of the CA to verify the server's certificate with (instead of the system store). */
+	caFile?: string;
 }
 
 export interface TcpEndpoint {
@@ -69,6 +74,11 @@ export interface ByteStream {
 	 * are delivered first, so nothing between "open" and the handlers is lost.
 	 */
 	start(onData: (chunk: Uint8Array) => void, onClose: (info: CloseInfo) => void): void;
+	/**
+	 * Wraps the rest of the stream in TLS (VeNCrypt does this after its own negotiation);
+	 * absent where the stream cannot (a WebSocket). Resolves once the peer is verified.
+	 */
+	startTls?(options: TlsOptions | undefined, timeoutMs: number): Promise<void>;
 }
 
 export function describeEndpoint(endpoint: StreamEndpoint): string {
@@ -220,15 +230,28 @@ class WebSocketStream extends BufferedStream {
 }
 
 class TcpStream extends BufferedStream {
+	private socket: net.Socket;
+
 	constructor(
-		private readonly socket: net.Socket,
+		socket: net.Socket,
 		description: string,
+		private readonly host: string,
 	) {
 		super(description);
-		socket.on("data", (data: Buffer) => this.deliver(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
-		socket.on("error", (error) => this.closedWith({ error }));
-		socket.on("close", () => this.closedWith({}));
+		this.socket = socket;
+		this.listen(socket);
 	}
+
+	private listen(socket: net.Socket): void {
+		socket.on("data", this.onSocketData);
+		socket.on("error", this.onSocketError);
+		socket.on("close", this.onSocketClose);
+	}
+
+	private readonly onSocketData = (data: Buffer) =>
+		this.deliver(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+	private readonly onSocketError = (error: Error) => this.closedWith({ error });
+	private readonly onSocketClose = () => this.closedWith({});
 
 	send(bytes: Uint8Array): void {
 		if (this.isClosed) return;
@@ -243,6 +266,121 @@ class TcpStream extends BufferedStream {
 	protected beginClose(): void {
 		this.socket.end();
 	}
+
+	startTls(options: TlsOptions | undefined, timeoutMs: number): Promise<void> {
+		const verification = tlsVerification(options);
+		const raw = this.socket;
+		raw.off("data", this.onSocketData);
+		raw.off("error", this.onSocketError);
+		raw.off("close", this.onSocketClose);
+		const secured = tls.connect({
+			socket: raw,
+			host: this.host,
+			// SNI takes names only, never an address.
+			...(net.isIP(this.host) ? {} : { servername: this.host }),
+			...verification,
+		});
+		this.socket = secured;
+		return new Promise<void>((resolve, reject) => {
+			const fail = (error: IkvmError) => {
+				clearTimeout(timer);
+				secured.destroy();
+				this.isClosed = true;
+				reject(error);
+			};
+			const timer = setTimeout(() => {
+				fail(
+					new IkvmError("TIMEOUT", `No TLS handshake with ${this.description} within ${seconds(timeoutMs)}.`, {
+						stage: "handshake",
+						hint: "The VNC server agreed to VeNCrypt but did not complete TLS; check its certificate settings.",
+						retryable: true,
+					}),
+				);
+			}, timeoutMs);
+			secured.once("error", (error) => fail(tlsError(error, this.description, options)));
+			secured.once("secureConnect", () => {
+				clearTimeout(timer);
+				const pinned = checkPin(secured, options);
+				if (pinned) {
+					fail(pinned);
+					return;
+				}
+				secured.removeAllListeners("error");
+				this.listen(secured);
+				resolve();
+			});
+		});
+	}
+}
+
+/** Node TLS options for a target's `tls` settings: a CA file, a pinned certificate, or no check at all. */
+export function tlsVerification(options: TlsOptions | undefined): { rejectUnauthorized: boolean; ca?: string } {
+	if (options?.insecure || options?.fingerprint256) return { rejectUnauthorized: false };
+	if (options?.caFile) {
+		let ca: string;
+		try {
+			ca = readFileSync(options.caFile, "utf8");
+		} catch (error) {
+			throw new IkvmError("CONFIG_INVALID", `Cannot read the CA file ${options.caFile}: ${(error as Error).message}.`, {
+				stage: "connect",
+				hint: "Set tls.ca to a readable PEM file with the CA that signed the console's certificate.",
+			});
+		}
+		return { rejectUnauthorized: true, ca };
+	}
+	return { rejectUnauthorized: true };
+}
+
+/** "AB:CD:…", "abcd…" and "sha256/AB:CD" all name the same SHA-256 fingerprint. */
+export function normalizeFingerprint(value: string): string {
+	return value
+		.replace(/^sha256[/:=]?/i, "")
+		.replace(/[^0-9a-f]/gi, "")
+		.toUpperCase();
+}
+
+function checkPin(socket: tls.TLSSocket, options: TlsOptions | undefined): IkvmError | undefined {
+	if (!options?.fingerprint256) return undefined;
+	const got = normalizeFingerprint(socket.getPeerCertificate()?.fingerprint256 ?? "");
+	if (got === normalizeFingerprint(options.fingerprint256)) return undefined;
+	return new IkvmError("AUTH_FAILED", "The console's TLS certificate does not match the pinned tls.fingerprint256.", {
+		stage: "handshake",
+		hint: `The server presented a certificate with SHA-256 fingerprint ${got.replace(/(..)(?!$)/g, "$1:")}; if the certificate was replaced on purpose, update tls.fingerprint256.`,
+	});
+}
+
+function tlsError(error: Error, description: string, options: TlsOptions | undefined): IkvmError {
+	const untrusted = /certificate|self[- ]signed|verify|issuer|altname|hostname/i.test(error.message);
+	return new IkvmError(
+		untrusted ? "AUTH_FAILED" : "CONNECTION",
+		`TLS with the VNC server ${description} failed: ${error.message}.`,
+		{
+			stage: "handshake",
+			hint: untrusted
+				? options?.caFile
+					? "The certificate is not signed by the CA in tls.ca, or does not name this host."
+					: 'The server\'s certificate is not trusted: set tls.ca to its CA, tls.fingerprint256 to pin it, or "tls": {"insecure": true} for a lab server.'
+				: "The VNC server broke off the TLS handshake; check its logs.",
+			retryable: !untrusted,
+		},
+	);
+}
+
+/**
+ * Browsers always send Origin on a WebSocket upgrade, and libvncserver 0.9.14 / x11vnc 0.9.16
+ * refuse an upgrade without one ("incomplete client handshake"). We send the console's own
+ * origin, which same-origin checks (bmcweb, Proxmox) accept, unless the target sets one.
+ */
+export function withOrigin(url: string, headers: Record<string, string> | undefined): Record<string, string> {
+	const out = { ...headers };
+	if (Object.keys(out).some((name) => name.toLowerCase() === "origin")) return out;
+	try {
+		const u = new URL(url);
+		out.Origin = `${u.protocol === "wss:" ? "https:" : "http:"}//${u.host}`;
+	} catch {
+		// an invalid URL fails in the WebSocket constructor with its own error
+	}
+	return out;
 }
 
 function errorEventMessage(event: Event): string {
@@ -293,6 +431,7 @@ export async function openByteStream(endpoint: StreamEndpoint, options: ConnectO
 	// websockify insists on "binary", and Bun fails a handshake in which we offer
 	// one that the server does not echo. So by default: none first, then "binary".
 	const offers = endpoint.protocols ?? [undefined, ["binary"]];
+	for (const offer of offers) for (const p of offer ?? []) if (p.length >= 8) registerSecret(p);
 	let first: unknown;
 	for (const [i, protocols] of offers.entries()) {
 		const left = deadline - Date.now();
@@ -329,10 +468,17 @@ function connectWebSocket(
 		}
 		let ws: WebSocket;
 		try {
+			const tlsOptions = endpoint.insecure
+				? { rejectUnauthorized: false }
+				: endpoint.tls
+					? endpoint.tls
+					: endpoint.caFile
+						? tlsVerification({ caFile: endpoint.caFile })
+						: undefined;
 			ws = new WebSocket(endpoint.url, {
-				headers: endpoint.headers,
+				headers: withOrigin(endpoint.url, endpoint.headers),
 				...(protocols ? { protocols: [...protocols] } : {}),
-				...(endpoint.insecure ? { tls: { rejectUnauthorized: false } } : endpoint.tls ? { tls: endpoint.tls } : {}),
+				...(tlsOptions ? { tls: tlsOptions } : {}),
 			} as unknown as string[]);
 		} catch (error) {
 			reject(
@@ -449,7 +595,7 @@ function connectTcp(endpoint: TcpEndpoint, description: string, options: Connect
 		const onAbort = () => fail(abortReasonToError(signal.reason, stage));
 		const onConnect = () => {
 			done();
-			resolve(new TcpStream(socket, description));
+			resolve(new TcpStream(socket, description, endpoint.host));
 		};
 		const onError = (error: Error) =>
 			fail(

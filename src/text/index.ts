@@ -5,7 +5,7 @@
 import { createFrame, type Frame, type Region } from "../frame.ts";
 import { cropRgba } from "../image/optimize.ts";
 import { type BitmapText, type Grid, recognizeBitmap } from "./bitmap.ts";
-import { ocrFrame } from "./ocr.ts";
+import { type OcrText, ocrFrame } from "./ocr.ts";
 
 export type { Grid } from "./bitmap.ts";
 export { closeOcr } from "./ocr.ts";
@@ -22,6 +22,11 @@ export interface ScreenText {
 	font?: string;
 	/** The character cell grid (bitmap-font only). */
 	grid?: Grid;
+	/**
+	 * OCR lines read with confidence under LOW_LINE_CONFIDENCE, with the framebuffer area to zoom
+	 * into (`region`) to read them again: OCR misreads digits there (1996 as 1936 at 0.83).
+	 */
+	uncertain?: UncertainLine[];
 	/** Set when the text was cut to the output limits (TEXT_LIMITS); says what was dropped. */
 	truncated?: string;
 }
@@ -59,12 +64,25 @@ export function limitText(text: ScreenText): ScreenText {
 	if (!cut) return text;
 	const was = text.lines.length;
 	const widest = text.lines.reduce((m, l) => Math.max(m, l.length), 0);
+	const uncertain = text.uncertain?.filter((u) => u.line < kept.length);
 	return {
 		...text,
 		lines: kept,
+		...(text.uncertain ? { uncertain: uncertain?.length ? uncertain : undefined } : {}),
 		truncated: `the screen has ${was} rows up to ${widest} characters wide; at most ${rows} rows of ${cols} characters (${chars} in all) are returned — read a region to see the rest`,
 	};
 }
+
+export interface UncertainLine {
+	/** Index into `lines`. */
+	line: number;
+	confidence: number;
+	/** Framebuffer pixels around the line, for a zoomed get_screen_text or get_screenshot. */
+	region: Region;
+}
+
+/** OCR lines below this are flagged; measured: misread digits came at 0.83, clean lines at 0.93+. */
+export const LOW_LINE_CONFIDENCE = 0.9;
 
 export interface ReadTextOptions {
 	/** Framebuffer pixels to read; the whole screen when absent. */
@@ -96,7 +114,37 @@ async function readAll(frame: Frame, options: ReadTextOptions): Promise<ScreenTe
 		return fromBitmap(bitmap);
 	}
 	if (ocr.lines.length === 0 && bitmap.confidence >= 0.5) return fromBitmap(bitmap);
-	return { lines: ocr.lines, method: "ocr", confidence: round(ocr.confidence) };
+	const uncertain = uncertainLines(ocr, region ?? { x: 0, y: 0, width: frame.width, height: frame.height });
+	return {
+		lines: ocr.lines,
+		method: "ocr",
+		confidence: round(ocr.confidence),
+		...(uncertain.length > 0 ? { uncertain } : {}),
+	};
+}
+
+/** The OCR lines under LOW_LINE_CONFIDENCE, each with a framebuffer region around it (a margin included). */
+function uncertainLines(ocr: OcrText, area: Region): UncertainLine[] {
+	const scale = ocr.scale ?? 1;
+	const out: UncertainLine[] = [];
+	(ocr.lineInfo ?? []).forEach((info, line) => {
+		if (info.confidence >= LOW_LINE_CONFIDENCE) return;
+		// A small margin: enough for glyph edges, not so much that the neighbouring rows come along.
+		const height = (info.box.y1 - info.box.y0) / scale;
+		const my = Math.max(2, Math.round(height / 4));
+		const mx = 8;
+		const x = Math.max(0, Math.floor(info.box.x0 / scale) - mx);
+		const y = Math.max(0, Math.floor(info.box.y0 / scale) - my);
+		const x1 = Math.min(area.width, Math.ceil(info.box.x1 / scale) + mx);
+		const y1 = Math.min(area.height, Math.ceil(info.box.y1 / scale) + my);
+		if (x1 <= x || y1 <= y) return;
+		out.push({
+			line,
+			confidence: round(info.confidence),
+			region: { x: area.x + x, y: area.y + y, width: x1 - x, height: y1 - y },
+		});
+	});
+	return out;
 }
 
 function fromBitmap(bitmap: BitmapText): ScreenText {

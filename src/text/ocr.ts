@@ -13,10 +13,21 @@ import { abortReasonToError, IkvmError, throwIfAborted } from "../errors.ts";
 import type { Frame } from "../frame.ts";
 import { log } from "../log.ts";
 
+export interface OcrLine {
+	/** Mean confidence of the line's words, 0–1 (by characters). */
+	confidence: number;
+	/** The line's box, in the pixels of the image OCR was given. */
+	box: { x0: number; y0: number; x1: number; y1: number };
+}
+
 export interface OcrText {
 	lines: string[];
 	/** Mean word confidence, 0–1. */
 	confidence: number;
+	/** One entry per line of `lines`. */
+	lineInfo?: OcrLine[];
+	/** OCR pixels per frame pixel (the frame is enlarged before recognition). */
+	scale?: number;
 }
 
 const IDLE_MS = 60_000;
@@ -74,8 +85,13 @@ function scheduleIdleStop(): void {
  * and dark panels), which defeats one global threshold: a pixel is ink when it stands out from its
  * neighbourhood's mean, in either direction. Small screens are enlarged first.
  */
+/** How much prepareForOcr enlarges a frame. */
+export function ocrScale(frame: Frame): number {
+	return frame.width * frame.height <= 1280 * 1024 ? 2 : 1;
+}
+
 export async function prepareForOcr(frame: Frame): Promise<Buffer> {
-	const scale = frame.width * frame.height <= 1280 * 1024 ? 2 : 1;
+	const scale = ocrScale(frame);
 	const width = frame.width * scale;
 	const height = frame.height * scale;
 	let image = sharp(frame.rgba, { raw: { width: frame.width, height: frame.height, channels: 4 } })
@@ -197,7 +213,7 @@ async function recognise(frame: Frame, signal?: AbortSignal): Promise<OcrText> {
 				}
 			}
 		}
-		return layoutWords(words);
+		return { ...layoutWords(words), scale: ocrScale(frame) };
 	} catch (error) {
 		if (error instanceof IkvmError) throw error;
 		throw new IkvmError("INTERNAL", `OCR failed: ${error instanceof Error ? error.message : String(error)}`, {
@@ -231,6 +247,23 @@ export function layoutWords(words: Word[]): OcrText {
 	}
 	rows.sort((a, b) => a.mid - b.mid);
 	const left = Math.min(...words.map((w) => w.x0));
+	const lineInfo: OcrLine[] = rows.map(({ words: row }) => {
+		let weighted = 0;
+		let chars = 0;
+		for (const w of row) {
+			weighted += w.confidence * w.text.length;
+			chars += w.text.length;
+		}
+		return {
+			confidence: chars > 0 ? weighted / chars / 100 : 0,
+			box: {
+				x0: Math.min(...row.map((w) => w.x0)),
+				y0: Math.min(...row.map((w) => w.y0)),
+				x1: Math.max(...row.map((w) => w.x1)),
+				y1: Math.max(...row.map((w) => w.y1)),
+			},
+		};
+	});
 	const lines = rows.map(({ words: row }) => {
 		row.sort((a, b) => a.x0 - b.x0);
 		let line = "";
@@ -247,5 +280,5 @@ export function layoutWords(words: Word[]): OcrText {
 		weighted += w.confidence * w.text.length;
 		chars += w.text.length;
 	}
-	return { lines, confidence: chars > 0 ? weighted / chars / 100 : 0 };
+	return { lines, confidence: chars > 0 ? weighted / chars / 100 : 0, lineInfo };
 }

@@ -7,6 +7,15 @@
  * methods; the methods themselves do not clip.
  */
 import { createFrame, type Frame } from "../frame.ts";
+import { encodingName } from "./types.ts";
+
+/** A picture from a VNC framebuffer, saying how it was sent (for the caption). */
+export interface VncFrame extends Frame {
+	/** Encodings of the rectangles painted since the capture began, e.g. ["ZRLE"]. */
+	readonly encodings: readonly string[];
+	/** Some pixels came as JPEG and may differ slightly from the screen. */
+	readonly lossy: boolean;
+}
 
 /** Every platform Bun runs on is little-endian; the 32-bit view relies on it. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -21,6 +30,10 @@ export class Framebuffer {
 	/** The same memory as `rgba`, one element per pixel. */
 	readonly pixels: Uint32Array;
 	private readonly painted: Uint8Array;
+	/** Encodings that painted rectangles since the last reset. */
+	readonly sources = new Set<number>();
+	/** A lossy (JPEG) rectangle was painted since the last reset. */
+	lossy = false;
 
 	constructor(
 		readonly width: number,
@@ -120,6 +133,8 @@ export class Framebuffer {
 
 	resetPainted(): void {
 		this.painted.fill(0);
+		this.sources.clear();
+		this.lossy = false;
 	}
 
 	/** Every pixel painted since the last reset. */
@@ -128,7 +143,11 @@ export class Framebuffer {
 	}
 
 	/** A fresh Frame: a copy, so later updates never change a picture already handed out. */
-	snapshot(capturedAt = new Date()): Frame {
-		return createFrame(this.width, this.height, this.rgba.slice(), capturedAt);
+	snapshot(capturedAt = new Date()): VncFrame {
+		return {
+			...createFrame(this.width, this.height, this.rgba.slice(), capturedAt),
+			encodings: [...this.sources].map(encodingName),
+			lossy: this.lossy,
+		};
 	}
 }

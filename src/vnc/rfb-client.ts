@@ -13,10 +13,20 @@ import type { ConsoleLimits } from "../console/types.ts";
 import { IkvmError, type Stage } from "../errors.ts";
 import { vncAuthResponse } from "./auth.ts";
 import { ByteQueue } from "./byte-queue.ts";
-import { createDecoders, PIXEL_ENCODINGS, PSEUDO_ENCODINGS, type RectDecoder } from "./encodings.ts";
+import { readScreenLayout } from "./decoders/pseudo.ts";
+import {
+	announcedEncodings,
+	createDecoders,
+	type DecodeResult,
+	isPixelEncoding,
+	preferredEncodings,
+	type RectDecoder,
+	type ServerState,
+} from "./encodings.ts";
 import { printable, protocolError } from "./errors.ts";
 import { Framebuffer } from "./framebuffer.ts";
 import {
+	ANONYMOUS_TLS,
 	CLIENT_PIXEL_FORMAT,
 	ClientMessage,
 	Encoding,
@@ -30,17 +40,28 @@ import {
 	type ServerInit,
 	ServerMessage,
 	securityTypeName,
+	VeNCryptSubtype,
+	veNCryptName,
 	writePixelFormat,
+	X509_SUBTYPES,
 } from "./types.ts";
 
 export interface RfbClientOptions {
 	/** For VNC Authentication; only the first 8 characters count. */
 	password?: string;
 	limits: ConsoleLimits;
-	/** Pixel encodings to announce, in preference order (default: ZRLE, Hextile, CopyRect, Raw). */
+	/**
+	 * Encodings to announce, in preference order (default: preferredEncodings(),
+	 * lossless first); pixel encodings and settings such as a JPEG quality level.
+	 * Raw and the pseudo-encodings are always added.
+	 */
 	encodings?: readonly number[];
 	/** Ask the server to keep other viewers connected (default true: never kick the admin off). */
 	shared?: boolean;
+	/** For VeNCrypt X509Plain: the user name sent with the password inside TLS. */
+	username?: string;
+	/** VeNCrypt needs TLS on the stream; false (WebSocket streams today) refuses the VeNCrypt types. */
+	canStartTls?: boolean;
 }
 
 export interface UpdateSummary {
@@ -60,6 +81,15 @@ export interface RfbClientEvents {
 	updateEnd(summary: UpdateSummary): void;
 	bell?(): void;
 	cutText?(length: number): void;
+	/**
+	 * VeNCrypt agreed on a TLS sub-type: the caller wraps the stream in TLS and then calls
+	 * `tlsStarted()`. Nothing more is read until then (the next bytes are the TLS handshake).
+	 */
+	startTls?(): void;
+	/** A failure found after `receive` returned (an asynchronous JPEG/PNG decode); the client is dead. */
+	error?(error: IkvmError): void;
+	/** An asynchronous paint finished and queued bytes wait: call `pump` again. */
+	resume?(): void;
 	/** An XVP message from the server: code 1 (XVP_INIT) says power actions are supported, 0 (XVP_FAIL) that one failed. */
 	xvp?(code: number): void;
 }
@@ -69,6 +99,11 @@ type HandshakeState =
 	| "security-types"
 	| "security-type-3.3"
 	| "vnc-challenge"
+	| "vencrypt-version"
+	| "vencrypt-version-ack"
+	| "vencrypt-subtypes"
+	| "vencrypt-subtype-ack"
+	| "tls"
 	| "security-result"
 	| "failure-reason"
 	| "server-init";
@@ -78,6 +113,11 @@ const AWAITING: Record<HandshakeState, string> = {
 	"security-types": "the security types",
 	"security-type-3.3": "the security type",
 	"vnc-challenge": "the VNC authentication challenge",
+	"vencrypt-version": "the VeNCrypt version",
+	"vencrypt-version-ack": "the VeNCrypt version answer",
+	"vencrypt-subtypes": "the VeNCrypt sub-types",
+	"vencrypt-subtype-ack": "the VeNCrypt sub-type answer",
+	tls: "the TLS handshake",
 	"security-result": "the authentication result",
 	"failure-reason": "the failure reason",
 	"server-init": "ServerInit",
@@ -89,6 +129,12 @@ type MessageState = "message" | "rect-header" | "rect-body" | "cut-text";
 const MAX_STRING = 64 * 1024;
 /** ServerCutText beyond this is refused rather than skipped. */
 const MAX_CUT_TEXT = 16 * 1024 * 1024;
+
+/**
+ * Size changes one FramebufferUpdate may carry. A real server sends one (two when an
+ * ExtendedDesktopSize follows a DesktopSize); a hostile one can send 65,535 (issue 21).
+ */
+export const MAX_SIZE_CHANGES_PER_UPDATE = 16;
 
 const textDecoder = new TextDecoder("utf-8", { fatal: false });
 
@@ -108,6 +154,11 @@ export class RfbClient {
 	private readonly queue = new ByteQueue();
 	private readonly decoders: Map<number, RectDecoder>;
 	private readonly encodings: readonly number[];
+	private readonly announced: readonly number[];
+	/** What pseudo-encodings told us: cursor shape, desktop name, screen layout. */
+	readonly server: ServerState = {};
+	/** A rectangle being painted asynchronously; parsing waits for it. */
+	private pending: Promise<void> | undefined;
 	private handshake: HandshakeState | "done" = "version";
 	private state: MessageState = "message";
 	private failed = false;
@@ -127,13 +178,20 @@ export class RfbClient {
 	private rect: RectHeader | undefined;
 	private decoder: RectDecoder | undefined;
 	private cutTextLeft = 0;
+	/** A size change not yet applied: only the last of a message is allocated. */
+	private pendingSize: { width: number; height: number } | undefined;
+	private sizeChanges = 0;
+	/** The security type chosen inside VeNCrypt, once TLS is up. */
+	private vencryptSubtype = 0;
 
 	constructor(
 		private readonly options: RfbClientOptions,
 		private readonly events: RfbClientEvents,
 	) {
-		this.encodings = (options.encodings ?? PIXEL_ENCODINGS).filter((e) => e >= 0);
-		this.decoders = createDecoders(this.encodings);
+		const wanted = options.encodings ?? preferredEncodings();
+		this.encodings = wanted.filter(isPixelEncoding);
+		this.announced = announcedEncodings(wanted);
+		this.decoders = createDecoders(this.encodings, this.server);
 		if (this.decoders.size === 0) throw new RangeError("no supported pixel encoding requested");
 	}
 
@@ -187,14 +245,31 @@ export class RfbClient {
 		return "between messages";
 	}
 
-	/** Feeds bytes from the server. Throws IkvmError on anything we cannot accept. */
+	/** Feeds bytes from the server and parses all of them. Throws IkvmError on anything we cannot accept. */
 	receive(chunk: Uint8Array): void {
-		if (this.failed) return;
-		this.queue.push(chunk);
+		this.push(chunk);
+		this.pump(Number.POSITIVE_INFINITY);
+	}
+
+	/** Queues bytes from the server without parsing them (see `pump`). */
+	push(chunk: Uint8Array): void {
+		if (!this.failed) this.queue.push(chunk);
+	}
+
+	/**
+	 * Parses queued bytes until they run out or `untilMs` (performance.now()) has passed,
+	 * checked after every unit (a message, a rectangle). True means work is left: the caller
+	 * yields to the event loop and pumps again, so one huge update cannot stall the process.
+	 */
+	pump(untilMs: number): boolean {
+		// While a rectangle is being painted asynchronously, bytes only queue up.
+		if (this.failed || this.pending) return false;
 		try {
 			while (this.step()) {
-				// each step consumed a whole unit
+				if (this.failed) return false;
+				if (performance.now() >= untilMs) return this.queue.length > 0;
 			}
+			return false;
 		} catch (error) {
 			this.failed = true;
 			this.queue.clear();
@@ -202,16 +277,53 @@ export class RfbClient {
 		}
 	}
 
+	/** Resolves once no asynchronous paint is pending (tests, benchmarks). */
+	async idle(): Promise<void> {
+		while (this.pending) await this.pending.catch(() => {});
+	}
+
 	/** Asks for the whole screen, not just what changed. */
 	requestFullUpdate(): void {
-		if (!this.fb) throw new Error("requestFullUpdate before ServerInit");
+		this.requestUpdate(false);
+	}
+
+	/** Asks for what changed since the last update (the server may wait until something does). */
+	requestIncrementalUpdate(): void {
+		this.requestUpdate(true);
+	}
+
+	private requestUpdate(incremental: boolean): void {
+		if (!this.fb) throw new Error("update request before ServerInit");
 		const m = new Uint8Array(10);
 		const v = new DataView(m.buffer);
 		m[0] = ClientMessage.FramebufferUpdateRequest;
-		m[1] = 0; // non-incremental
+		m[1] = incremental ? 1 : 0;
 		v.setUint16(6, this.fb.width);
 		v.setUint16(8, this.fb.height);
 		this.events.send(m);
+	}
+
+	/** The stream is now TLS (VeNCrypt): continue with the chosen sub-type's authentication. */
+	tlsStarted(): void {
+		if (this.handshake !== "tls") throw new Error("tlsStarted outside a VeNCrypt TLS handshake");
+		const sub = this.vencryptSubtype;
+		if (sub === VeNCryptSubtype.X509Vnc) {
+			this.handshake = "vnc-challenge";
+		} else if (sub === VeNCryptSubtype.X509Plain) {
+			const user = new TextEncoder().encode(this.options.username ?? "");
+			const pass = new TextEncoder().encode(this.options.password ?? "");
+			const m = new Uint8Array(8 + user.length + pass.length);
+			const v = new DataView(m.buffer);
+			v.setUint32(0, user.length);
+			v.setUint32(4, pass.length);
+			m.set(user, 8);
+			m.set(pass, 8 + user.length);
+			this.events.send(m);
+			this.handshake = "security-result";
+		} else {
+			this.handshake = "security-result";
+		}
+		this.pump(Number.POSITIVE_INFINITY);
 	}
 
 	private step(): boolean {
@@ -294,6 +406,62 @@ export class RfbClient {
 				this.handshake = "security-result";
 				return true;
 			}
+			case "vencrypt-version": {
+				if (!q.has(2)) return false;
+				const major = q.u8();
+				const minor = q.u8();
+				if (major === 0 && minor < 2) {
+					throw new IkvmError(
+						"NOT_SUPPORTED",
+						`The VNC server speaks VeNCrypt ${major}.${minor}; this client needs 0.2.`,
+						{
+							stage: "handshake",
+							hint: "Update the VNC server, or configure it for plain VNC authentication.",
+						},
+					);
+				}
+				this.events.send(Uint8Array.of(0, 2));
+				this.handshake = "vencrypt-version-ack";
+				return true;
+			}
+			case "vencrypt-version-ack": {
+				if (!q.has(1)) return false;
+				if (q.u8() !== 0) throw protocolError("The VNC server refused VeNCrypt version 0.2.", "handshake");
+				this.handshake = "vencrypt-subtypes";
+				return true;
+			}
+			case "vencrypt-subtypes": {
+				if (!q.has(1)) return false;
+				const count = q.peekU8();
+				if (count === 0) throw protocolError("The VNC server offered VeNCrypt with no sub-types.", "handshake");
+				if (!q.has(1 + count * 4)) return false;
+				q.skip(1);
+				const offered: number[] = [];
+				for (let i = 0; i < count; i++) offered.push(q.u32());
+				const chosen = this.chooseVeNCrypt(offered);
+				const m = new Uint8Array(4);
+				new DataView(m.buffer).setUint32(0, chosen);
+				this.events.send(m);
+				this.vencryptSubtype = chosen;
+				this.handshake = "vencrypt-subtype-ack";
+				return true;
+			}
+			case "vencrypt-subtype-ack": {
+				if (!q.has(1)) return false;
+				if (q.u8() !== 1) {
+					throw new IkvmError(
+						"ACCESS_DENIED",
+						`The VNC server refused the VeNCrypt sub-type ${veNCryptName(this.vencryptSubtype)} it had offered.`,
+						{ stage: "handshake", hint: "Check the VNC server's security settings and logs." },
+					);
+				}
+				this.handshake = "tls";
+				this.events.startTls?.();
+				return false;
+			}
+			case "tls":
+				// The stream is being wrapped in TLS; tlsStarted() continues.
+				return false;
 			case "security-result": {
 				if (!q.has(4)) return false;
 				const result = q.u32();
@@ -337,27 +505,84 @@ export class RfbClient {
 	private chooseSecurity(offered: number[]): number {
 		if (offered.includes(SecurityType.None)) return SecurityType.None;
 		if (offered.includes(SecurityType.VncAuth)) {
-			if (!this.options.password) {
-				throw new IkvmError("AUTH_FAILED", "The VNC server asks for a password, and none is configured for it.", {
-					stage: "handshake",
-					hint: "Set the VNC password for this server (e.g. passwordEnv in the config file).",
-				});
-			}
+			this.needPassword();
 			return SecurityType.VncAuth;
+		}
+		// VeNCrypt only when it is all that is left: it adds a TLS round trip, and on a
+		// loopback or tunnelled server None/VNC auth is what the operator configured.
+		if (offered.includes(SecurityType.VeNCrypt) && this.version !== "3.3") {
+			if (this.options.canStartTls === false) {
+				throw new IkvmError(
+					"NOT_SUPPORTED",
+					`The VNC server offers ${offered.map(securityTypeName).join(", ")}; of these this client speaks VeNCrypt (TLS inside RFB), but over TCP only, not through a WebSocket.`,
+					{
+						stage: "handshake",
+						hint: "Connect to the VNC server's TCP port (host and port) instead, or let the WebSocket proxy offer VNC authentication.",
+					},
+				);
+			}
+			return SecurityType.VeNCrypt;
 		}
 		const names = offered.map(securityTypeName).join(", ");
 		throw new IkvmError(
 			"NOT_SUPPORTED",
-			`The VNC server offers only security types this client does not support: ${names}. Supported: None (1) and VNC Authentication (2).`,
+			`The VNC server offers only security types this client does not support: ${names}. Supported: None (1), VNC Authentication (2) and VeNCrypt (19) with X509None, X509Vnc or X509Plain.`,
 			{
 				stage: "handshake",
-				hint: "Configure the VNC server for no authentication or a plain VNC password (for QEMU: -vnc …,password=on), or reach it through a WebSocket proxy that does.",
+				hint: "Configure the VNC server for no authentication, a VNC password (for QEMU: -vnc …,password=on) or VeNCrypt with an X.509 certificate, or reach it through a WebSocket proxy that does.",
 			},
 		);
 	}
 
+	private needPassword(): void {
+		if (!this.options.password) {
+			throw new IkvmError("AUTH_FAILED", "The VNC server asks for a password, and none is configured for it.", {
+				stage: "handshake",
+				hint: "Set the VNC password for this server (e.g. passwordEnv in the config file).",
+			});
+		}
+	}
+
+	/** Picks a VeNCrypt sub-type we can speak: X.509 TLS only (see ANONYMOUS_TLS). */
+	private chooseVeNCrypt(offered: number[]): number {
+		const x509 = offered.filter((t) => X509_SUBTYPES.includes(t));
+		// Prefer what needs no credentials, then a VNC password, then user + password.
+		for (const sub of [VeNCryptSubtype.X509None, VeNCryptSubtype.X509Vnc, VeNCryptSubtype.X509Plain]) {
+			if (!x509.includes(sub)) continue;
+			if (sub === VeNCryptSubtype.X509Vnc && !this.options.password) continue;
+			if (sub === VeNCryptSubtype.X509Plain && (!this.options.password || !this.options.username)) continue;
+			return sub;
+		}
+		const names = offered.map(veNCryptName).join(", ");
+		if (x509.includes(VeNCryptSubtype.X509Plain) && !this.options.username) {
+			throw new IkvmError(
+				"AUTH_FAILED",
+				`The VNC server asks for a user name and password (VeNCrypt ${names}), and no username is configured for it.`,
+				{ stage: "handshake", hint: 'Add "username" (or usernameEnv) and the password to this server\'s target.' },
+			);
+		}
+		if (x509.length > 0) this.needPassword();
+		if (offered.some((t) => ANONYMOUS_TLS.includes(t))) {
+			throw new IkvmError(
+				"NOT_SUPPORTED",
+				`The VNC server offers VeNCrypt only with anonymous TLS (${names}), which needs anonymous Diffie-Hellman ciphers that Bun's TLS library (BoringSSL) does not have.`,
+				{
+					stage: "handshake",
+					hint: "Give the VNC server a certificate so it offers the X509 sub-types (TigerVNC: -SecurityTypes X509Vnc -X509Cert cert.pem -X509Key key.pem; QEMU: tls-creds-x509), and set tls.ca, tls.fingerprint256 or tls.insecure for this target.",
+				},
+			);
+		}
+		throw new IkvmError(
+			"NOT_SUPPORTED",
+			`The VNC server offers only VeNCrypt sub-types this client does not support: ${names}. Supported: X509None, X509Vnc, X509Plain.`,
+			{ stage: "handshake", hint: "Configure the VNC server for VeNCrypt X509Vnc or plain VNC authentication." },
+		);
+	}
+
 	private afterSecurityChosen(type: number): void {
-		if (type === SecurityType.VncAuth) {
+		if (type === SecurityType.VeNCrypt) {
+			this.handshake = "vencrypt-version";
+		} else if (type === SecurityType.VncAuth) {
 			this.handshake = "vnc-challenge";
 		} else if (this.version === "3.8") {
 			// Only 3.8 sends a SecurityResult for None.
@@ -390,7 +615,8 @@ export class RfbClient {
 		this.initInfo = { width, height, pixelFormat, name };
 		this.handshake = "done";
 		this.events.send(setPixelFormatMessage(CLIENT_PIXEL_FORMAT));
-		this.events.send(setEncodingsMessage([...this.encodings, ...PSEUDO_ENCODINGS]));
+		this.server.desktopName = name;
+		this.events.send(setEncodingsMessage(this.announced));
 		this.events.ready(this.initInfo);
 		return true;
 	}
@@ -424,6 +650,7 @@ export class RfbClient {
 				this.rectsLeft = this.rectsTotal;
 				this.rectsPainted = 0;
 				this.resized = false;
+				this.sizeChanges = 0;
 				this.updateEncodings = new Set();
 				if (this.rectsLeft === 0) this.endUpdate();
 				else this.state = "rect-header";
@@ -488,7 +715,7 @@ export class RfbClient {
 				this.endUpdate();
 				return true;
 			case Encoding.DesktopSize:
-				this.resize(rect.width, rect.height);
+				this.noteSize(rect.width, rect.height);
 				this.nextRect();
 				return true;
 			case Encoding.ExtendedDesktopSize:
@@ -501,7 +728,13 @@ export class RfbClient {
 				this.nextRect();
 				return true;
 		}
+		this.applySize();
 		const decoder = this.decoders.get(rect.encoding);
+		if (decoder?.pseudo) {
+			this.decoder = decoder;
+			this.state = "rect-body";
+			return true;
+		}
 		if (!decoder) {
 			throw protocolError(
 				`The VNC server used ${encodingName(rect.encoding)}, which this client did not ask for (asked: ${this.encodings.map(encodingName).join(", ")}).`,
@@ -522,23 +755,64 @@ export class RfbClient {
 		const rect = this.rect as RectHeader;
 		if (!this.decoder) return this.readExtendedDesktopSize(rect);
 		const fb = this.fb as Framebuffer;
-		if (!this.decoder.decodeRect(rect, this.queue, fb)) return false;
-		fb.markPainted(rect.x, rect.y, rect.width, rect.height);
-		this.rectsPainted++;
-		this.updateEncodings.add(rect.encoding);
-		this.nextRect();
+		const result: DecodeResult = this.decoder.decodeRect(rect, this.queue, fb);
+		if (result === false) return false;
+		if (result !== true) {
+			this.paintLater(result, rect, fb);
+			return false;
+		}
+		this.rectDone(rect, fb);
 		return true;
+	}
+
+	private rectDone(rect: RectHeader, fb: Framebuffer): void {
+		if (!this.decoder?.pseudo) {
+			fb.markPainted(rect.x, rect.y, rect.width, rect.height);
+			fb.sources.add(rect.encoding);
+			this.rectsPainted++;
+			this.updateEncodings.add(rect.encoding);
+		}
+		this.nextRect();
+	}
+
+	/** Parsing resumes, in order, once the asynchronous paint is done; a failure ends the client. */
+	private paintLater(paint: Promise<void>, rect: RectHeader, fb: Framebuffer): void {
+		const done = paint.then(
+			() => {
+				if (this.failed) return;
+				this.pending = undefined;
+				this.rectDone(rect, fb);
+				// The session pumps in slices; without one, parse the rest now.
+				if (this.events.resume) this.events.resume();
+				else this.receive(new Uint8Array(0));
+			},
+			(error: unknown) => {
+				if (this.failed) return;
+				this.pending = undefined;
+				this.failed = true;
+				this.queue.clear();
+				this.events.error?.(
+					error instanceof IkvmError ? error : protocolError(`VNC decoder failure: ${(error as Error).message}`),
+				);
+			},
+		);
+		this.pending = done.catch((error: unknown) => {
+			// A later synchronous step failed inside the resumed receive.
+			this.failed = true;
+			this.queue.clear();
+			this.events.error?.(error instanceof IkvmError ? error : protocolError(String(error)));
+		});
 	}
 
 	/** ExtendedDesktopSize: x = reason, y = status, then a screen count and 16 bytes per screen. */
 	private readExtendedDesktopSize(rect: RectHeader): boolean {
-		const q = this.queue;
-		if (!q.has(4)) return false;
-		const screens = q.peekU8();
-		if (!q.has(4 + screens * 16)) return false;
-		q.skip(4 + screens * 16);
+		const screens = readScreenLayout(this.queue);
+		if (!screens) return false;
 		// A non-zero status answers a resize request of ours; we never send one.
-		if (rect.y === 0) this.resize(rect.width, rect.height);
+		if (rect.y === 0) {
+			this.server.screens = screens;
+			this.noteSize(rect.width, rect.height);
+		}
 		this.nextRect();
 		return true;
 	}
@@ -554,17 +828,34 @@ export class RfbClient {
 	}
 
 	private endUpdate(): void {
+		this.applySize();
 		this.state = "message";
 		this.rect = undefined;
 		this.events.updateEnd({ rects: this.rectsPainted, resized: this.resized, encodings: [...this.updateEncodings] });
 	}
 
-	private resize(width: number, height: number): void {
-		const fb = this.fb as Framebuffer;
-		if (width === fb.width && height === fb.height) return;
+	/**
+	 * A size change is checked at once but allocated only when a pixel rectangle or the end
+	 * of the update needs it, so a run of size changes costs one framebuffer, not one each.
+	 */
+	private noteSize(width: number, height: number): void {
 		this.checkSize(width, height, "decode");
-		this.fb = new Framebuffer(width, height);
-		if (this.initInfo) this.initInfo = { ...this.initInfo, width, height };
+		if (++this.sizeChanges > MAX_SIZE_CHANGES_PER_UPDATE) {
+			throw protocolError(
+				`The VNC server changed the screen size more than ${MAX_SIZE_CHANGES_PER_UPDATE} times in one framebuffer update.`,
+			);
+		}
+		this.pendingSize = { width, height };
+	}
+
+	private applySize(): void {
+		const size = this.pendingSize;
+		if (!size) return;
+		this.pendingSize = undefined;
+		const fb = this.fb as Framebuffer;
+		if (size.width === fb.width && size.height === fb.height) return;
+		this.fb = new Framebuffer(size.width, size.height);
+		if (this.initInfo) this.initInfo = { ...this.initInfo, width: size.width, height: size.height };
 		this.resized = true;
 	}
 }

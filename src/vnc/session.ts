@@ -23,6 +23,8 @@ import {
 import { bunTlsOptions } from "../net/tls.ts";
 import { registerSecret } from "../redact.ts";
 import { seconds, sleep, withDeadline } from "../timing.ts";
+import { drawCursor } from "./cursor.ts";
+import { preferredEncodings } from "./encodings.ts";
 import { HeldInput, keyMessage, pointerEventMessage, strokeEvents, XvpCode, xvpMessage } from "./input.ts";
 import { RfbClient, type UpdateSummary } from "./rfb-client.ts";
 import type { VncTarget } from "./target.ts";
@@ -39,12 +41,21 @@ export interface VncTimeouts {
 export const DEFAULT_VNC_TIMEOUTS: VncTimeouts = { connectMs: 10_000, handshakeMs: 10_000, frameMs: 20_000 };
 
 /**
- * Pause after each key event. QEMU queues key events itself and lost none even
- * unpaced (bench/input.ts: 66 mixed characters at 0, 1, 2 and 4 ms per event,
- * each read back exactly); servers that inject straight into X or uinput see a
- * burst as one, so a small pause keeps the order and the key repeat timers calm.
+ * Pause after each key event. Servers that inject straight into X or uinput
+ * take events as fast as they come; a small pause keeps the order and the key
+ * repeat timers calm.
  */
 export const DEFAULT_KEY_EVENT_DELAY_MS = 2;
+/**
+ * On a server that takes QEMU extended key events (QEMU itself), the pause
+ * matches QEMU's own key delay (its VNC option key-delay-ms, 10 ms by default):
+ * QEMU queues faster events and feeds them to the guest at that pace, so a
+ * faster sender would report "delivered" seconds before the guest has the keys,
+ * and the screen read right after would not show them yet. Measured in
+ * bench/input.ts: no key lost at any pace; at 10 ms the text is on screen as
+ * soon as sendKeys returns.
+ */
+export const QEMU_KEY_EVENT_DELAY_MS = 10;
 /** Pause after each pointer event (a double click's two clicks stay well inside any double-click time). */
 export const DEFAULT_POINTER_EVENT_DELAY_MS = 15;
 
@@ -52,6 +63,8 @@ export interface VncSessionOptions {
 	timeouts?: Partial<VncTimeouts>;
 	/** Pixel encodings to announce, in preference order (tests pin one to exercise its decoder). */
 	encodings?: readonly number[];
+	/** Draw the pointer shape the server sent into each picture (default off: it can hide a character). */
+	cursor?: boolean;
 	/** Called after every framebuffer update (diagnostics, tests). */
 	onUpdate?: (summary: UpdateSummary) => void;
 	/** Pause after each key event (default DEFAULT_KEY_EVENT_DELAY_MS). */
@@ -72,6 +85,16 @@ export type VncPowerAction = "shutdown" | "reboot" | "reset";
 
 const vncLog = log.child("vnc");
 
+/** Longest the parser runs before it lets timers, aborts and other consoles have the event loop. */
+const PUMP_SLICE_MS = 20;
+/**
+ * A capture that got nothing for this long asks for the whole screen again: a server that
+ * answers only on change, or dropped a request, still gives a still screen in full.
+ */
+const REREQUEST_MS = 500;
+/** First delay before asking again after a second empty update in a row; doubles up to REREQUEST_MS. */
+const EMPTY_BACKOFF_MS = 20;
+
 /** Where a VncTarget points, validated. */
 export function vncEndpoint(target: VncTarget): StreamEndpoint {
 	if (target.url) {
@@ -85,12 +108,21 @@ export function vncEndpoint(target: VncTarget): StreamEndpoint {
 			});
 		}
 		if (url.protocol === "ws:" || url.protocol === "wss:") {
+			if (target.tls?.fingerprint256 && !target.tls.insecure && !target.tls.ca) {
+				throw new IkvmError("BAD_INPUT", "tls.fingerprint256 works for VNC over TCP (VeNCrypt) only, not for wss://.", {
+					stage: "connect",
+					hint: "For a wss:// console set tls.ca to its CA's PEM file, or tls.insecure for a self-signed lab certificate.",
+				});
+			}
 			return {
 				kind: "ws",
 				url: target.url,
 				headers: target.headers,
 				insecure: target.tls?.insecure === true,
-				tls: bunTlsOptions(target.tls),
+				// Already-read PEM and pins (Redfish-discovered consoles) or a CA file named in the config.
+				...(target.tls?.ca ? { tls: bunTlsOptions(target.tls) } : {}),
+				caFile: target.tls?.caFile,
+				...(target.subprotocols ? { protocols: [target.subprotocols] } : {}),
 			};
 		}
 		if (url.protocol === "vnc:" && url.hostname) {
@@ -126,6 +158,14 @@ export class VncSession implements ConsoleSession {
 	private waiter: Waiter | undefined;
 	private capturing = false;
 	private chain: Promise<unknown> = Promise.resolve();
+	/** A pump continuation is scheduled (the parser yielded with bytes left). */
+	private pumpScheduled = false;
+	/** Re-asks for the whole screen when a capture hears nothing (see REREQUEST_MS). */
+	private rerequestTimer: ReturnType<typeof setTimeout> | undefined;
+	/** A delayed incremental request after repeated empty updates. */
+	private laterTimer: ReturnType<typeof setTimeout> | undefined;
+	/** Empty updates in a row during this capture. */
+	private emptyStreak = 0;
 	private readonly held = new HeldInput();
 	private xvpFailures = 0;
 
@@ -133,16 +173,27 @@ export class VncSession implements ConsoleSession {
 		private readonly stream: ByteStream,
 		limits: ConsoleLimits,
 		private readonly timeouts: VncTimeouts,
-		password: string | undefined,
+		private readonly target: VncTarget,
 		private readonly options: VncSessionOptions,
 	) {
 		this.description = `vnc ${stream.description}`;
 		this.client = new RfbClient(
-			{ password, limits, encodings: options.encodings },
+			{
+				password: target.password,
+				username: target.username,
+				limits,
+				encodings: options.encodings,
+				canStartTls: stream.startTls !== undefined,
+			},
 			{
 				send: (bytes) => this.stream.send(bytes),
 				ready: () => this.settle(),
 				updateEnd: (summary) => this.onUpdateEnd(summary),
+				startTls: () => this.startTls(),
+				error: (error) => this.fail(error),
+				resume: () => {
+					if (!this.pumpScheduled) this.pump();
+				},
 				xvp: (code) => {
 					if (code === XvpCode.FAIL) this.xvpFailures++;
 				},
@@ -215,6 +266,7 @@ export class VncSession implements ConsoleSession {
 		ctx.progress("first-frame", `Waiting for a full frame from ${this.stream.description}`);
 		fb.resetPainted();
 		this.capturing = true;
+		this.emptyStreak = 0;
 		try {
 			const painted = this.waitFor("first-frame", ctx, this.timeouts.frameMs, () => {
 				const now = this.client.framebuffer ?? fb;
@@ -229,11 +281,15 @@ export class VncSession implements ConsoleSession {
 				);
 			});
 			this.client.requestFullUpdate();
+			this.armRerequest();
 			await painted;
 		} finally {
 			this.capturing = false;
+			this.disarmRerequest();
 		}
-		return (this.client.framebuffer ?? fb).snapshot();
+		const frame = (this.client.framebuffer ?? fb).snapshot();
+		const { cursor, pointer } = this.client.server;
+		return this.options.cursor && cursor && pointer ? drawCursor(frame, cursor, pointer.x, pointer.y) : frame;
 	}
 
 	sendKeys(steps: readonly KeyStep[], ctx: CallContext): Promise<InputOutcome> {
@@ -295,8 +351,13 @@ export class VncSession implements ConsoleSession {
 		this.checkOpen("input");
 		if (this.options.viewOnly) return this.viewOnlyOutcome();
 		const scancodes = this.sendsScancodes;
-		const delay = this.options.keyEventDelayMs ?? DEFAULT_KEY_EVENT_DELAY_MS;
+		const delay =
+			this.options.keyEventDelayMs ??
+			(this.client.extendedKeyEvents ? QEMU_KEY_EVENT_DELAY_MS : DEFAULT_KEY_EVENT_DELAY_MS);
 		let sent = 0;
+		/** Strokes whose key went down (their releases may still be pending). */
+		let pressed = 0;
+		const strokes = steps.filter((s) => s.kind === "stroke").length;
 		try {
 			for (const step of steps) {
 				if (step.kind === "wait") {
@@ -308,12 +369,21 @@ export class VncSession implements ConsoleSession {
 					this.checkOpen("input");
 					this.client.sendMessage(keyMessage(event));
 					this.held.key(event);
+					if (event.down && event.key.keysym === step.keysym) pressed++;
 					if (delay > 0) await sleep(delay, ctx.signal, "input");
 				}
 				sent++;
 			}
 		} catch (error) {
-			throw this.inputError(error, sent, steps.length, "keys");
+			// The last key made the machine go away (Ctrl+Alt+Delete, a power key): it was delivered.
+			if (pressed === strokes && strokes > 0 && this.closed && !ctx.signal.aborted) {
+				return {
+					status: "delivered",
+					sent: strokes,
+					reason: `The console ${this.stream.description} closed the connection right after the last key (the machine may be rebooting); its releases could not be sent.`,
+				};
+			}
+			throw this.inputError(error, pressed, strokes, "keys");
 		} finally {
 			this.releaseAll();
 		}
@@ -407,23 +477,91 @@ export class VncSession implements ConsoleSession {
 
 	private onData(chunk: Uint8Array): void {
 		if (this.failure) return;
+		this.client.push(chunk);
+		if (!this.pumpScheduled) this.pump();
+	}
+
+	/** Parses for one slice; with bytes left, continues after timers and I/O have run. */
+	private pump(): void {
+		this.pumpScheduled = false;
+		if (this.failure) return;
+		let more = false;
 		try {
-			this.client.receive(chunk);
+			more = this.client.pump(performance.now() + PUMP_SLICE_MS);
+		} catch (error) {
+			this.fail(wrapUnknown(error, "decode", "The VNC decoder"));
+			return;
+		}
+		if (more && !this.failure) {
+			this.pumpScheduled = true;
+			// setTimeout, not a microtask or setImmediate: the deadline timer must get its turn.
+			setTimeout(() => this.pump(), 0);
+		}
+	}
+
+	private async startTls(): Promise<void> {
+		const startTls = this.stream.startTls;
+		if (!startTls) return;
+		try {
+			await startTls.call(this.stream, this.target.tls, this.timeouts.handshakeMs);
+			if (this.failure) return;
+			this.client.tlsStarted();
 		} catch (error) {
 			this.fail(wrapUnknown(error, "decode", "The VNC decoder"));
 		}
 	}
 
+	/**
+	 * What real viewers do: one request per update. While the frame is incomplete we ask
+	 * for what changed (a server that split the screen over several updates still owes
+	 * us the rest, and TigerVNC answers the very first request with an empty update);
+	 * after a resize the old request no longer covers the screen, so we ask for all of it.
+	 * A server that stays silent gets a full request again from the re-request timer.
+	 */
 	private onUpdateEnd(summary: UpdateSummary): void {
 		this.options.onUpdate?.(summary);
 		if (!this.capturing) return;
 		const fb = this.client.framebuffer;
 		if (fb?.complete) {
 			this.settle();
-		} else if (summary.resized) {
-			// The screen changed size: what we asked for no longer covers it.
-			this.client.requestFullUpdate();
+			return;
 		}
+		if (summary.resized) this.client.requestFullUpdate();
+		else if (summary.rects === 0 && this.emptyStreak++ > 0) {
+			// Empty answer after empty answer: the server answers at once with nothing (one
+			// that sends only on change, or a hostile one). Ask again, but not at network speed.
+			this.requestLater(Math.min(EMPTY_BACKOFF_MS * 2 ** (this.emptyStreak - 2), REREQUEST_MS));
+			return;
+		} else this.client.requestIncrementalUpdate();
+		if (summary.rects > 0 || summary.resized) {
+			this.emptyStreak = 0;
+			this.armRerequest();
+		}
+	}
+
+	private requestLater(ms: number): void {
+		if (this.laterTimer) return;
+		this.laterTimer = setTimeout(() => {
+			this.laterTimer = undefined;
+			if (this.capturing && !this.failure && !this.stream.closed) this.client.requestIncrementalUpdate();
+		}, ms);
+	}
+
+	private armRerequest(): void {
+		this.disarmRerequest();
+		this.rerequestTimer = setTimeout(() => {
+			this.rerequestTimer = undefined;
+			if (!this.capturing || this.failure || this.stream.closed) return;
+			this.client.requestFullUpdate();
+			this.armRerequest();
+		}, REREQUEST_MS);
+	}
+
+	private disarmRerequest(): void {
+		if (this.rerequestTimer) clearTimeout(this.rerequestTimer);
+		this.rerequestTimer = undefined;
+		if (this.laterTimer) clearTimeout(this.laterTimer);
+		this.laterTimer = undefined;
 	}
 
 	private onClose(info: CloseInfo): void {
@@ -461,6 +599,7 @@ export class VncSession implements ConsoleSession {
 	private fail(error: IkvmError): void {
 		if (this.failure) return;
 		this.failure = error;
+		this.disarmRerequest();
 		this.stream.close();
 		const waiter = this.waiter;
 		this.waiter = undefined;
@@ -504,8 +643,10 @@ export function createVncOpener(options: VncSessionOptions = {}): ConsoleOpener 
 		throwIfAborted(ctx.signal, "connect");
 		ctx.progress("connect", `Connecting to VNC server ${describeEndpoint(endpoint)}`);
 		const stream = await openByteStream(endpoint, { signal: ctx.signal, timeoutMs: timeouts.connectMs });
-		const session = new VncSession(stream, limits, timeouts, target.password, {
+		const session = new VncSession(stream, limits, timeouts, target, {
 			...options,
+			encodings: options.encodings ?? preferredEncodings({ quality: target.quality }),
+			cursor: options.cursor ?? target.cursor,
 			viewOnly: options.viewOnly ?? target.viewOnly,
 		});
 		try {

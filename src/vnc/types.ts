@@ -8,11 +8,22 @@ export const Encoding = {
 	Raw: 0,
 	CopyRect: 1,
 	Hextile: 5,
+	ZLIB: 6,
+	Tight: 7,
 	ZRLE: 16,
+	TightPNG: -260,
 	/** Pseudo-encodings: carry state, not pixels. */
 	DesktopSize: -223,
 	LastRect: -224,
+	PointerPos: -232,
+	Cursor: -239,
+	DesktopName: -307,
 	ExtendedDesktopSize: -308,
+	CursorWithAlpha: -314,
+	/** Tight JPEG quality 0..9: QualityLevel0 + level (-32..-23). Announcing one lets the server use JPEG. */
+	QualityLevel0: -32,
+	/** Tight/ZLIB compression 0..9: CompressLevel0 + level (-256..-247). */
+	CompressLevel0: -256,
 	/** QEMU Extended Key Event: the server takes key events with XT scan codes (announced as an empty rectangle). */
 	QemuExtendedKeyEvent: -258,
 	/** XVP: the server may shut down, reboot or reset the machine (announced with an XVP_INIT message). */
@@ -31,15 +42,26 @@ export const ENCODING_NAMES: Record<number, string> = {
 	15: "TRLE",
 	16: "ZRLE",
 	17: "ZYWRLE",
+	[-260]: "TightPNG",
 	[-223]: "DesktopSize",
 	[-224]: "LastRect",
+	[-232]: "PointerPos",
+	[-239]: "Cursor",
+	[-307]: "DesktopName",
 	[-308]: "ExtendedDesktopSize",
+	[-314]: "CursorWithAlpha",
 	[-258]: "QEMU Extended Key Event",
 	[-309]: "XVP",
 };
 
 export function encodingName(encoding: number): string {
-	return ENCODING_NAMES[encoding] ?? `encoding ${encoding}`;
+	const name = ENCODING_NAMES[encoding];
+	if (name) return name;
+	if (encoding >= Encoding.QualityLevel0 && encoding <= Encoding.QualityLevel0 + 9)
+		return `JPEG quality ${encoding - Encoding.QualityLevel0}`;
+	if (encoding >= Encoding.CompressLevel0 && encoding <= Encoding.CompressLevel0 + 9)
+		return `compression level ${encoding - Encoding.CompressLevel0}`;
+	return `encoding ${encoding}`;
 }
 
 /** Security types (RFC 6143 §7.1.2 and the IANA registry). */
@@ -47,7 +69,40 @@ export const SecurityType = {
 	Invalid: 0,
 	None: 1,
 	VncAuth: 2,
+	VeNCrypt: 19,
 } as const;
+
+/** VeNCrypt sub-types (sent as 32-bit numbers inside security type 19). */
+export const VeNCryptSubtype = {
+	Plain: 256,
+	TLSNone: 257,
+	TLSVnc: 258,
+	TLSPlain: 259,
+	X509None: 260,
+	X509Vnc: 261,
+	X509Plain: 262,
+	TLSSASL: 263,
+	X509SASL: 264,
+} as const;
+
+/** The sub-types that run TLS with a server certificate, which we verify like any TLS peer. */
+export const X509_SUBTYPES: readonly number[] = [
+	VeNCryptSubtype.X509None,
+	VeNCryptSubtype.X509Vnc,
+	VeNCryptSubtype.X509Plain,
+];
+
+/** The sub-types that need anonymous Diffie-Hellman TLS (no certificate). */
+export const ANONYMOUS_TLS: readonly number[] = [
+	VeNCryptSubtype.TLSNone,
+	VeNCryptSubtype.TLSVnc,
+	VeNCryptSubtype.TLSPlain,
+];
+
+export function veNCryptName(subtype: number): string {
+	const name = Object.entries(VeNCryptSubtype).find(([, v]) => v === subtype)?.[0];
+	return name ? `${name} (${subtype})` : `sub-type ${subtype}`;
+}
 
 const SECURITY_NAMES: Record<number, string> = {
 	0: "Invalid",

@@ -71,6 +71,19 @@ describe("bun run demo", () => {
 		}
 	}, 60_000);
 
+	test("the demo has hands: typing into the shell machines over VNC and the BMC answers on screen", async () => {
+		for (const serverId of ["shell-vm", "shell-bmc"]) {
+			const keys = "root{Enter}demo{Enter}echo hello from the demo{Enter}";
+			const r = (await client.callTool({
+				name: "send_keys",
+				arguments: { serverId, keys, settleMs: 300 },
+			})) as CallToolResult;
+			expect(`${serverId}: ${r.isError ? texts(r)[0] : "ok"}`).toBe(`${serverId}: ok`);
+			const text = (await client.callTool({ name: "get_screen_text", arguments: { serverId } })) as CallToolResult;
+			expect(texts(text).join("\n")).toContain("hello from the demo");
+		}
+	}, 60_000);
+
 	test("SIGTERM stops the demo cleanly within 5 s", async () => {
 		const { code, ms } = await server.stop("SIGTERM");
 		expect(code).toBe(0);

@@ -79,6 +79,18 @@ describe("doctor: VNC targets", () => {
 		expect(results.map(formatResult).join("\n")).not.toContain("s3cret-vnc");
 	});
 
+	test("a server that completes the handshake but never sends a frame fails (not healthy)", async () => {
+		const mute = await rfb({ stall: "frame" });
+		const started = Date.now();
+		const results = await check([{ id: "noframe", type: "vnc", host: "127.0.0.1", port: mute.tcpPort }]);
+		expect(Date.now() - started).toBeLessThan(3000);
+		const vm = find(results, "target noframe");
+		expect(vm.status).toBe("fail");
+		expect(vm.detail).toContain("did not send a complete 16x8 frame");
+		await Bun.sleep(50);
+		expect(mute.openConnections).toBe(0);
+	});
+
 	test("a wrong VNC password fails the target with what to check", async () => {
 		const locked = await rfb({ security: "vnc", password: "right-one" });
 		const results = await check([{ id: "vm", type: "vnc", url: locked.wsUrl, passwordEnv: "P" }], { P: "wrong-one" });

@@ -59,11 +59,12 @@ describe("get_screenshot image stage", () => {
 		const result = await shoot(frame, {});
 		expect(result.isError).toBeFalsy();
 		const image = await imagePixels(result);
-		expect([image.width, image.height]).toEqual([1440, 800]);
+		// A whole VGA text-mode screen is sent at its own size (README, "Readability").
+		expect([image.width, image.height]).toEqual([720, 400]);
 		const text = texts(result).join("\n");
 		expect(text).toContain("framebuffer 720x400");
-		expect(text).toContain("image 1440x800");
-		expect(text).toContain("scale 2");
+		expect(text).toContain("image 720x400");
+		expect(text).toContain("scale 1");
 		expect(text).toContain("x=0 y=0 720x400");
 		expect(text).toContain("2026-01-02T03:04:05.000Z");
 	});

@@ -103,10 +103,10 @@ describe("every tool result", () => {
 		clearInterval(timer);
 		expect(result.isError).toBe(true);
 		expect(texts(result)[0]).toContain("too expensive");
-		expect(Date.now() - started).toBeLessThan(8000);
+		expect(Date.now() - started).toBeLessThan(30_000);
 		// The event loop kept running while the pattern was tried.
 		expect(ticks).toBeGreaterThan(5);
 		const after = (await c.callTool({ name: "list_servers", arguments: {} })) as CallToolResult;
 		expect(after.isError).toBeFalsy();
-	}, 20_000);
+	}, 60_000);
 });

@@ -7,7 +7,9 @@
  * holds a framebuffer beyond its limits.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import zlib from "node:zlib";
 import fc from "fast-check";
+import sharp from "sharp";
 import { standaloneContext } from "../../src/call-context.ts";
 import type { ConsoleLimits } from "../../src/console/types.ts";
 import { testPattern } from "../../src/demo/patterns.ts";
@@ -43,9 +45,9 @@ const coord = fc.oneof(
 	{ weight: 1, arbitrary: fc.constantFrom(LIMIT, 65535) },
 );
 const encoding = fc.oneof(
-	{ weight: 6, arbitrary: fc.constantFrom(0, 1, 5, 16, -223, -224, -308) },
-	// Bogus: encodings never asked for (Tight, RRE, random numbers).
-	{ weight: 1, arbitrary: fc.oneof(fc.constantFrom(2, 7, 15, -239, -257), fc.integer()) },
+	{ weight: 6, arbitrary: fc.constantFrom(0, 1, 5, 6, 7, 16, -260, -223, -224, -232, -239, -307, -308, -314) },
+	// Bogus: encodings never asked for (RRE, TRLE, zlibhex, a compression level, random numbers).
+	{ weight: 1, arbitrary: fc.oneof(fc.constantFrom(2, 8, 15, -257), fc.integer()) },
 );
 
 const rect = fc
@@ -200,13 +202,138 @@ describe("the RFB state machine fed fuzzed server messages", () => {
 			"larger than the allowed 64x64",
 		);
 		expect(refusal([...rectHeader(8, 8, 16), ...u32(0xffffffff)])).toContain("claims 4294967295 bytes");
-		expect(refusal([...rectHeader(8, 8, 7)])).toContain("Tight, which this client did not ask for");
+		expect(refusal([...rectHeader(8, 8, 2)])).toContain("RRE, which this client did not ask for");
 		expect(refusal([3, 0, 0, 0, ...u32(0xffffffff)])).toContain("clipboard message of 4294967295 bytes");
 		const init = new RfbClient({ limits: LIMITS }, { send: () => {}, ready: () => {}, updateEnd: () => {} });
 		expect(() => init.receive(Uint8Array.from([...PRELUDE, ...serverInit(65535, 65535)]))).toThrow(
 			"The VNC framebuffer is 65535x65535, larger than the allowed 64x64.",
 		);
 	});
+});
+
+// ---------------------------------------------------------------- Tight, TightPNG, ZLIB, cursor and name decoders
+
+describe("the new decoders fed fuzzed rectangles (Tight, TightPNG, ZLIB, Cursor, Cursor With Alpha, DesktopName)", () => {
+	const zlibOf = (b: Uint8Array) => [...zlib.deflateSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH })];
+	const compact = (n: number) =>
+		n < 0x80 ? [n] : n < 0x4000 ? [(n & 0x7f) | 0x80, n >> 7] : [(n & 0x7f) | 0x80, ((n >> 7) & 0x7f) | 0x80, n >> 14];
+	let images: number[][] = [];
+	beforeAll(async () => {
+		const rgb = new Uint8Array(8 * 6 * 3).map((_, i) => (i * 37) & 255);
+		const raw = { raw: { width: 8, height: 6, channels: 3 as const } };
+		const jpeg = [...(await sharp(rgb, raw).jpeg({ quality: 80 }).toBuffer())];
+		const png = [...(await sharp(rgb, raw).png().toBuffer())];
+		// Real images of the right (8x6) and wrong sizes, truncated ones, and a header claiming 65500x65500.
+		const big = [
+			...(await sharp({ create: { width: 64, height: 64, channels: 3, background: "#123456" } })
+				.jpeg()
+				.toBuffer()),
+		];
+		const huge = [...jpeg];
+		const sof = huge.findIndex((b, i) => b === 0xff && huge[i + 1] === 0xc0);
+		if (sof > 0) huge.splice(sof + 5, 4, 0xff, 0xdc, 0xff, 0xdc);
+		images = [jpeg, png, big, huge, jpeg.slice(0, jpeg.length >> 1), png.slice(0, 40)];
+	});
+
+	const payload = fc.oneof(
+		fc.uint8Array({ maxLength: 300 }).map((b) => ({ kind: "random" as const, b })),
+		fc
+			.record({
+				control: fc.nat(255),
+				data: fc.uint8Array({ maxLength: 400 }),
+				filter: fc.nat(3),
+				colours: fc.nat(255),
+			})
+			.map((r) => ({ kind: "tight-basic" as const, ...r })),
+		fc
+			.record({ image: fc.nat(5), png: fc.boolean(), resets: fc.nat(15) })
+			.map((r) => ({ kind: "tight-image" as const, ...r })),
+		fc
+			.record({ data: fc.uint8Array({ maxLength: 400 }), fill: fc.boolean() })
+			.map((r) => ({ kind: "zlib" as const, ...r })),
+	);
+	const newRect = fc.record({
+		x: fc.nat(12),
+		y: fc.nat(8),
+		w: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(8)),
+		h: fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constant(6)),
+		encoding: fc.constantFrom(7, -260, 6, -239, -314, -307),
+		payload,
+	});
+
+	type NewRect = typeof newRect extends fc.Arbitrary<infer T> ? T : never;
+	function body(r: NewRect): number[] {
+		const header = [...u16(r.x), ...u16(r.y), ...u16(r.w), ...u16(r.h), ...u32(r.encoding >>> 0)];
+		const p = r.payload;
+		switch (p.kind) {
+			case "random":
+				return [...header, ...p.b];
+			case "tight-basic": {
+				const withFilter = p.control & 0x40;
+				const head = [p.control & 0x7f, ...(withFilter ? [p.filter] : [])];
+				if (withFilter && p.filter === 1) head.push(p.colours, ...new Array(((p.colours % 256) + 1) * 3).fill(7));
+				const z = zlibOf(p.data);
+				return [...header, ...head, ...compact(z.length), ...z];
+			}
+			case "tight-image": {
+				const image = images[p.image] as number[];
+				return [...header, (p.png ? 0xa0 : 0x90) | p.resets, ...compact(image.length), ...image];
+			}
+			case "zlib": {
+				const data = p.fill ? new Uint8Array(r.w * r.h * 4).fill(9) : p.data;
+				const z = zlibOf(data);
+				return [...header, ...u32(z.length), ...z];
+			}
+		}
+	}
+
+	test("only typed errors, each at most once, in bounded time and memory, even for asynchronous JPEG/PNG", async () => {
+		const rssBefore = process.memoryUsage().rss;
+		const outcome = { errors: 0, painted: 0 };
+		await fc.assert(
+			fc.asyncProperty(
+				fc.array(newRect, { minLength: 1, maxLength: 3 }),
+				fc.array(fc.nat(), { maxLength: 6 }),
+				async (rects, cuts) => {
+					const stream = Uint8Array.from([
+						...PRELUDE,
+						...serverInit(24, 16),
+						0,
+						0,
+						...u16(rects.length),
+						...rects.flatMap(body),
+					]);
+					const errors: unknown[] = [];
+					let updates = 0;
+					const client = new RfbClient(
+						{ limits: LIMITS },
+						{ send: () => {}, ready: () => {}, updateEnd: () => updates++, error: (e) => errors.push(e) },
+					);
+					const started = performance.now();
+					for (const chunk of split(stream, cuts)) {
+						try {
+							client.receive(chunk);
+						} catch (error) {
+							errors.push(error);
+						}
+						await Bun.sleep(0);
+					}
+					await client.idle();
+					expect(performance.now() - started).toBeLessThan(2000);
+					expect(errors.length).toBeLessThanOrEqual(1);
+					for (const e of errors) {
+						expect(["PROTOCOL", "TOO_LARGE"]).toContain(expectClearError(e).code);
+						outcome.errors++;
+					}
+					if (updates > 0) outcome.painted++;
+				},
+			),
+			{ numRuns: 400 },
+		);
+		expect(outcome.errors).toBeGreaterThan(20);
+		expect(outcome.painted).toBeGreaterThan(5);
+		expect(process.memoryUsage().rss - rssBefore).toBeLessThan(256 * 1024 * 1024);
+	}, 60_000);
 });
 
 // ---------------------------------------------------------------- real sockets

@@ -60,6 +60,9 @@ describe.skipIf(unavailable !== undefined)("QEMU's VNC server (real kernel panic
 		["ZRLE", Encoding.ZRLE],
 		["Hextile", Encoding.Hextile],
 		["Raw", Encoding.Raw],
+		["Tight", Encoding.Tight],
+		["TightPNG", Encoding.TightPNG],
+		["ZLIB", Encoding.ZLIB],
 	] as const) {
 		test(`QEMU's ${name} decodes to the screendump`, async () => {
 			const used = new Set<number>();

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { IkvmError } from "../../src/errors.ts";
 import { vncAuthKey, vncAuthResponse } from "../../src/vnc/auth.ts";
+import { preferredEncodings } from "../../src/vnc/encodings.ts";
 import { negotiateVersion, RfbClient, type RfbClientOptions, type UpdateSummary } from "../../src/vnc/rfb-client.ts";
 import { LIMITS } from "../support/vnc.ts";
 
@@ -146,7 +147,7 @@ describe("a whole session fed in every possible split", () => {
 	test("all in one chunk; the client sends version, security choice, ClientInit (shared), pixel format, encodings", () => {
 		const h = harness();
 		h.feed(session38);
-		expect(h.sent.map((m) => m.length)).toEqual([12, 1, 1, 20, 4 + 4 * 9]); // 4 pixel encodings, 5 pseudo-encodings
+		expect(h.sent.map((m) => m.length)).toEqual([12, 1, 1, 20, 4 + 4 * preferredEncodings().length]);
 		expect(h.sent[1]).toEqual([1]);
 		expect(h.sent[2]).toEqual([1]);
 		// SetPixelFormat: 32 bpp, depth 24, little-endian, true colour, maxima 255, shifts 0/8/16
@@ -225,9 +226,9 @@ describe("security", () => {
 	});
 
 	test("only unsupported types: the error names what was offered", () => {
-		const e = harness().error([...enc("RFB 003.008\n"), 3, 19, 16, 30]);
+		const e = harness().error([...enc("RFB 003.008\n"), 3, 18, 16, 30]);
 		expect(e.code).toBe("NOT_SUPPORTED");
-		expect(e.message).toContain("VeNCrypt (19), Tight (16), Apple Remote Desktop (Diffie-Hellman) (30)");
+		expect(e.message).toContain("TLS (18), Tight (16), Apple Remote Desktop (Diffie-Hellman) (30)");
 		const e33 = harness().error([...enc("RFB 003.003\n"), ...u32(18)]);
 		expect(e33.message).toContain("TLS (18)");
 	});
@@ -288,9 +289,9 @@ describe("limits and bad data", () => {
 			...u16(0),
 			...u16(1),
 			...u16(1),
-			...s32(7),
+			...s32(2),
 		]);
-		expect(e.message).toContain("used Tight, which this client did not ask for");
+		expect(e.message).toContain("used RRE, which this client did not ask for");
 	});
 
 	test("a clipboard message of absurd length is refused", () => {
@@ -362,5 +363,123 @@ describe("pseudo-encodings", () => {
 		h.feed([...ready, 0, 0, ...u16(0xffff), ...header(0, 0, 1, 1, 0), 1, 2, 3, 0, ...header(0, 0, 0, 0, -224), 2]);
 		expect(h.updates).toEqual([{ rects: 1, resized: false, encodings: [0] }]);
 		expect(h.events.bells).toBe(1);
+	});
+});
+
+describe("VeNCrypt (security type 19)", () => {
+	/** A harness whose startTls event is recorded (the session would wrap the stream in TLS). */
+	function vencrypt(options: Partial<RfbClientOptions> = {}) {
+		let tls = 0;
+		const sent: number[][] = [];
+		const client = new RfbClient(
+			{ limits: LIMITS, ...options },
+			{ send: (b) => sent.push([...b]), ready: () => {}, updateEnd: () => {}, startTls: () => tls++ },
+		);
+		const feed = (bytes: number[]) => client.receive(Uint8Array.from(bytes));
+		return { client, sent, feed, tls: () => tls };
+	}
+	const offer = (subtypes: number[]) => [
+		...enc("RFB 003.008\n"),
+		1,
+		19,
+		0,
+		2, // VeNCrypt 0.2
+		0, // version accepted
+		subtypes.length,
+		...subtypes.flatMap(u32),
+	];
+
+	test("X509Vnc: version 0.2, the sub-type, TLS, then the VNC challenge inside it", () => {
+		const h = vencrypt({ password: "pw" });
+		h.feed([...offer([261]), 1]);
+		expect(h.sent.slice(1)).toEqual([[19], [0, 2], u32(261)]);
+		expect(h.tls()).toBe(1);
+		expect(h.client.awaiting).toBe("the TLS handshake");
+		h.client.tlsStarted();
+		const challenge = Array.from({ length: 16 }, (_, i) => i * 7);
+		h.feed(challenge);
+		expect(h.sent.at(-1)).toEqual([...vncAuthResponse("pw", Uint8Array.from(challenge))]);
+		h.feed([...u32(0), ...serverInit(4, 2)]);
+		expect(h.client.isReady).toBe(true);
+	});
+
+	test("X509Plain sends user and password as length-prefixed strings inside TLS; X509None goes straight to the result", () => {
+		const plain = vencrypt({ username: "admin", password: "s3cret" });
+		plain.feed([...offer([262]), 1]);
+		plain.client.tlsStarted();
+		expect(plain.sent.at(-1)).toEqual([...u32(5), ...u32(6), ...enc("admin"), ...enc("s3cret")]);
+		const none = vencrypt();
+		none.feed([...offer([260, 261]), 1]);
+		expect(none.sent.at(-1)).toEqual(u32(260));
+		none.client.tlsStarted();
+		none.feed([...u32(0), ...serverInit(4, 2)]);
+		expect(none.client.isReady).toBe(true);
+	});
+
+	test("preference: X509None, then X509Vnc with a password, then X509Plain with a username", () => {
+		const pick = (options: Partial<RfbClientOptions>, subtypes: number[]) => {
+			const h = vencrypt(options);
+			h.feed(offer(subtypes));
+			return h.sent.at(-1);
+		};
+		expect(pick({ password: "pw" }, [262, 261])).toEqual(u32(261));
+		expect(pick({ password: "pw", username: "u" }, [262])).toEqual(u32(262));
+	});
+
+	test("refusals: anonymous TLS only, X509Plain without a username, a refused sub-type, a WebSocket stream", () => {
+		const anon = harness({ password: "pw" }).error(offer([257, 258]));
+		expect(anon.code).toBe("NOT_SUPPORTED");
+		expect(anon.message).toContain("TLSNone (257), TLSVnc (258)");
+		expect(anon.hint).toContain("-X509Cert");
+		const noUser = harness({ password: "pw" }).error(offer([262]));
+		expect(noUser.code).toBe("AUTH_FAILED");
+		expect(noUser.hint).toContain("username");
+		const h = vencrypt({ password: "pw" });
+		h.feed(offer([261]));
+		expect(() => h.feed([0])).toThrow(/refused the VeNCrypt sub-type X509Vnc/);
+		const ws = harness({ canStartTls: false }).error([...enc("RFB 003.008\n"), 1, 19]);
+		expect(ws.code).toBe("NOT_SUPPORTED");
+		expect(ws.message).toContain("not through a WebSocket");
+		const old = harness().error([...enc("RFB 003.008\n"), 1, 19, 0, 1]);
+		expect(old.message).toContain("VeNCrypt 0.1");
+	});
+});
+
+describe("update requests and size changes", () => {
+	test("incremental and full requests cover the current framebuffer", () => {
+		const h = harness();
+		h.feed([...enc("RFB 003.008\n"), 1, 1, ...u32(0), ...serverInit(300, 200)]);
+		h.client.requestFullUpdate();
+		h.client.requestIncrementalUpdate();
+		expect(h.sent.slice(-2)).toEqual([
+			[3, 0, 0, 0, 0, 0, ...u16(300), ...u16(200)],
+			[3, 1, 0, 0, 0, 0, ...u16(300), ...u16(200)],
+		]);
+	});
+
+	test("only the last size change of an update is allocated; more than 16 in one update is refused", () => {
+		const h = harness();
+		h.feed([...enc("RFB 003.008\n"), 1, 1, ...u32(0), ...serverInit(8, 8)]);
+		const resize = (w: number, hgt: number) => [0, 0, 0, 0, ...u16(w), ...u16(hgt), ...s32(-223)];
+		const before = h.client.framebuffer;
+		h.feed([0, 0, ...u16(3), ...resize(100, 100), ...resize(50, 40), ...resize(8, 8)]);
+		expect(h.client.framebuffer).toBe(before as NonNullable<typeof before>); // back to 8x8: nothing allocated
+		expect(h.updates.at(-1)?.resized).toBe(false);
+		h.feed([0, 0, ...u16(2), ...resize(100, 100), ...resize(60, 30)]);
+		expect(h.client.framebuffer?.width).toBe(60);
+		const storm = Array.from({ length: 17 }, (_, i) => resize(10 + i, 10)).flat();
+		const e = h.error([0, 0, ...u16(17), ...storm]);
+		expect(e.message).toContain("more than 16 times in one framebuffer update");
+	});
+
+	test("pump yields when its time is up and resumes where it stopped", () => {
+		const h = harness();
+		h.feed([...enc("RFB 003.008\n"), 1, 1, ...u32(0), ...serverInit(8, 8)]);
+		const bells = Array.from({ length: 1000 }, () => 2);
+		h.client.push(Uint8Array.from(bells));
+		expect(h.client.pump(performance.now() - 1)).toBe(true); // out of time after the first message
+		expect(h.events.bells).toBe(1);
+		expect(h.client.pump(Number.POSITIVE_INFINITY)).toBe(false);
+		expect(h.events.bells).toBe(1000);
 	});
 });

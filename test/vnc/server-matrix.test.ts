@@ -16,7 +16,7 @@ import { expectPixelExact, LIMITS, tcpTarget, testContext, wsTarget } from "../s
 
 const IMAGE = testPattern(203, 141); // odd sizes: partial hextile and ZRLE tiles at the edges
 const PASSWORD = "pa55word-long"; // longer than 8: only the first 8 characters count
-const encodings: RfbServerEncoding[] = ["raw", "copyrect", "hextile", "zrle"];
+const encodings: RfbServerEncoding[] = ["raw", "copyrect", "hextile", "zrle", "zlib", "tight", "tightpng"];
 const securities: RfbServerSecurity[] = ["none", "vnc"];
 
 /** The forms each encoder must have used on IMAGE, so a pass means each decoder path ran. */
@@ -33,6 +33,10 @@ const FORMS: Record<RfbServerEncoding, string[]> = {
 		"hextile:tall-subrect",
 	],
 	zrle: ["zrle:raw", "zrle:solid", "zrle:packed-palette", "zrle:plain-rle", "zrle:palette-rle"],
+	zlib: ["zlib"],
+	// No quality level announced (the default): Tight must stay lossless.
+	tight: ["tight:fill", "tight:mono", "tight:palette", "tight:copy", "tight:gradient"],
+	tightpng: ["tight:fill", "tightpng:png"],
 };
 
 for (const encoding of encodings) {
@@ -40,10 +44,19 @@ for (const encoding of encodings) {
 		describe(`${encoding} with security ${security}`, () => {
 			let server: RfbTestServer;
 			beforeAll(async () => {
-				server = await startRfbServer({ image: IMAGE, encoding, security, password: PASSWORD });
+				// Small Tight tiles, so the picture has tiles of one, two, a few and many colours; a stream reset each frame.
+				server = await startRfbServer({
+					image: IMAGE,
+					encoding,
+					security,
+					password: PASSWORD,
+					tightTile: 32,
+					tightReset: true,
+				});
 			});
 			afterAll(() => {
 				expect([...server.forms].sort()).toEqual(expect.arrayContaining(FORMS[encoding]));
+				expect([...server.forms].filter((f) => f.endsWith(":jpeg"))).toEqual([]);
 				return server.close();
 			});
 			const password = security === "vnc" ? PASSWORD : undefined;

@@ -1,11 +1,9 @@
 /**
  * Viewer URL → console target: which console path can show what OVH's viewer URL serves.
  *
- * OVH's `kvmipHtml5URL` value is a web page on (or in front of) the BMC. Two kinds are known:
- * - an AMI/ASRockRack MegaRAC HTML5 KVM: `https://<bmc>/?token=<QSESSIONID>`, whose page sets the
- *   `QSESSIONID` cookie and a `garc` CSRF token and moves on to `/viewer.html` → the AMI console path;
- * - a noVNC page (`vnc.html`, `vnc_lite.html`, `?path=websockify…`) that speaks RFB over a
- *   websockify WebSocket → the VNC console path with that ws(s) URL.
+ * OVH's `kvmipHtml5URL` value is a web page on (or in front of) the BMC. The console drivers
+ * recognise their own kinds (`ConsoleDriver.viewer`: a Supermicro ATEN viewer, a noVNC page or
+ * ws(s) URL, an AMI MegaRAC HTML5 KVM); this module asks them in rank order.
  *
  * Decision: the URL alone decides whenever it is conclusive, and then the page is NOT fetched.
  * An AMI viewer URL carries a session token that the AMI console path must present itself (it reads
@@ -14,107 +12,42 @@
  * Location, cookies and body decide (`targetFromViewerPage`). Pure functions; the fetch is the caller's.
  */
 
-import type { AmiViewerTarget } from "../../ami/target.ts";
-import { atenTargetFromViewer } from "../../aten/viewer.ts";
+import { DRIVERS } from "../../console/drivers.ts";
 import type { ConsoleTarget } from "../../console/types.ts";
-import type { VncTarget } from "../../vnc/target.ts";
+import type { ViewerPage, ViewerSniffer } from "../../console/viewer.ts";
+
+export type { ViewerPage };
 
 /** Query parameters (lower case) whose values are session secrets. */
-export const VIEWER_SECRET_PARAMS = ["token", "qsessionid", "session", "sessionid", "password", "garc"] as const;
+export const VIEWER_SECRET_PARAMS = ["token", "qsessionid", "session", "sessionid", "password", "garc", "sid"] as const;
 
-const NOVNC_PAGE = /(^|\/)vnc(_lite|_auto)?\.html$/i;
-const AMI_PAGE = /(^|\/)viewer\.html$/i;
-
-/** What a fetch of the viewer page returned, bounded by the caller. */
-export interface ViewerPage {
-	status: number;
-	/** Location header of a redirect, as sent. */
-	location?: string | null;
-	setCookie?: string | null;
-	contentType?: string | null;
-	/** The start of the body (the caller caps how much it reads). */
-	body: string;
+/** The console kinds that recognise viewer links, most specific first. */
+function sniffers(): ViewerSniffer[] {
+	return DRIVERS.flatMap((d) => (d.viewer ? [d.viewer] : [])).sort((a, b) => a.rank - b.rank);
 }
 
 /** The target when the URL alone says what serves it; null when the page must be looked at. */
 export function targetFromViewerUrl(viewerUrl: string): ConsoleTarget | null {
 	const url = parse(viewerUrl);
-	if (url.protocol === "ws:" || url.protocol === "wss:") return vncTarget(url.href, url.protocol === "wss:");
-	if (isNoVncUrl(url)) return noVncTarget(url);
-	const aten = atenTargetFromViewer(viewerUrl);
-	if (aten) return aten;
-	if (isAmiUrl(url)) return amiTarget(viewerUrl);
+	for (const sniffer of sniffers()) {
+		const target = sniffer.fromUrl(url, viewerUrl);
+		if (target) return target;
+	}
 	return null;
 }
 
-/** The target judged from the served page; null when it is neither an AMI KVM nor noVNC. */
+/** The target judged from the served page; null when no console kind recognises it. */
 export function targetFromViewerPage(viewerUrl: string, page: ViewerPage): ConsoleTarget | null {
 	const url = parse(viewerUrl);
-	// A Supermicro HTML5 console (its SID cookie, CGI pages or entry_value): the ATEN path.
-	const aten = atenTargetFromViewer(viewerUrl, page);
-	if (aten) return aten;
-	if (page.status >= 300 && page.status < 400 && page.location) {
-		const next = new URL(page.location, url);
-		if (isNoVncUrl(next)) return noVncTarget(next);
-		// The AMI path must replay the original URL: it is the one that hands out the session.
-		if (isAmiUrl(next)) return amiTarget(viewerUrl);
+	for (const sniffer of sniffers()) {
+		const target = sniffer.fromPage(url, page, viewerUrl);
+		if (target) return target;
 	}
-	if (page.setCookie && /QSESSIONID=/i.test(page.setCookie)) return amiTarget(viewerUrl);
-	const body = page.body;
-	if (/QSESSIONID|["']garc["']|\bgarc\s*=|viewer\.html|\/api\/kvm\/|MegaRAC/i.test(body)) return amiTarget(viewerUrl);
-	if (/noVNC|core\/rfb\.js|new\s+RFB\s*\(|websockify/i.test(body)) return noVncTarget(url);
 	return null;
 }
 
 function parse(viewerUrl: string): URL {
 	return new URL(viewerUrl);
-}
-
-function isNoVncUrl(url: URL): boolean {
-	if (url.protocol !== "http:" && url.protocol !== "https:") return false;
-	if (NOVNC_PAGE.test(url.pathname)) return true;
-	const path = param(url, "path");
-	return path !== null && /websockify/i.test(path);
-}
-
-function isAmiUrl(url: URL): boolean {
-	if (url.protocol !== "http:" && url.protocol !== "https:") return false;
-	if (AMI_PAGE.test(url.pathname)) return true;
-	return param(url, "token") !== null || param(url, "qsessionid") !== null;
-}
-
-/** A query (or, as noVNC allows, hash) parameter, matched case-insensitively. */
-function param(url: URL, name: string): string | null {
-	for (const [key, value] of url.searchParams) if (key.toLowerCase() === name) return value;
-	const hash = url.hash.replace(/^#/, "");
-	if (hash.includes("=")) {
-		for (const [key, value] of new URLSearchParams(hash)) if (key.toLowerCase() === name) return value;
-	}
-	return null;
-}
-
-function amiTarget(viewerUrl: string): AmiViewerTarget {
-	return { kind: "ami-viewer", viewerUrl, tls: { insecure: true } };
-}
-
-/** noVNC's own defaults: the page's host and port, path "websockify", TLS when the page is https. */
-function noVncTarget(page: URL): VncTarget {
-	const secure = page.protocol === "https:";
-	const encrypt = param(page, "encrypt");
-	const tls = encrypt === null ? secure : /^(1|true|yes)$/i.test(encrypt);
-	const host = param(page, "host") || page.hostname;
-	const port = param(page, "port") || page.port;
-	const path = (param(page, "path") ?? "websockify").replace(/^\/+/, "");
-	const hostPart = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-	const url = `${tls ? "wss" : "ws"}://${hostPart}${port ? `:${port}` : ""}/${path}`;
-	const target = vncTarget(url, tls);
-	const password = param(page, "password");
-	if (password) target.password = password;
-	return target;
-}
-
-function vncTarget(url: string, tls: boolean): VncTarget {
-	return tls ? { kind: "vnc", url, tls: { insecure: true } } : { kind: "vnc", url };
 }
 
 /** Values in a viewer URL that are secrets (session tokens, passwords), for the redaction layer. */

@@ -11,13 +11,13 @@
  * A run length is a sum of bytes up to and including the first one below 255, plus one.
  * With our pixel format a compact pixel (CPIXEL) is the three bytes R, G, B.
  *
- * The inflater is pako's: node:zlib has no public synchronous streaming API,
- * and this decoder, like every decoder here, runs synchronously on the bytes it has.
+ * The compressed data is inflated as it arrives, with the output capped at
+ * what the rectangle can hold (src/vnc/inflate.ts).
  */
-import { Inflate, Z_SYNC_FLUSH } from "pako";
 import type { ByteQueue } from "../byte-queue.ts";
 import { protocolError } from "../errors.ts";
 import { type Framebuffer, rgb } from "../framebuffer.ts";
+import { BoundedInflater } from "../inflate.ts";
 import type { RectHeader } from "../types.ts";
 import type { RectDecoder } from "./decoder.ts";
 
@@ -30,15 +30,16 @@ export function maxZrlePayload(width: number, height: number): number {
 }
 
 export class ZrleDecoder implements RectDecoder {
-	private inflater = new Inflate({ chunkSize: 256 * 1024 });
-	private length: number | null = null;
+	private readonly inflater = new BoundedInflater("ZRLE");
+	/** Compressed bytes of the current rectangle not yet inflated; null between rectangles. */
+	private left: number | null = null;
 	private readonly tile = new Uint32Array(TILE * TILE);
 	private readonly palette = new Uint32Array(127);
 
 	decodeRect(rect: RectHeader, queue: ByteQueue, fb: Framebuffer): boolean {
-		const maxOut = maxZrlePayload(rect.width, rect.height);
-		if (this.length === null) {
+		if (this.left === null) {
 			if (!queue.has(4)) return false;
+			const maxOut = maxZrlePayload(rect.width, rect.height);
 			const length = queue.u32();
 			// zlib never grows data by more than a few bytes per 16 KiB block.
 			const maxIn = maxOut + (maxOut >> 6) + 4096;
@@ -47,39 +48,24 @@ export class ZrleDecoder implements RectDecoder {
 					`ZRLE rectangle ${rect.width}x${rect.height} claims ${length} bytes of data; at most ${maxIn} can be valid.`,
 				);
 			}
-			this.length = length;
+			this.left = length;
+			this.inflater.begin(maxOut);
 		}
-		if (!queue.has(this.length)) return false;
-		const compressed = queue.take(this.length);
-		this.length = null;
-		const data = this.inflate(compressed, maxOut);
-		this.paintTiles(rect, data, fb);
+		// Inflate what has arrived: the compressed data is never buffered whole.
+		const n = Math.min(this.left, queue.length);
+		if (n > 0) {
+			this.left -= n;
+			try {
+				this.inflater.push(queue.take(n));
+			} catch (error) {
+				this.left = null;
+				throw error;
+			}
+		}
+		if (this.left > 0) return false;
+		this.left = null;
+		this.paintTiles(rect, this.inflater.output(), fb);
 		return true;
-	}
-
-	private inflate(compressed: Uint8Array, maxOut: number): Uint8Array {
-		if (compressed.length === 0) return new Uint8Array(0);
-		const chunks: Uint8Array[] = [];
-		let total = 0;
-		let tooLarge = false;
-		this.inflater.onData = (chunk) => {
-			total += chunk.length;
-			if (total > maxOut) tooLarge = true;
-			else chunks.push(chunk.slice());
-		};
-		const ok = this.inflater.push(compressed, Z_SYNC_FLUSH);
-		if (!ok || this.inflater.err) {
-			throw protocolError(`ZRLE zlib data is corrupt: ${this.inflater.msg || `error ${this.inflater.err}`}.`);
-		}
-		if (tooLarge) throw protocolError(`ZRLE data inflates to more than the ${maxOut} bytes its rectangle can use.`);
-		if (chunks.length === 1) return chunks[0] as Uint8Array;
-		const out = new Uint8Array(total);
-		let offset = 0;
-		for (const c of chunks) {
-			out.set(c, offset);
-			offset += c.length;
-		}
-		return out;
 	}
 
 	private paintTiles(rect: RectHeader, data: Uint8Array, fb: Framebuffer): void {
