@@ -4,7 +4,7 @@
  * OVH hands out viewer URLs (`ami-viewer`).
  */
 import { z } from "zod";
-import { entryFields, envName, httpUrl, tlsFromConfig, tlsSchema } from "../console/config-schema.ts";
+import { entryFields, httpUrl, loginFields, requireLogin, tlsFromConfig, tlsSchema } from "../console/config-schema.ts";
 import type { ConsoleDriver } from "../console/driver.ts";
 import { bareUrl } from "../net/bare-url.ts";
 import { loginWithPassword, logout } from "./bmc-session.ts";
@@ -18,21 +18,11 @@ const configSchema = z
 		...entryFields,
 		type: z.literal("ami"),
 		url: httpUrl,
-		username: z.string().min(1).optional(),
-		usernameEnv: envName.optional(),
-		password: z.string().optional(),
-		passwordEnv: envName.optional(),
+		...loginFields,
 		tls: tlsSchema,
 	})
 	.strict()
-	.superRefine((s, ctx) => {
-		if (!s.username && !s.usernameEnv) {
-			ctx.addIssue({ code: "custom", path: ["usernameEnv"], message: "give usernameEnv (or username)" });
-		}
-		if (s.password === undefined && !s.passwordEnv) {
-			ctx.addIssue({ code: "custom", path: ["passwordEnv"], message: "give passwordEnv (or password)" });
-		}
-	});
+	.superRefine(requireLogin);
 
 export const amiDriver: ConsoleDriver<AmiTarget, typeof configSchema> = {
 	type: "ami",

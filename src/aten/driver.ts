@@ -9,7 +9,7 @@
  * `"preview": true` reads screenshots from the BMC's CGI preview snapshot instead of the KVM.
  */
 import { z } from "zod";
-import { entryFields, envName, httpUrl, tlsSchema } from "../console/config-schema.ts";
+import { entryFields, httpUrl, loginFields, requireLogin, tlsSchema } from "../console/config-schema.ts";
 import type { ConsoleDriver, ProbeContext, ProbeReport, SecretReader } from "../console/driver.ts";
 import { IkvmError, type Stage } from "../errors.ts";
 import { atenLogins } from "./logins.ts";
@@ -24,22 +24,12 @@ export const supermicroConfigSchema = z
 		...entryFields,
 		type: z.literal("supermicro"),
 		url: httpUrl,
-		username: z.string().min(1).optional(),
-		usernameEnv: envName.optional(),
-		password: z.string().optional(),
-		passwordEnv: envName.optional(),
+		...loginFields,
 		tls: tlsSchema,
 		preview: z.boolean().optional().describe("screenshots from the BMC's CGI preview snapshot (read-only)"),
 	})
 	.strict()
-	.superRefine((s, ctx) => {
-		if (!s.username && !s.usernameEnv) {
-			ctx.addIssue({ code: "custom", path: ["username"], message: "give username (or usernameEnv)" });
-		}
-		if (s.password === undefined && !s.passwordEnv) {
-			ctx.addIssue({ code: "custom", path: ["passwordEnv"], message: "give passwordEnv (or password)" });
-		}
-	});
+	.superRefine(requireLogin);
 
 export type SupermicroConfig = z.infer<typeof supermicroConfigSchema>;
 

@@ -11,11 +11,11 @@
  */
 import type { CallContext } from "../call-context.ts";
 import type { ConsoleLimits, ConsoleSession, TlsOptions } from "../console/types.ts";
-import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
+import { abortReasonToError, atStage, IkvmError, type Stage, wrapUnknown } from "../errors.ts";
 import { createFrame, type Frame } from "../frame.ts";
 import type { InputOutcome, KeyStep, PointerStep, PowerAction, PowerResult } from "../input/types.ts";
 import { log } from "../log.ts";
-import { seconds, sleep } from "../timing.ts";
+import { seconds, sleep, withDeadline } from "../timing.ts";
 import {
 	AtenDialect,
 	type AtenEvent,
@@ -55,16 +55,6 @@ interface FrameWaiter {
 	after: number;
 	resolve(frame: Frame): void;
 	reject(error: IkvmError): void;
-}
-
-function atStage(error: IkvmError, stage: Stage): IkvmError {
-	if (error.stage) return error;
-	return new IkvmError(error.code, error.message, {
-		stage,
-		hint: error.hint,
-		retryable: error.retryable,
-		cause: error,
-	});
 }
 
 export class AtenConsoleSession implements ConsoleSession {
@@ -458,45 +448,24 @@ export class AtenConsoleSession implements ConsoleSession {
 		onTimeout: () => IkvmError,
 		afterRegister?: () => void,
 	): Promise<T> {
-		return new Promise<T>((resolve, reject) => {
-			let done = false;
-			let unregister: (() => void) | undefined;
-			const finish = () => {
-				done = true;
-				clearTimeout(timer);
-				ctx.signal.removeEventListener("abort", onAbort);
-				unregister?.();
-			};
-			const onAbort = () => {
-				if (done) return;
-				finish();
-				reject(abortReasonToError(ctx.signal.reason, stage));
-			};
-			const timer = setTimeout(() => {
-				if (done) return;
-				finish();
-				reject(onTimeout());
-			}, timeoutMs);
-			if (ctx.signal.aborted) return onAbort();
-			ctx.signal.addEventListener("abort", onAbort, { once: true });
-			const result = register(
-				(value) => {
-					if (done) return;
-					finish();
-					resolve(value);
-				},
-				(error) => {
-					if (done) return;
-					finish();
-					reject(atStage(error, stage));
-				},
-			);
-			if (typeof result === "function") {
-				if (done) result();
-				else unregister = result;
-			}
-			if (!done) afterRegister?.();
-		});
+		return withDeadline<T>(
+			(resolve, reject) => {
+				let settled = false;
+				const unregister = register(
+					(value) => {
+						settled = true;
+						resolve(value);
+					},
+					(error) => {
+						settled = true;
+						reject(atStage(error, stage));
+					},
+				);
+				if (!settled) afterRegister?.();
+				return unregister;
+			},
+			{ stage, signal: ctx.signal, timeoutMs, onTimeout },
+		);
 	}
 
 	private onData(bytes: Uint8Array): void {
@@ -505,11 +474,7 @@ export class AtenConsoleSession implements ConsoleSession {
 		try {
 			events = this.dialect.push(bytes);
 		} catch (error) {
-			this.fail(
-				error instanceof IkvmError
-					? error
-					: new IkvmError("PROTOCOL", `ATEN dialect error: ${(error as Error).message}`),
-			);
+			this.fail(wrapUnknown(error, "decode", "The ATEN dialect parser"));
 			return;
 		}
 		for (const event of events) {

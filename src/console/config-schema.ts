@@ -67,3 +67,24 @@ export function tlsFromConfig(
 	const { ca, ...rest } = tls;
 	return ca ? { ...rest, caFile: ca } : rest;
 }
+
+/** The credentials of an entry that logs in to a BMC: a user name and a password, each inline or from a variable. */
+export const loginFields = {
+	username: z.string().min(1).optional(),
+	usernameEnv: envName.optional(),
+	password: z.string().optional(),
+	passwordEnv: envName.optional(),
+};
+
+/** Refinement for entries with loginFields: both a user name and a password must be given, one way or the other. */
+export function requireLogin(
+	s: { username?: string; usernameEnv?: string; password?: string; passwordEnv?: string },
+	ctx: z.RefinementCtx,
+): void {
+	if (!s.username && !s.usernameEnv) {
+		ctx.addIssue({ code: "custom", path: ["usernameEnv"], message: "give usernameEnv (or username)" });
+	}
+	if (s.password === undefined && !s.passwordEnv) {
+		ctx.addIssue({ code: "custom", path: ["passwordEnv"], message: "give passwordEnv (or password)" });
+	}
+}

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { CallContext } from "../call-context.ts";
-import { entryFields, envName, httpUrl, tlsFromConfig, tlsSchema } from "../console/config-schema.ts";
+import { entryFields, httpUrl, loginFields, requireLogin, tlsFromConfig, tlsSchema } from "../console/config-schema.ts";
 import type { ConsoleDriver } from "../console/driver.ts";
 import type { ConsoleLimits, ConsoleSession } from "../console/types.ts";
 import { IkvmError } from "../errors.ts";
@@ -22,21 +22,11 @@ const configSchema = z
 		...entryFields,
 		type: z.literal("openbmc"),
 		url: httpUrl,
-		username: z.string().min(1).optional(),
-		usernameEnv: envName.optional(),
-		password: z.string().optional(),
-		passwordEnv: envName.optional(),
+		...loginFields,
 		tls: tlsSchema,
 	})
 	.strict()
-	.superRefine((s, ctx) => {
-		if (!s.username && !s.usernameEnv) {
-			ctx.addIssue({ code: "custom", path: ["usernameEnv"], message: "give usernameEnv (or username)" });
-		}
-		if (s.password === undefined && !s.passwordEnv) {
-			ctx.addIssue({ code: "custom", path: ["passwordEnv"], message: "give passwordEnv (or password)" });
-		}
-	});
+	.superRefine(requireLogin);
 
 const LOGOUT_MS = 5000;
 

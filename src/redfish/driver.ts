@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { CallContext } from "../call-context.ts";
-import { entryFields, envName } from "../console/config-schema.ts";
+import { entryFields, envName, loginFields, requireLogin } from "../console/config-schema.ts";
 import type { ConsoleDriver, ListedConsole } from "../console/driver.ts";
 import { IkvmError } from "../errors.ts";
 import { normalizeFingerprint } from "../net/tls.ts";
@@ -43,23 +43,13 @@ export const redfishConfigSchema = z
 		...entryFields,
 		type: z.literal("redfish"),
 		url: z.string().refine((u) => URL.canParse(u) && new URL(u).protocol === "https:", "must be an https:// URL"),
-		username: z.string().min(1).optional(),
-		usernameEnv: envName.optional(),
-		password: z.string().optional(),
-		passwordEnv: envName.optional(),
+		...loginFields,
 		tls: redfishTlsSchema.optional(),
 		auth: z.enum(["auto", "session", "basic"]).optional(),
 		vncPasswordEnv: envName.optional(),
 	})
 	.strict()
-	.superRefine((s, ctx) => {
-		if (!s.username && !s.usernameEnv) {
-			ctx.addIssue({ code: "custom", path: ["usernameEnv"], message: "give usernameEnv (or username)" });
-		}
-		if (s.password === undefined && !s.passwordEnv) {
-			ctx.addIssue({ code: "custom", path: ["passwordEnv"], message: "give passwordEnv (or password)" });
-		}
-	});
+	.superRefine(requireLogin);
 
 export type RedfishConfigEntry = z.infer<typeof redfishConfigSchema>;
 
