@@ -4,6 +4,7 @@
  * audited call from the permission check to the audit line.
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { CallContext } from "../call-context.ts";
 import type { ControlKind } from "../config.ts";
 import type { AuditEntry, AuditLog, AuditOutcome } from "../control/audit.ts";
@@ -12,6 +13,7 @@ import { IkvmError, toIkvmError } from "../errors.ts";
 import type { ProviderRegistry } from "../providers/registry.ts";
 import type { ServerInfo, TargetControl } from "../providers/types.ts";
 import type { ToolExtra } from "./context.ts";
+import { textBlock, toolError } from "./results.ts";
 import type { SessionState } from "./session.ts";
 
 export interface ControlRuntime {
@@ -130,4 +132,37 @@ export async function confirmDestructive(
 /** The audit outcome of a call that threw. */
 export function outcomeOf(error: unknown): AuditOutcome {
 	return error instanceof Refusal ? "refused" : "error";
+}
+
+/** The answer to input the console did not take (a view-only session, another viewer in control). */
+export function notDelivered(serverId: string, reason: string | undefined): CallToolResult {
+	return {
+		isError: true,
+		content: [textBlock(`Not delivered to ${serverId}: ${reason ?? "the console did not accept input."}`)],
+	};
+}
+
+/**
+ * The answer to a control call that threw: its audit line (unless one was written already) and the
+ * tool error. A failure to write the audit line is the answer instead: no act goes unrecorded.
+ */
+export function auditedFailure(
+	control: ControlRuntime,
+	call: ControlCall,
+	error: unknown,
+	tool: string,
+	extra: Partial<AuditEntry> = {},
+): CallToolResult {
+	const e = toIkvmError(error);
+	try {
+		control.audit.record({
+			...auditFields(call),
+			...extra,
+			outcome: outcomeOf(error),
+			reason: `${e.code}: ${e.message}`,
+		});
+	} catch (auditError) {
+		return toolError(auditError, tool, [call.serverId]);
+	}
+	return toolError(error, tool, [call.serverId]);
 }

@@ -5,7 +5,14 @@ import { IkvmError, toIkvmError } from "../../errors.ts";
 import { MAX_SCROLL, planPointer } from "../../input/pointer.ts";
 import { afterInput, type Block } from "../after-input.ts";
 import { createCallContext } from "../context.ts";
-import { auditFields, type ControlCall, type ControlRuntime, outcomeOf, targetControl } from "../control.ts";
+import {
+	auditedFailure,
+	auditFields,
+	type ControlCall,
+	type ControlRuntime,
+	notDelivered,
+	targetControl,
+} from "../control.ts";
 import type { ToolDeps } from "../deps.ts";
 import { textBlock, toolError, toolResult } from "../results.ts";
 import { serverIdSchema } from "../schemas.ts";
@@ -130,30 +137,11 @@ export function registerMouse(server: McpServer, deps: ToolDeps, control: Contro
 					...(outcome.reason ? { reason: outcome.reason } : {}),
 				};
 				control.audit.record(entry);
-				if (outcome.status === "not-delivered") {
-					return {
-						isError: true,
-						content: [
-							textBlock(`Not delivered to ${serverId}: ${outcome.reason ?? "the console did not accept input."}`),
-						],
-					};
-				}
+				if (outcome.status === "not-delivered") return notDelivered(serverId, outcome.reason);
 			} catch (error) {
-				if (!entry) {
-					control.heldButtons.delete(serverId);
-					const e = toIkvmError(error);
-					try {
-						control.audit.record({
-							...auditFields(call),
-							...(where ? { keys: where } : {}),
-							outcome: outcomeOf(error),
-							reason: `${e.code}: ${e.message}`,
-						});
-					} catch (auditError) {
-						return toolError(auditError, "mouse", [serverId]);
-					}
-				}
-				return toolError(error, "mouse", [serverId]);
+				if (entry) return toolError(error, "mouse", [serverId]);
+				control.heldButtons.delete(serverId);
+				return auditedFailure(control, call, error, "mouse", where ? { keys: where } : {});
 			}
 			const content: Block[] = [textBlock(`Mouse ${action} on ${serverId}: ${where} (framebuffer pixels).`)];
 			try {

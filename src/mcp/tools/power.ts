@@ -1,15 +1,14 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { AuditEntry } from "../../control/audit.ts";
-import { toIkvmError } from "../../errors.ts";
 import type { PowerAction } from "../../input/types.ts";
 import { createCallContext } from "../context.ts";
 import {
+	auditedFailure,
 	auditFields,
 	type ControlCall,
 	type ControlRuntime,
 	confirmDestructive,
-	outcomeOf,
 	targetControl,
 } from "../control.ts";
 import type { ToolDeps } from "../deps.ts";
@@ -70,20 +69,8 @@ export function registerPower(server: McpServer, deps: ToolDeps, control: Contro
 				];
 				return toolResult(deps, content, { state: result.state, source: result.source, message: result.message });
 			} catch (error) {
-				if (!audited) {
-					const e = toIkvmError(error);
-					try {
-						control.audit.record({
-							...auditFields(call),
-							outcome: outcomeOf(error),
-							reason: `${e.code}: ${e.message}`,
-							...(confirmedBy ? { confirmedBy } : {}),
-						});
-					} catch (auditError) {
-						return toolError(auditError, "power", [serverId]);
-					}
-				}
-				return toolError(error, "power", [serverId]);
+				if (audited) return toolError(error, "power", [serverId]);
+				return auditedFailure(control, call, error, "power", confirmedBy ? { confirmedBy } : {});
 			}
 		},
 	);

@@ -6,11 +6,12 @@ import { planKeys } from "../../input/resolve.ts";
 import { afterInput, type Block } from "../after-input.ts";
 import { createCallContext } from "../context.ts";
 import {
+	auditedFailure,
 	auditFields,
 	type ControlCall,
 	type ControlRuntime,
 	confirmDestructive,
-	outcomeOf,
+	notDelivered,
 	targetControl,
 } from "../control.ts";
 import type { ToolDeps } from "../deps.ts";
@@ -106,30 +107,13 @@ export function registerSendKeys(server: McpServer, deps: ToolDeps, control: Con
 					...(confirmedBy ? { confirmedBy } : {}),
 				};
 				control.audit.record(entry);
-				if (outcome.status === "not-delivered") {
-					return {
-						isError: true,
-						content: [
-							textBlock(`Not delivered to ${serverId}: ${outcome.reason ?? "the console did not accept input."}`),
-						],
-					};
-				}
+				if (outcome.status === "not-delivered") return notDelivered(serverId, outcome.reason);
 			} catch (error) {
-				if (!entry) {
-					const e = toIkvmError(error);
-					try {
-						control.audit.record({
-							...auditFields(call),
-							...(described ? { keys: described } : {}),
-							outcome: outcomeOf(error),
-							reason: `${e.code}: ${e.message}`,
-							...(confirmedBy ? { confirmedBy } : {}),
-						});
-					} catch (auditError) {
-						return toolError(auditError, "send_keys", [serverId]);
-					}
-				}
-				return toolError(error, "send_keys", [serverId]);
+				if (entry) return toolError(error, "send_keys", [serverId]);
+				return auditedFailure(control, call, error, "send_keys", {
+					...(described ? { keys: described } : {}),
+					...(confirmedBy ? { confirmedBy } : {}),
+				});
 			}
 			const content: Block[] = [textBlock(`Typed ${typed} keystrokes on ${serverId}: ${described}.`)];
 			try {
