@@ -88,4 +88,40 @@ describe("Redfish end to end", () => {
 			expect(output).not.toContain(secret);
 		}
 	});
+
+	test("power through the MCP power tool: confirmation first, then ResetType on the BMC and the state observed", async () => {
+		const bmc = await fakeBmc({ vendor: "dell", powerDelayMs: 50 });
+		const file = writeTargets([
+			{
+				id: "db-8",
+				type: "redfish",
+				url: bmc.origin,
+				username: bmc.username,
+				passwordEnv: "E2E_POWER_PW",
+				tls: { insecure: true },
+				control: ["power"],
+			},
+		]);
+		const server = await spawnServer({ IKVM_CONFIG: file, E2E_POWER_PW: bmc.password, IKVM_CONTROL: "power" });
+		cleanup.push(() => server.stop("SIGKILL"));
+		const client = await httpClient(server.url);
+		cleanup.push(() => client.close());
+		const call = async (args: Record<string, unknown>) =>
+			(await client.callTool({ name: "power", arguments: { serverId: "db-8", ...args } })) as CallToolResult;
+
+		const status = await call({ action: "status" });
+		expect(status.isError).toBeFalsy();
+		expect(status.structuredContent).toMatchObject({ state: "on" });
+		const unconfirmed = await call({ action: "off" });
+		expect(unconfirmed.isError).toBe(true);
+		expect(texts(unconfirmed)[0]).toContain("confirm");
+		expect(bmc.stats.resets).toEqual([]);
+		const off = await call({ action: "off", confirm: "db-8" });
+		expect(off.isError ? texts(off)[0] : "ok").toBe("ok");
+		expect(bmc.stats.resets).toEqual(["ForceOff"]);
+		expect(off.structuredContent).toMatchObject({ state: "off" });
+		const on = await call({ action: "on", confirm: "db-8" });
+		expect(on.structuredContent).toMatchObject({ state: "on" });
+		expect(bmc.stats.resets).toEqual(["ForceOff", "On"]);
+	}, 30_000);
 });
