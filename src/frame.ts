@@ -15,6 +15,10 @@ export interface Picture {
  */
 export interface Frame extends Picture {
 	readonly capturedAt: Date;
+	/** How the console sent it, when the protocol says: the encodings of what was painted (e.g. ["ZRLE"]). */
+	readonly encodings?: readonly string[];
+	/** Some pixels came lossily (JPEG) and may differ slightly from the screen. */
+	readonly lossy?: boolean;
 }
 
 export interface Region {

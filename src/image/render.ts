@@ -46,7 +46,7 @@ async function rawImage(frame: Frame, region: Region | undefined): Promise<Rende
 		region: shown,
 		caption:
 			`framebuffer ${frame.width}x${frame.height}; image ${shown.width}x${shown.height} = ${describeRegion(frame, region)}, ` +
-			`raw pixels, scale 1; captured ${frame.capturedAt.toISOString()}.`,
+			`raw pixels, scale 1; captured ${frame.capturedAt.toISOString()}${delivery(frame)}.`,
 	};
 }
 
@@ -67,10 +67,19 @@ async function optimisedImage(frame: Frame, region: Region | undefined): Promise
 		region: out.region,
 		caption:
 			`framebuffer ${frame.width}x${frame.height}; image ${out.width}x${out.height} = ${shown}, ` +
-			`scale ${scale}${lift}; captured ${frame.capturedAt.toISOString()}. ` +
+			`scale ${scale}${lift}; captured ${frame.capturedAt.toISOString()}${delivery(frame)}. ` +
 			`Framebuffer x = ${out.region.x} + image x / ${scale}, y = ${out.region.y} + image y / ${scale}; ` +
 			"pass region (framebuffer pixels) to zoom in, raw=true for exact pixels.",
 	};
+}
+
+/** ", sent as ZRLE" or ", sent as Tight (JPEG: approximate pixels)": which encoding delivered the picture. */
+function delivery(frame: Frame): string {
+	if (!frame.encodings || frame.encodings.length === 0) return "";
+	const lossy = frame.lossy
+		? " (JPEG: approximate pixels; read text with get_screen_text or ask the target for lossless)"
+		: "";
+	return `, sent as ${frame.encodings.join(" + ")}${lossy}`;
 }
 
 export async function renderScreenshot(frame: Frame, options: RenderOptions): Promise<RenderedScreenshot> {

@@ -45,6 +45,9 @@ describe("get_screenshot of a VNC console through MCP", () => {
 			const png = await imagePixels(result);
 			expectPixelExact({ ...png, rgba: new Uint8Array(png.rgba), capturedAt: new Date() }, IMAGE);
 			expect(texts(result).join("\n")).toContain("framebuffer 320x200");
+			// The caption says which encoding delivered the frame.
+			expect(texts(result).join("\n")).toContain("sent as ZRLE");
+			expect(texts(result).join("\n")).not.toContain("approximate");
 		});
 	}
 
