@@ -59,6 +59,9 @@ export function registerSecret(value: string | undefined | null): void {
 	// Secrets also travel URL-encoded (query strings, form bodies).
 	const encoded = encodeURIComponent(value);
 	if (encoded !== value) secrets.add(encoded);
+	// And escaped, as logs and JSON results write a value with quotes, backslashes or control characters.
+	const escaped = JSON.stringify(value).slice(1, -1);
+	if (escaped !== value) secrets.add(escaped);
 }
 
 /**
@@ -91,9 +94,15 @@ export function clearSecretsForTest(): void {
 
 const PATTERNS: Array<[RegExp, string]> = [
 	// token / session-ish query parameters in URLs
-	[/([?&](?:token|session|sessionid|qsessionid|password|passwd|pwd|key|sig|signature)=)[^&#\s"'<>]+/gi, "$1[REDACTED]"],
+	[
+		/([?&](?:token|session|sessionid|qsessionid|sid|password|passwd|pwd|key|sig|signature)=)[^&#\s"'<>]+/gi,
+		"$1[REDACTED]",
+	],
 	// cookies and CSRF headers
 	[/(QSESSIONID=)[^;\s"',]+/gi, "$1[REDACTED]"],
+	// BMC session cookies and headers (Supermicro SID, bmcweb, Redfish) before their values are registered
+	[/(\b(?:SID|BMCWEB-SESSION|SESSION|XSRF-TOKEN)=)[^;\s"',&]+/g, "$1[REDACTED]"],
+	[/((?:X-Auth-Token|X-XSRF-TOKEN)["']?\s*[:=]\s*["']?)[^"'\s,;}]+/gi, "$1[REDACTED]"],
 	[/((?:X-CSRFTOKEN|CSRFToken|garc)["']?\s*[:=]\s*["']?)[^"'\s,;}]+/gi, "$1[REDACTED]"],
 	// OVH signing headers
 	[/((?:X-Ovh-Consumer|X-Ovh-Signature|X-Ovh-Application)["']?\s*[:=]\s*["']?)[^"'\s,;}]+/gi, "$1[REDACTED]"],

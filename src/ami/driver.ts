@@ -4,7 +4,14 @@
  * OVH hands out viewer URLs (`ami-viewer`).
  */
 import { z } from "zod";
-import { entryFields, httpUrl, loginFields, requireLogin, tlsFromConfig, tlsSchema } from "../console/config-schema.ts";
+import {
+	bmcTlsSchema,
+	entryFields,
+	httpUrl,
+	loginFields,
+	requireLogin,
+	tlsFromConfig,
+} from "../console/config-schema.ts";
 import type { ConsoleDriver } from "../console/driver.ts";
 import { bareUrl } from "../net/bare-url.ts";
 import { loginWithPassword, logout } from "./bmc-session.ts";
@@ -19,7 +26,7 @@ const configSchema = z
 		type: z.literal("ami"),
 		url: httpUrl,
 		...loginFields,
-		tls: tlsSchema,
+		tls: bmcTlsSchema,
 	})
 	.strict()
 	.superRefine(requireLogin);

@@ -9,7 +9,14 @@
  * `"preview": true` reads screenshots from the BMC's CGI preview snapshot instead of the KVM.
  */
 import { z } from "zod";
-import { entryFields, httpUrl, loginFields, requireLogin, tlsSchema } from "../console/config-schema.ts";
+import {
+	bmcTlsSchema,
+	entryFields,
+	httpUrl,
+	loginFields,
+	requireLogin,
+	tlsFromConfig,
+} from "../console/config-schema.ts";
 import type { ConsoleDriver, ProbeContext, ProbeReport, SecretReader } from "../console/driver.ts";
 import { IkvmError, type Stage } from "../errors.ts";
 import { atenLogins } from "./logins.ts";
@@ -25,7 +32,7 @@ export const supermicroConfigSchema = z
 		type: z.literal("supermicro"),
 		url: httpUrl,
 		...loginFields,
-		tls: tlsSchema,
+		tls: bmcTlsSchema,
 		preview: z.boolean().optional().describe("screenshots from the BMC's CGI preview snapshot (read-only)"),
 	})
 	.strict()
@@ -59,7 +66,8 @@ function fromConfig(
 		});
 	}
 	const target: SupermicroTarget = { kind: "supermicro", url: entry.url, username, password };
-	if (entry.tls) target.tls = entry.tls;
+	const tls = tlsFromConfig(entry.tls);
+	if (tls) target.tls = tls;
 	if (entry.preview) target.preview = true;
 	return { target, ip: new URL(entry.url).hostname.replace(/^\[|\]$/g, "") };
 }

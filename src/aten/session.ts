@@ -478,7 +478,11 @@ export class AtenConsoleSession implements ConsoleSession {
 			return;
 		}
 		for (const event of events) {
-			this.apply(event);
+			try {
+				this.apply(event);
+			} catch (error) {
+				this.fail(wrapUnknown(error, "decode", "The ATEN session"));
+			}
 			if (this.failure) return;
 		}
 	}

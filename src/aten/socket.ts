@@ -45,6 +45,7 @@ export async function openAtenSocket(
 			protocols: [undefined],
 			framing: "binary",
 			insecure: tls?.insecure === true,
+			caFile: tls?.caFile,
 		},
 		{
 			signal: options.signal,

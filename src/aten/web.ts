@@ -186,7 +186,7 @@ async function redfishLogin(
 		sid,
 		via: "redfish",
 		redfishToken: token,
-		redfishSession: location ? new URL(location, base.origin).pathname : undefined,
+		redfishSession: registered(location ? new URL(location, base.origin).pathname : undefined),
 		tls,
 	};
 }
@@ -199,7 +199,9 @@ function cookieHeader(session: AtenWebSession): Record<string, string> {
 }
 
 function basic(credentials: AtenCredentials): string {
-	return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
+	const encoded = Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64");
+	registerSecret(encoded);
+	return `Basic ${encoded}`;
 }
 
 /** What the console page fetch found: the token, and a SID when the page set one (Redfish-only firmware). */
@@ -377,4 +379,10 @@ export async function atenPowerState(
 		if (ctx.signal.aborted) throw error;
 		return undefined;
 	}
+}
+
+/** A session path is a secret too (it names the session): registered, then used. */
+function registered(value: string | undefined): string | undefined {
+	registerSecret(value);
+	return value;
 }

@@ -31,6 +31,25 @@ export const tlsSchema = z
 		"how to trust the target's TLS certificate: insecure (self-signed, this target only), ca (a PEM file of the CA), or a pinned fingerprint256",
 	);
 
+/**
+ * `tls` of a BMC reached over HTTPS and its KVM WebSocket (AMI, Supermicro, OpenBMC): a CA file or
+ * `insecure`. A pinned fingerprint cannot be checked on those connections, so it is refused rather
+ * than ignored.
+ */
+export const bmcTlsSchema = z
+	.object({
+		insecure: z.boolean().optional(),
+		ca: z.string().min(1).optional(),
+		fingerprint256: z
+			.undefined({
+				error: "is supported for vnc (VeNCrypt over TCP) and redfish targets; use tls.ca or tls.insecure here",
+			})
+			.optional(),
+	})
+	.strict()
+	.optional()
+	.describe("how to trust the BMC's certificate: insecure (self-signed, this BMC only) or ca (a PEM file of the CA)");
+
 export const wsUrl = z
 	.string()
 	.refine((u) => URL.canParse(u) && /^wss?:$/.test(new URL(u).protocol), "must be a ws:// or wss:// URL");

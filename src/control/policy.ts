@@ -5,7 +5,15 @@
  */
 import type { ControlKind } from "../config.ts";
 import { IkvmError } from "../errors.ts";
-import type { TargetControl } from "../providers/types.ts";
+import type { LayoutName } from "../input/layouts.ts";
+
+/** What one target allows, from its own switch. */
+export interface TargetControl {
+	readonly allowed: ReadonlySet<ControlKind>;
+	readonly keyboardLayout: LayoutName;
+	/** Where this permission is set, for a refusal, e.g. 'the "control" field of target "x" in the targets file'. */
+	readonly switchName: string;
+}
 
 export function checkControlAllowed(
 	kind: ControlKind,

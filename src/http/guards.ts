@@ -96,14 +96,6 @@ export function bearerRole(
 	return { status: 401, message: "Unauthorized: send Authorization: Bearer <MCP_AUTH_TOKEN>." };
 }
 
-export function checkBearer(req: Request, token: string | undefined): GuardFailure | null {
-	if (!token) return null;
-	const header = req.headers.get("authorization") ?? "";
-	const match = /^Bearer\s+(.+)$/i.exec(header);
-	if (match && constantTimeEqual(match[1]?.trim() ?? "", token)) return null;
-	return { status: 401, message: "Unauthorized: send Authorization: Bearer <MCP_AUTH_TOKEN>." };
-}
-
 export function constantTimeEqual(a: string, b: string): boolean {
 	const ab = Buffer.from(a);
 	const bb = Buffer.from(b);

@@ -2,6 +2,7 @@
  * What a control tool shows after it acted (`then`): the screen text once the
  * console had `settleMs` to react (the default), a screenshot, or nothing.
  */
+import { z } from "zod";
 import type { CallContext } from "../call-context.ts";
 import type { ProviderRegistry } from "../providers/registry.ts";
 import { readScreenText } from "../text/index.ts";
@@ -10,7 +11,10 @@ import { type ContentBlock, imageBlocks, textBlock } from "./results.ts";
 import { describeText } from "./screen-text.ts";
 import { geometryOf, type SessionState } from "./session.ts";
 
-export type Then = "text" | "screenshot" | "none";
+/** What a control tool returns after it acted. */
+export const thenSchema = z.enum(["text", "screenshot", "none"]);
+
+export type Then = z.infer<typeof thenSchema>;
 
 export type Block = ContentBlock;
 

@@ -6,6 +6,7 @@
  * verification for the requests to that BMC only (Bun's per-request `tls`
  * option); nothing global such as NODE_TLS_REJECT_UNAUTHORIZED is touched.
  */
+import { readFileSync } from "node:fs";
 import type { TlsOptions } from "../console/types.ts";
 import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
 import { seconds } from "../timing.ts";
@@ -41,9 +42,20 @@ const TLS_ERROR_CODES = new Set([
 	"CERT_SIGNATURE_FAILURE",
 ]);
 
-/** Bun's per-request TLS options for a target. */
-export function tlsFor(tls: TlsOptions | undefined): { rejectUnauthorized: boolean } | undefined {
-	return tls?.insecure ? { rejectUnauthorized: false } : undefined;
+/** Bun's per-request TLS options for a target: insecure, or a CA (already read, or a PEM file). */
+export function tlsFor(tls: TlsOptions | undefined): { rejectUnauthorized: boolean; ca?: string } | undefined {
+	if (tls?.insecure) return { rejectUnauthorized: false };
+	if (tls?.ca) return { rejectUnauthorized: true, ca: tls.ca };
+	if (tls?.caFile) {
+		try {
+			return { rejectUnauthorized: true, ca: readFileSync(tls.caFile, "utf8") };
+		} catch (error) {
+			throw new IkvmError("CONFIG_INVALID", `Cannot read the CA file ${tls.caFile}: ${(error as Error).message}.`, {
+				hint: "Set tls.ca to a readable PEM file with the CA that signed the BMC's certificate.",
+			});
+		}
+	}
+	return undefined;
 }
 
 export function isTlsVerificationError(error: unknown): boolean {

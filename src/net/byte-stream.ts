@@ -48,8 +48,6 @@ export interface TcpEndpoint {
 }
 
 export type StreamEndpoint = WsEndpoint | TcpEndpoint;
-/** @deprecated the VNC name of StreamEndpoint */
-export type VncEndpoint = StreamEndpoint;
 
 export interface CloseInfo {
 	/** Set when the connection failed rather than closed. */
@@ -157,8 +155,17 @@ abstract class BufferedStream implements ByteStream {
 
 	protected deliver(chunk: Uint8Array): void {
 		if (this.isClosed && this.notified) return;
-		if (this.onData) this.onData(chunk);
-		else this.early.push(chunk);
+		if (!this.onData) {
+			this.early.push(chunk);
+			return;
+		}
+		try {
+			this.onData(chunk);
+		} catch (error) {
+			// A throw in a socket's data handler would end the process: it ends this connection instead.
+			this.closedWith({ error: error instanceof Error ? error : new Error(String(error)) });
+			this.close();
+		}
 	}
 
 	protected closedWith(info: CloseInfo): void {

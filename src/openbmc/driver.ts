@@ -7,7 +7,14 @@
  */
 import { z } from "zod";
 import type { CallContext } from "../call-context.ts";
-import { entryFields, httpUrl, loginFields, requireLogin, tlsFromConfig, tlsSchema } from "../console/config-schema.ts";
+import {
+	bmcTlsSchema,
+	entryFields,
+	httpUrl,
+	loginFields,
+	requireLogin,
+	tlsFromConfig,
+} from "../console/config-schema.ts";
 import type { ConsoleDriver } from "../console/driver.ts";
 import type { ConsoleLimits, ConsoleSession } from "../console/types.ts";
 import { IkvmError } from "../errors.ts";
@@ -23,7 +30,7 @@ const configSchema = z
 		type: z.literal("openbmc"),
 		url: httpUrl,
 		...loginFields,
-		tls: tlsSchema,
+		tls: bmcTlsSchema,
 	})
 	.strict()
 	.superRefine(requireLogin);

@@ -13,8 +13,10 @@
  *   privilege, allows 4 sessions, and relays bytes to obmc-ikvm's RFB server on 127.0.0.1:5900.
  * So: log in, then open `/kvm/0` with the cookies and the CSRF token as the subprotocol.
  */
+
 import type { TlsOptions } from "../console/types.ts";
 import { abortReasonToError, IkvmError } from "../errors.ts";
+import { tlsFor } from "../net/bmc-http.ts";
 import { readBodyWithin } from "../net/read-body.ts";
 import { registerSecret } from "../redact.ts";
 import { seconds } from "../timing.ts";
@@ -36,11 +38,6 @@ interface RequestContext {
 }
 
 const MAX_BODY = 256 * 1024;
-
-function tlsFor(tls: TlsOptions | undefined): { rejectUnauthorized: boolean; ca?: string } | undefined {
-	if (tls?.insecure) return { rejectUnauthorized: false };
-	return undefined;
-}
 
 async function request(
 	url: URL,

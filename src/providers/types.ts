@@ -4,22 +4,14 @@
  * registry routes a serverId to the provider that owns it.
  */
 import type { CallContext } from "../call-context.ts";
-import type { ControlKind } from "../config.ts";
 import type { ConsoleHandle } from "../console/types.ts";
-import type { LayoutName } from "../input/layouts.ts";
+import type { TargetControl } from "../control/policy.ts";
 import type { PowerAction, PowerResult } from "../input/types.ts";
 
 /** Runs a power action through the driver of a server's console kind (ConsoleDriver.power), on its console. */
 export type BmcPower = (action: PowerAction, ctx: CallContext) => Promise<PowerResult>;
 
 /** What the operator allows on one server (the per-target switch), and how its host's keyboard is laid out. */
-export interface TargetControl {
-	readonly allowed: ReadonlySet<ControlKind>;
-	readonly keyboardLayout: LayoutName;
-	/** Where this permission is set, for a refusal, e.g. 'the "control" field of target "x" in the targets file'. */
-	readonly switchName: string;
-}
-
 /** One entry of `list_servers`. */
 export interface ServerInfo {
 	/** Unique across all providers; what tools take as `serverId`. */
@@ -40,6 +32,8 @@ export interface ServerInfo {
 	/** What the host is doing, from Redfish BootProgress.LastState, e.g. "OSRunning", "SetupEntered". */
 	readonly bootProgress?: string;
 }
+
+export type { TargetControl };
 
 export interface Provider {
 	/** Short provider name shown in `list_servers`. */

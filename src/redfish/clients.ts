@@ -8,7 +8,7 @@ import { RedfishClient, type RedfishClientOptions } from "./client.ts";
 import type { RedfishTarget } from "./target.ts";
 
 const clients = new Map<string, RedfishClient>();
-let defaults: RedfishClientOptions = {};
+const defaults: RedfishClientOptions = {};
 
 function keyOf(target: RedfishTarget): string {
 	return JSON.stringify([
@@ -18,11 +18,6 @@ function keyOf(target: RedfishTarget): string {
 		target.tls ?? {},
 		target.auth ?? "auto",
 	]);
-}
-
-/** Options of clients made from now on (tests shorten the idle time). */
-export function setRedfishClientDefaults(options: RedfishClientOptions): void {
-	defaults = options;
 }
 
 export function redfishClientFor(target: RedfishTarget): RedfishClient {

@@ -81,10 +81,6 @@ export const ENCODINGS: readonly EncodingEntry[] = [
 
 const BY_NUMBER = new Map(ENCODINGS.map((e) => [e.encoding, e]));
 
-export function encodingEntry(encoding: number): EncodingEntry | undefined {
-	return BY_NUMBER.get(encoding);
-}
-
 export function isPixelEncoding(encoding: number): boolean {
 	return BY_NUMBER.get(encoding)?.kind === "pixel";
 }
@@ -175,10 +171,4 @@ export function createDecoders(
 		if (decoder) decoders.set(e, decoder);
 	}
 	return decoders;
-}
-
-/** "ZRLE", "Tight (JPEG)"… for a caption saying which encodings painted a frame. */
-export function describeEncodings(encodings: Iterable<number>): string {
-	const names = [...new Set(encodings)].map((e) => BY_NUMBER.get(e)?.name ?? `encoding ${e}`);
-	return names.length > 0 ? names.join(", ") : "none";
 }

@@ -102,3 +102,19 @@ describe("through MCP, with a VNC password that is a common word", () => {
 		}
 	});
 });
+
+describe("secrets written escaped", () => {
+	test("a secret with quotes, backslashes or control characters is masked in its JSON-escaped form too", () => {
+		const secret = 'Pa"ss\\word9\tx';
+		registerSecret(secret);
+		const logged = JSON.stringify({ error: `login failed for ${secret}` });
+		expect(redact(logged)).not.toContain("ss\\\\word9");
+		expect(redact(logged)).toContain("[REDACTED]");
+	});
+
+	test("BMC session cookies and headers are masked before their values are known", () => {
+		const text = "Cookie: SID=abcdef123456; X-Auth-Token: 0123456789abcdef BMCWEB-SESSION=zzzz9999 ?sid=qqqq1111";
+		const out = redact(text);
+		for (const value of ["abcdef123456", "0123456789abcdef", "zzzz9999", "qqqq1111"]) expect(out).not.toContain(value);
+	});
+});

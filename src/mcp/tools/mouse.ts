@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AuditEntry } from "../../control/audit.ts";
 import { IkvmError, toIkvmError } from "../../errors.ts";
 import { MAX_SCROLL, planPointer } from "../../input/pointer.ts";
-import { afterInput, type Block } from "../after-input.ts";
+import { afterInput, type Block, thenSchema } from "../after-input.ts";
 import { createCallContext } from "../context.ts";
 import {
 	auditedFailure,
@@ -17,7 +17,6 @@ import type { ToolDeps } from "../deps.ts";
 import { textBlock, toolError, toolResult } from "../results.ts";
 import { serverIdSchema } from "../schemas.ts";
 import type { ScreenshotGeometry } from "../session.ts";
-import { thenSchema } from "./send-keys.ts";
 
 const SETTLE_MS = 300;
 

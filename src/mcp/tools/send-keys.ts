@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AuditEntry } from "../../control/audit.ts";
 import { IkvmError, toIkvmError } from "../../errors.ts";
 import { planKeys } from "../../input/resolve.ts";
-import { afterInput, type Block } from "../after-input.ts";
+import { afterInput, type Block, thenSchema } from "../after-input.ts";
 import { createCallContext } from "../context.ts";
 import {
 	auditedFailure,
@@ -17,8 +17,6 @@ import {
 import type { ToolDeps } from "../deps.ts";
 import { textBlock, toolError, toolResult } from "../results.ts";
 import { serverIdSchema } from "../schemas.ts";
-
-export const thenSchema = z.enum(["text", "screenshot", "none"]);
 
 export function registerSendKeys(server: McpServer, deps: ToolDeps, control: ControlRuntime): void {
 	server.registerTool(

@@ -74,7 +74,6 @@ export type IpmiAccessValue = z.infer<typeof IpmiAccessValueSchema>;
 /** `dedicated.TaskStatusEnum`: exactly these seven in every schema copy. */
 export const TASK_STATUSES = ["init", "todo", "doing", "done", "cancelled", "customerError", "ovhError"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
-export const PENDING_TASK_STATUSES: readonly TaskStatus[] = ["init", "todo", "doing"];
 export const FAILED_TASK_STATUSES: readonly TaskStatus[] = ["cancelled", "customerError", "ovhError"];
 
 /** `dedicated.server.Task`. `status` stays a string: an unknown future value is treated as still pending. */

@@ -139,3 +139,45 @@ describe("static targets file", () => {
 		await expect(createApp(loadConfig({ IKVM_CONFIG: file }))).rejects.toThrow(`${file}: servers[0].port`);
 	});
 });
+
+describe("tls per target type", () => {
+	test("a BMC type takes tls.ca as a file read when connecting, and refuses a pin it could not check", () => {
+		const [smc] = parseStaticConfig(
+			JSON.stringify({
+				servers: [
+					{
+						id: "smc",
+						type: "supermicro",
+						url: "https://10.0.0.9",
+						username: "ADMIN",
+						password: "pw-123456",
+						tls: { ca: "/etc/ca.pem" },
+					},
+				],
+			}),
+			"t.json",
+			{},
+		);
+		expect(smc?.target.tls).toEqual({ caFile: "/etc/ca.pem" });
+		for (const type of ["ami", "supermicro", "openbmc"]) {
+			expect(() =>
+				parseStaticConfig(
+					JSON.stringify({
+						servers: [
+							{
+								id: "b",
+								type,
+								url: "https://10.0.0.9",
+								username: "u",
+								password: "pw-123456",
+								tls: { fingerprint256: "AB" },
+							},
+						],
+					}),
+					"t.json",
+					{},
+				),
+			).toThrow(/servers\[0\]\.tls\.fingerprint256: is supported for vnc/);
+		}
+	});
+});
