@@ -24,6 +24,7 @@ import {
 	zlibInflateReset,
 } from "pako";
 import { IkvmError } from "../errors.ts";
+import type { ByteQueue } from "./byte-queue.ts";
 import { protocolError } from "./errors.ts";
 
 /** Output grows in steps: a rectangle whose cap is large rarely needs it all. */
@@ -133,3 +134,42 @@ export class BoundedInflater {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * A rectangle's zlib data as ZRLE and ZLIB send it: a u32 length, then that many bytes on the
+ * connection's stream, inflated as they arrive (never buffered whole) to at most `maxOut` bytes.
+ */
+export class LengthPrefixedInflate {
+	/** Compressed bytes of the current rectangle not yet inflated; null between rectangles. */
+	private left: number | null = null;
+
+	constructor(private readonly inflater: BoundedInflater) {}
+
+	/** The inflated data once all of it has arrived, else null (need more bytes). */
+	read(queue: ByteQueue, maxOut: number, describe: () => string): Uint8Array | null {
+		if (this.left === null) {
+			if (!queue.has(4)) return null;
+			const length = queue.u32();
+			// zlib never grows data by more than a few bytes per 16 KiB block.
+			const maxIn = maxOut + (maxOut >> 6) + 4096;
+			if (length > maxIn) {
+				throw protocolError(`${describe()} claims ${length} bytes of data; at most ${maxIn} can be valid.`);
+			}
+			this.left = length;
+			this.inflater.begin(maxOut);
+		}
+		const n = Math.min(this.left, queue.length);
+		if (n > 0) {
+			this.left -= n;
+			try {
+				this.inflater.push(queue.take(n));
+			} catch (error) {
+				this.left = null;
+				throw error;
+			}
+		}
+		if (this.left > 0) return null;
+		this.left = null;
+		return this.inflater.output();
+	}
+}

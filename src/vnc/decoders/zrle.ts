@@ -17,7 +17,7 @@
 import type { ByteQueue } from "../byte-queue.ts";
 import { protocolError } from "../errors.ts";
 import { type Framebuffer, rgb } from "../framebuffer.ts";
-import { BoundedInflater } from "../inflate.ts";
+import { BoundedInflater, LengthPrefixedInflate } from "../inflate.ts";
 import type { RectHeader } from "../types.ts";
 import type { RectDecoder } from "./decoder.ts";
 
@@ -30,41 +30,15 @@ export function maxZrlePayload(width: number, height: number): number {
 }
 
 export class ZrleDecoder implements RectDecoder {
-	private readonly inflater = new BoundedInflater("ZRLE");
-	/** Compressed bytes of the current rectangle not yet inflated; null between rectangles. */
-	private left: number | null = null;
+	private readonly data = new LengthPrefixedInflate(new BoundedInflater("ZRLE"));
 	private readonly tile = new Uint32Array(TILE * TILE);
 	private readonly palette = new Uint32Array(127);
 
 	decodeRect(rect: RectHeader, queue: ByteQueue, fb: Framebuffer): boolean {
-		if (this.left === null) {
-			if (!queue.has(4)) return false;
-			const maxOut = maxZrlePayload(rect.width, rect.height);
-			const length = queue.u32();
-			// zlib never grows data by more than a few bytes per 16 KiB block.
-			const maxIn = maxOut + (maxOut >> 6) + 4096;
-			if (length > maxIn) {
-				throw protocolError(
-					`ZRLE rectangle ${rect.width}x${rect.height} claims ${length} bytes of data; at most ${maxIn} can be valid.`,
-				);
-			}
-			this.left = length;
-			this.inflater.begin(maxOut);
-		}
-		// Inflate what has arrived: the compressed data is never buffered whole.
-		const n = Math.min(this.left, queue.length);
-		if (n > 0) {
-			this.left -= n;
-			try {
-				this.inflater.push(queue.take(n));
-			} catch (error) {
-				this.left = null;
-				throw error;
-			}
-		}
-		if (this.left > 0) return false;
-		this.left = null;
-		this.paintTiles(rect, this.inflater.output(), fb);
+		const maxOut = maxZrlePayload(rect.width, rect.height);
+		const data = this.data.read(queue, maxOut, () => `ZRLE rectangle ${rect.width}x${rect.height}`);
+		if (!data) return false;
+		this.paintTiles(rect, data, fb);
 		return true;
 	}
 
