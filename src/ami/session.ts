@@ -15,6 +15,7 @@ import { atStage, IkvmError, type Stage, throwIfAborted, wrapUnknown } from "../
 import { createFrame, type Frame } from "../frame.ts";
 import type { InputOutcome, KeyStep, PointerStep, PowerAction } from "../input/types.ts";
 import { log } from "../log.ts";
+import { hostOf } from "../net/bare-url.ts";
 import { seconds, sleep, withDeadline } from "../timing.ts";
 import { loginWithPassword, loginWithViewerUrl, logout, requestKvmToken } from "./bmc-session.ts";
 import { defaultDecoderFactory } from "./decoder.ts";
@@ -114,14 +115,6 @@ export function createAmiOpener(options: AmiOpenerOptions = {}): ConsoleOpener {
 
 /** The opener the AMI driver (driver.ts) uses. */
 export const openAmiSession: ConsoleOpener = createAmiOpener();
-
-function hostOf(url: string): string {
-	try {
-		return new URL(url).host;
-	} catch {
-		return "(invalid URL)";
-	}
-}
 
 interface SessionSettings {
 	timeouts: KvmTimeouts;

@@ -4,9 +4,11 @@
  * CGI snapshot source. A failure on the way releases what was taken (the KVM
  * socket first, then the login), so nothing is left open on the BMC.
  */
+
 import type { CallContext } from "../call-context.ts";
 import type { ConsoleLimits, ConsoleSession } from "../console/types.ts";
 import { IkvmError } from "../errors.ts";
+import { hostOf } from "../net/bare-url.ts";
 import { registerSecret } from "../redact.ts";
 import { defaultAtenDecoderFactory } from "./decoder.ts";
 import { type AtenLogins, atenLogins, type LoginLease } from "./logins.ts";
@@ -153,13 +155,5 @@ async function openViewer(
 	} catch (error) {
 		await session.close();
 		throw error;
-	}
-}
-
-function hostOf(url: string): string {
-	try {
-		return new URL(url).host;
-	} catch {
-		return "(invalid URL)";
 	}
 }

@@ -7,3 +7,12 @@ export function bareUrl(url: string): string {
 		return "(invalid URL)";
 	}
 }
+
+/** The host (and port) of a URL for messages, or "(invalid URL)". */
+export function hostOf(url: string): string {
+	try {
+		return new URL(url).host;
+	} catch {
+		return "(invalid URL)";
+	}
+}

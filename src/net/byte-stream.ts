@@ -9,6 +9,7 @@
  * connection. TLS verification is relaxed only for the one connection whose
  * target asks for it (`insecure`), never process-wide.
  */
+
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
@@ -17,7 +18,9 @@ import { abortReasonToError, IkvmError, type Stage } from "../errors.ts";
 import { log } from "../log.ts";
 import { registerSecret } from "../redact.ts";
 import { seconds } from "../timing.ts";
+import { hostOf } from "./bare-url.ts";
 import type { BunTls } from "./tls.ts";
+import { normalizeFingerprint } from "./tls.ts";
 
 export interface WsEndpoint {
 	kind: "ws";
@@ -339,21 +342,14 @@ export function tlsVerification(options: TlsOptions | undefined): { rejectUnauth
 	return { rejectUnauthorized: true };
 }
 
-/** "AB:CD:…", "abcd…" and "sha256/AB:CD" all name the same SHA-256 fingerprint. */
-export function normalizeFingerprint(value: string): string {
-	return value
-		.replace(/^sha256[/:=]?/i, "")
-		.replace(/[^0-9a-f]/gi, "")
-		.toUpperCase();
-}
-
 function checkPin(socket: tls.TLSSocket, options: TlsOptions | undefined): IkvmError | undefined {
 	if (!options?.fingerprint256) return undefined;
-	const got = normalizeFingerprint(socket.getPeerCertificate()?.fingerprint256 ?? "");
-	if (got === normalizeFingerprint(options.fingerprint256)) return undefined;
+	const presented = socket.getPeerCertificate()?.fingerprint256 ?? "";
+	const got = normalizeFingerprint(presented);
+	if (got !== undefined && got === normalizeFingerprint(options.fingerprint256)) return undefined;
 	return new IkvmError("AUTH_FAILED", "The console's TLS certificate does not match the pinned tls.fingerprint256.", {
 		stage: "handshake",
-		hint: `The server presented a certificate with SHA-256 fingerprint ${got.replace(/(..)(?!$)/g, "$1:")}; if the certificate was replaced on purpose, update tls.fingerprint256.`,
+		hint: `The server presented a certificate with SHA-256 fingerprint ${got ?? presented}; if the certificate was replaced on purpose, update tls.fingerprint256.`,
 	});
 }
 
@@ -557,14 +553,6 @@ function connectWebSocket(
 /** Whether a TLS failure is about trusting the certificate (as Bun and BoringSSL word it). */
 export function isTlsVerificationMessage(message: string): boolean {
 	return /certificate|self[- ]signed|unable to verify|UNABLE_TO_VERIFY|DEPTH_ZERO|CERT_|TLS|SSL/i.test(message);
-}
-
-function hostOf(url: string): string {
-	try {
-		return new URL(url).host;
-	} catch {
-		return "(invalid URL)";
-	}
 }
 
 function connectTcp(endpoint: TcpEndpoint, description: string, options: ConnectOptions): Promise<ByteStream> {

@@ -29,9 +29,12 @@ export interface BunTls {
 	checkServerIdentity?: (host: string, cert: { fingerprint256?: string }) => Error | undefined;
 }
 
-/** "ab:cd…" or "ABCD…" → "AB:CD:…"; undefined when it is not 32 hex bytes. */
+/** "ab:cd…", "ABCD…" or "sha256/AB:CD…" → "AB:CD:…"; undefined when it is not 32 hex bytes. */
 export function normalizeFingerprint(value: string): string | undefined {
-	const hex = value.replace(/[:\s]/g, "").toUpperCase();
+	const hex = value
+		.replace(/^sha256[/:=]?/i, "")
+		.replace(/[:\s]/g, "")
+		.toUpperCase();
 	if (!/^[0-9A-F]{64}$/.test(hex)) return undefined;
 	return hex.match(/../g)?.join(":");
 }
