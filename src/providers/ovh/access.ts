@@ -12,22 +12,21 @@
  */
 
 import type { CallContext } from "../../call-context.ts";
-import { abortReasonToError, IkvmError } from "../../errors.ts";
+import { IkvmError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { registerSecret } from "../../redact.ts";
 import { formatDuration, sleep } from "../../timing.ts";
 import type { OvhApiClient } from "./api.ts";
 import { OvhApiError } from "./api-errors.ts";
 import type { PublicIpDiscovery } from "./public-ip.ts";
+import { waitForOvhTask } from "./tasks.ts";
 import {
-	FAILED_TASK_STATUSES,
 	type Ipmi,
 	type IpmiAccessRequest,
 	IpmiAccessValueSchema,
 	IpmiSchema,
 	type Task,
 	TaskSchema,
-	type TaskStatus,
 } from "./types.ts";
 import { viewerSecrets } from "./viewer.ts";
 
@@ -135,34 +134,25 @@ export class IpmiAccess {
 
 	private async waitForTask(serviceName: string, base: string, task: PendingTask, ctx: CallContext): Promise<void> {
 		const started = Date.now();
-		const deadline = started + this.options.taskTimeoutMs;
-		let last: Task | undefined;
 		// Said before the first poll, so a deadline that cuts that poll names the task wait.
 		ctx.progress("ovh-task", `Waiting for OVH task ${task.taskId} to open the console of ${serviceName}`);
-		for (;;) {
-			last = await this.api.get(`${base}/task/${task.taskId}`, TaskSchema, { signal: ctx.signal }).catch((error) => {
-				if (error instanceof OvhApiError && error.httpStatus === 404) this.pending.delete(serviceName);
-				// The call ran out while a poll was in flight: that is still waiting for the task (the
-				// next call resumes it), whichever request happened to be on the wire.
-				if (ctx.signal.aborted) throw abortReasonToError(ctx.signal.reason, "ovh-task");
-				throw error;
-			});
-			const status = last.status as TaskStatus;
-			if (status === "done") {
-				this.pending.delete(serviceName);
-				return;
-			}
-			if (FAILED_TASK_STATUSES.includes(status)) {
-				this.pending.delete(serviceName);
-				throw taskFailed(serviceName, last);
-			}
-			const elapsed = Date.now() - task.requestedAt;
-			ctx.progress("ovh-task", `OVH task ${task.taskId} is ${last.status} (${formatDuration(elapsed)})`);
-			if (Date.now() + this.options.pollIntervalMs > deadline) break;
-			await sleep(this.options.pollIntervalMs, ctx.signal, "ovh-task");
+		const { outcome, task: last } = await waitForOvhTask(this.api, `${base}/task/${task.taskId}`, ctx, {
+			pollIntervalMs: this.options.pollIntervalMs,
+			deadline: started + this.options.taskTimeoutMs,
+			label: `OVH task ${task.taskId}`,
+			since: task.requestedAt,
+		}).catch((error) => {
+			// A task OVH no longer knows is not resumed; one the caller's deadline cut is (the next call).
+			if (error instanceof OvhApiError && error.httpStatus === 404) this.pending.delete(serviceName);
+			throw error;
+		});
+		if (outcome === "done") {
+			this.pending.delete(serviceName);
+			return;
 		}
-		// Our own limit, not the caller's: do not resume this task, ask anew next time.
 		this.pending.delete(serviceName);
+		if (outcome === "failed") throw taskFailed(serviceName, last);
+		// Our own limit, not the caller's: do not resume this task, ask anew next time.
 		throw new IkvmError(
 			"TIMEOUT",
 			`OVH task ${task.taskId} (${last.function ?? "requestAccessIPMI"}) for ${serviceName} was still ` +

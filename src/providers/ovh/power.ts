@@ -8,11 +8,12 @@
 import type { CallContext } from "../../call-context.ts";
 import { IkvmError } from "../../errors.ts";
 import type { PowerAction, PowerResult } from "../../input/types.ts";
-import { formatDuration, sleep } from "../../timing.ts";
+import { formatDuration } from "../../timing.ts";
 import type { OvhApiClient } from "./api.ts";
 import { OvhApiError } from "./api-errors.ts";
 import { OVH_REBOOT_ACCESS_RULE, ruleLabel } from "./rules.ts";
-import { DedicatedServerSchema, FAILED_TASK_STATUSES, TaskSchema, type TaskStatus } from "./types.ts";
+import { waitForOvhTask } from "./tasks.ts";
+import { DedicatedServerSchema, TaskSchema } from "./types.ts";
 
 export interface OvhPowerOptions {
 	pollIntervalMs: number;
@@ -66,40 +67,34 @@ export async function ovhReset(
 		}
 		throw error;
 	});
-	const deadline = started + options.taskTimeoutMs;
-	for (;;) {
-		const now = await api.get(`${base}/task/${task.taskId}`, TaskSchema, { signal: ctx.signal });
-		const status = now.status as TaskStatus;
-		if (status === "done") {
-			return {
-				state: "on",
-				source: `OVH task ${task.taskId}`,
-				message: `OVH hard-reset ${serviceName}: task ${task.taskId} (${now.function ?? "hardReboot"}) done after ${formatDuration(Date.now() - started)}. The server is booting again.`,
-			};
-		}
-		if (FAILED_TASK_STATUSES.includes(status)) {
-			throw new IkvmError(
-				"UPSTREAM",
-				`OVH task ${task.taskId} (hardReboot) for ${serviceName} ended "${now.status}"${now.comment ? `: ${now.comment}` : ""}.`,
-				{ stage: "ovh-task", hint: "Check the server in the OVH manager; the reset may not have happened." },
-			);
-		}
-		ctx.progress(
-			"ovh-task",
-			`OVH task ${task.taskId} (hardReboot) is ${now.status} (${formatDuration(Date.now() - started)})`,
-		);
-		if (Date.now() + options.pollIntervalMs > deadline) {
-			throw new IkvmError(
-				"TIMEOUT",
-				`OVH task ${task.taskId} (hardReboot) for ${serviceName} was still "${now.status}" after ${formatDuration(Date.now() - started)}.`,
-				{
-					stage: "ovh-task",
-					hint: "The reset was accepted by OVH and may still happen: look at the console before asking again (a second reset would interrupt the boot).",
-				},
-			);
-		}
-		await sleep(options.pollIntervalMs, ctx.signal, "ovh-task");
+	const { outcome, task: now } = await waitForOvhTask(api, `${base}/task/${task.taskId}`, ctx, {
+		pollIntervalMs: options.pollIntervalMs,
+		deadline: started + options.taskTimeoutMs,
+		label: `OVH task ${task.taskId} (hardReboot)`,
+		since: started,
+	});
+	if (outcome === "done") {
+		return {
+			state: "on",
+			source: `OVH task ${task.taskId}`,
+			message: `OVH hard-reset ${serviceName}: task ${task.taskId} (${now.function ?? "hardReboot"}) done after ${formatDuration(Date.now() - started)}. The server is booting again.`,
+		};
 	}
+	if (outcome === "failed") {
+		throw new IkvmError(
+			"UPSTREAM",
+			`OVH task ${task.taskId} (hardReboot) for ${serviceName} ended "${now.status}"${now.comment ? `: ${now.comment}` : ""}.`,
+			{ stage: "ovh-task", hint: "Check the server in the OVH manager; the reset may not have happened." },
+		);
+	}
+	throw new IkvmError(
+		"TIMEOUT",
+		`OVH task ${task.taskId} (hardReboot) for ${serviceName} was still "${now.status}" after ${formatDuration(Date.now() - started)}.`,
+		{
+			stage: "ovh-task",
+			hint: "The reset was accepted by OVH and may still happen: look at the console before asking again (a second reset would interrupt the boot).",
+		},
+	);
 }
 
 export function ovhPowerNotSupported(serviceName: string, action: PowerAction, why: string): IkvmError {
